@@ -1,0 +1,1 @@
+"""A registry of large-language-model architecture configurations."""

@@ -1,0 +1,18 @@
+"""The registry's rules in plain Python (no Django): catalogue, counts, validation, documents."""
+
+from registry.core.counts import CountOverflow, format_params
+from registry.core.document import ConfigDoc, LayerTypeDoc, digest, dumps
+from registry.core.validation import Code, Issue, Validation, validate_config
+
+__all__ = [
+    "Code",
+    "ConfigDoc",
+    "CountOverflow",
+    "Issue",
+    "LayerTypeDoc",
+    "Validation",
+    "digest",
+    "dumps",
+    "format_params",
+    "validate_config",
+]

@@ -1,0 +1,81 @@
+"""A normalized config and its canonical JSON document (the format's key order)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class LayerTypeDoc:
+    """One entry of ``layer_types``; ``specs`` holds no ``parameter_count`` (it is derived)."""
+
+    name: str
+    class_name: str
+    count: int
+    specs: dict[str, Any]
+    parameter_count: int
+
+    def to_document(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "class": self.class_name,
+            "count": self.count,
+            "specs": {**self.specs, "parameter_count": self.parameter_count},
+        }
+
+
+@dataclass(frozen=True)
+class ConfigDoc:
+    """A valid config with its derived values computed."""
+
+    model_id: str
+    hf_model_id: str
+    name: str
+    hidden_size: int
+    num_layers: int
+    vocab_size: int
+    total_params: int
+    total_params_formatted: str
+    layer_types: tuple[LayerTypeDoc, ...]
+    validated: bool
+    validation_notes: str
+
+    def to_document(self) -> dict[str, Any]:
+        """The config as the format writes it, keys in the spec's order."""
+        return {
+            "model_id": self.model_id,
+            "hf_model_id": self.hf_model_id,
+            "name": self.name,
+            "hidden_size": self.hidden_size,
+            "num_layers": self.num_layers,
+            "vocab_size": self.vocab_size,
+            "total_params": self.total_params,
+            "total_params_formatted": self.total_params_formatted,
+            "layer_types": [layer.to_document() for layer in self.layer_types],
+            "validated": self.validated,
+            "validation_notes": self.validation_notes,
+        }
+
+
+def dumps(document: dict[str, Any]) -> str:
+    """The file text of a document: 2-space indent, non-ASCII kept, trailing newline."""
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def digest(document: dict[str, Any]) -> str:
+    """A content hash of a document; equal documents have equal digests (a strong ETag)."""
+    compact = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(compact.encode()).hexdigest()
+
+
+def order_specs(class_name: str, specs: dict[str, Any]) -> dict[str, Any]:
+    """``specs`` in the document order of its class (storage such as jsonb may reorder keys)."""
+    from registry.core import catalogue
+
+    layer_class = catalogue.get(class_name)
+    order = list(layer_class.allowed) if layer_class else []
+    rank = {key: i for i, key in enumerate(order)}
+    return dict(sorted(specs.items(), key=lambda kv: rank.get(kv[0], len(rank))))

@@ -1,0 +1,422 @@
+"""The one validation of a config document: every problem at once, each with where and what."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry.core import catalogue
+from registry.core.catalogue import LayerClass, Spec, SpecKind
+from registry.core.counts import BIGINT_MAX, format_params
+from registry.core.document import ConfigDoc, LayerTypeDoc
+
+MODEL_ID_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+MAX_ID_LENGTH = 200
+MAX_NAME_LENGTH = 200
+MAX_LAYER_NAME_LENGTH = 100
+
+TOP_LEVEL_KEYS = (
+    "model_id",
+    "hf_model_id",
+    "name",
+    "hidden_size",
+    "num_layers",
+    "vocab_size",
+    "total_params",
+    "total_params_formatted",
+    "layer_types",
+    "validated",
+    "validation_notes",
+)
+REQUIRED_TOP_LEVEL = ("model_id", "hf_model_id", "name", "hidden_size", "num_layers", "vocab_size", "layer_types")
+LAYER_TYPE_KEYS = ("name", "class", "count", "specs")
+# Derived values: may be left out; where given, they must equal the computed ones.
+DERIVED_CODES = frozenset({"parameter_count_mismatch", "total_params_mismatch", "total_params_formatted_mismatch"})
+
+
+class Code:
+    """Stable error codes; tests and API clients match on these, not on messages."""
+
+    NOT_AN_OBJECT = "not_an_object"
+    NOT_A_LIST = "not_a_list"
+    NOT_AN_INTEGER = "not_an_integer"
+    NOT_A_BOOLEAN = "not_a_boolean"
+    NOT_A_STRING = "not_a_string"
+    NOT_POSITIVE = "not_positive"
+    NEGATIVE = "negative"
+    TOO_LARGE = "too_large"
+    BLANK = "blank"
+    TOO_LONG = "too_long"
+    REQUIRED = "required"
+    UNKNOWN_KEY = "unknown_key"
+    EMPTY = "empty"
+    DUPLICATE_NAME = "duplicate_name"
+    UNKNOWN_CLASS = "unknown_class"
+    MODEL_ID_CHARACTERS = "model_id_characters"
+    MODEL_ID_MISMATCH = "model_id_mismatch"
+    FILENAME_MISMATCH = "filename_mismatch"
+    HIDDEN_SIZE_MISMATCH = "hidden_size_mismatch"
+    VOCAB_SIZE_MISMATCH = "vocab_size_mismatch"
+    HEADS_NOT_DIVISIBLE = "heads_not_divisible"
+    PARAMETER_COUNT_MISMATCH = "parameter_count_mismatch"
+    TOTAL_PARAMS_MISMATCH = "total_params_mismatch"
+    TOTAL_PARAMS_FORMATTED_MISMATCH = "total_params_formatted_mismatch"
+    COUNT_NOT_NUM_LAYERS = "count_not_num_layers"
+
+
+@dataclass(frozen=True)
+class Issue:
+    """One problem: where (``layer_types[0].specs.num_kv_heads``), a stable code, and what was expected."""
+
+    loc: str
+    code: str
+    msg: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"loc": self.loc, "code": self.code, "msg": self.msg}
+
+    def __str__(self) -> str:
+        return f"{self.loc}: {self.msg} [{self.code}]"
+
+
+@dataclass
+class Validation:
+    """The outcome: errors, warnings, stale derived values, and the normalized config when valid."""
+
+    errors: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+    # Derived values the input gave wrongly, replaced because ``recompute`` was asked for.
+    recomputed: list[Issue] = field(default_factory=list)
+    config: ConfigDoc | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _show(value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a number with a fraction" if value != int(value) else "a number written with a decimal point"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+class _Checker:
+    def __init__(self) -> None:
+        self.errors: list[Issue] = []
+        self.warnings: list[Issue] = []
+
+    def error(self, loc: str, code: str, msg: str) -> None:
+        self.errors.append(Issue(loc, code, msg))
+
+    def integer(self, loc: str, value: Any, *, minimum: int = 1) -> int | None:
+        """``value`` if it is an integer >= minimum that fits a bigint, else None (after an error)."""
+        wanted = "a positive integer" if minimum == 1 else "a non-negative integer"
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(loc, Code.NOT_AN_INTEGER, f"expected {wanted}, got {_json_type(value)} ({_show(value)})")
+            return None
+        if value < minimum:
+            code = Code.NOT_POSITIVE if minimum == 1 else Code.NEGATIVE
+            self.error(loc, code, f"expected {wanted}, got {value}")
+            return None
+        if value > BIGINT_MAX:
+            self.error(loc, Code.TOO_LARGE, f"expected an integer of at most {BIGINT_MAX}, got {value}")
+            return None
+        return value
+
+    def boolean(self, loc: str, value: Any) -> bool | None:
+        if not isinstance(value, bool):
+            self.error(loc, Code.NOT_A_BOOLEAN, f"expected true or false, got {_json_type(value)} ({_show(value)})")
+            return None
+        return value
+
+    def string(self, loc: str, value: Any, *, max_length: int | None, blank: bool = False) -> str | None:
+        if not isinstance(value, str):
+            self.error(loc, Code.NOT_A_STRING, f"expected a string, got {_json_type(value)} ({_show(value)})")
+            return None
+        if not blank and not value.strip():
+            self.error(loc, Code.BLANK, "expected a non-empty string")
+            return None
+        if max_length is not None and len(value) > max_length:
+            self.error(loc, Code.TOO_LONG, f"expected at most {max_length} characters, got {len(value)}")
+            return None
+        return value
+
+    def spec(self, loc: str, spec: Spec, value: Any) -> Any:
+        if spec.kind is SpecKind.BOOL:
+            return self.boolean(loc, value)
+        minimum = 0 if spec.kind is SpecKind.NON_NEGATIVE_INT else 1
+        return self.integer(loc, value, minimum=minimum)
+
+    def unknown_keys(self, prefix: str, obj: Mapping[str, Any], allowed: list[str]) -> None:
+        for key in obj:
+            if key in allowed:
+                continue
+            near = catalogue.suggest(str(key), allowed)
+            hint = f"; did you mean {near!r}?" if near else f"; allowed keys: {', '.join(allowed)}"
+            self.error(f"{prefix}{key}", Code.UNKNOWN_KEY, f"unknown key {key!r}{hint}")
+
+
+def validate_config(data: Any, *, filename: str | None = None, recompute: bool = False) -> Validation:
+    """Check a config document against every rule of the format and return all problems at once.
+
+    ``filename``, when given, must be ``<model_id>.json``. Derived values (``parameter_count``,
+    ``total_params``, ``total_params_formatted``) may be omitted and are computed; where given
+    they must match, unless ``recompute`` is true, in which case they are replaced and reported
+    in ``Validation.recomputed``. Never raises on bad input.
+    """
+    check = _Checker()
+    if not isinstance(data, Mapping):
+        check.error("$", Code.NOT_AN_OBJECT, f"expected a JSON object at the top level, got {_json_type(data)}")
+        return Validation(errors=check.errors)
+
+    check.unknown_keys("", data, list(TOP_LEVEL_KEYS))
+    for key in REQUIRED_TOP_LEVEL:
+        if key not in data:
+            check.error(key, Code.REQUIRED, f"{key!r} is required")
+
+    model_id = hf_model_id = name = None
+    if "model_id" in data:
+        model_id = check.string("model_id", data["model_id"], max_length=MAX_ID_LENGTH)
+        if model_id is not None and not MODEL_ID_RE.match(model_id):
+            check.error(
+                "model_id",
+                Code.MODEL_ID_CHARACTERS,
+                f"expected only the characters A-Za-z0-9._- in model_id, got {_show(model_id)}",
+            )
+            model_id = None
+    if "hf_model_id" in data:
+        hf_model_id = check.string("hf_model_id", data["hf_model_id"], max_length=MAX_ID_LENGTH)
+    if "name" in data:
+        name = check.string("name", data["name"], max_length=MAX_NAME_LENGTH)
+    if model_id is not None and hf_model_id is not None and model_id != hf_model_id.replace("/", "_"):
+        expected = hf_model_id.replace("/", "_")
+        check.error(
+            "model_id",
+            Code.MODEL_ID_MISMATCH,
+            f"expected model_id to be hf_model_id with '/' replaced by '_': {expected!r}, got {model_id!r}",
+        )
+    if filename is not None and model_id is not None and filename != f"{model_id}.json":
+        check.error(
+            "model_id",
+            Code.FILENAME_MISMATCH,
+            f"expected the file to be named {model_id + '.json'!r} after its model_id, got {filename!r}",
+        )
+
+    sizes = {k: check.integer(k, data[k]) for k in ("hidden_size", "num_layers", "vocab_size") if k in data}
+    validated = check.boolean("validated", data["validated"]) if "validated" in data else False
+    notes: str | None = ""
+    if data.get("validation_notes") is not None:
+        notes = check.string("validation_notes", data["validation_notes"], max_length=None, blank=True)
+
+    layers: list[LayerTypeDoc] | None = None
+    if "layer_types" in data:
+        layers = _check_layer_types(check, data["layer_types"], sizes)
+
+    total = formatted = None
+    recomputed: list[Issue] = []
+    if layers is not None:
+        for i, layer in enumerate(layers):
+            given = data["layer_types"][i]["specs"].get("parameter_count")
+            if given is not None and given != layer.parameter_count:
+                recomputed.append(
+                    Issue(
+                        f"layer_types[{i}].specs.parameter_count",
+                        Code.PARAMETER_COUNT_MISMATCH,
+                        f"expected {layer.parameter_count} ({layer.class_name}: "
+                        f"{catalogue.get(layer.class_name).formula_text}), got {given}",  # type: ignore[union-attr]
+                    )
+                )
+        total = sum(layer.count * layer.parameter_count for layer in layers)
+        if total > BIGINT_MAX:
+            check.error("total_params", Code.TOO_LARGE, f"the derived total {total} exceeds {BIGINT_MAX}")
+        formatted = format_params(total)
+        if "total_params" in data:
+            given_total = check.integer("total_params", data["total_params"])
+            if given_total is not None and given_total != total:
+                recomputed.append(
+                    Issue(
+                        "total_params",
+                        Code.TOTAL_PARAMS_MISMATCH,
+                        f"expected {total} (Σ count × parameter_count), got {given_total}",
+                    )
+                )
+        if "total_params_formatted" in data:
+            given_fmt = check.string("total_params_formatted", data["total_params_formatted"], max_length=32)
+            if given_fmt is not None and given_fmt != formatted:
+                recomputed.append(
+                    Issue(
+                        "total_params_formatted",
+                        Code.TOTAL_PARAMS_FORMATTED_MISMATCH,
+                        f"expected {formatted!r} for {total} parameters, got {given_fmt!r}",
+                    )
+                )
+    else:
+        if "total_params" in data:
+            check.integer("total_params", data["total_params"])
+        if "total_params_formatted" in data:
+            check.string("total_params_formatted", data["total_params_formatted"], max_length=32)
+
+    if not recompute:
+        check.errors.extend(recomputed)
+        recomputed = []
+    if check.errors:
+        return Validation(errors=check.errors, warnings=check.warnings)
+
+    assert layers is not None and total is not None and formatted is not None
+    config = ConfigDoc(
+        model_id=model_id,  # type: ignore[arg-type]
+        hf_model_id=hf_model_id,  # type: ignore[arg-type]
+        name=name,  # type: ignore[arg-type]
+        hidden_size=sizes["hidden_size"],  # type: ignore[arg-type]
+        num_layers=sizes["num_layers"],  # type: ignore[arg-type]
+        vocab_size=sizes["vocab_size"],  # type: ignore[arg-type]
+        total_params=total,
+        total_params_formatted=formatted,
+        layer_types=tuple(layers),
+        validated=bool(validated),
+        validation_notes=notes or "",
+    )
+    return Validation(warnings=check.warnings, recomputed=recomputed, config=config)
+
+
+def _check_layer_types(check: _Checker, value: Any, sizes: Mapping[str, int | None]) -> list[LayerTypeDoc] | None:
+    """Check the list of layer types; return them normalized when every one is valid."""
+    if not isinstance(value, list):
+        check.error("layer_types", Code.NOT_A_LIST, f"expected a list of layer types, got {_json_type(value)}")
+        return None
+    if not value:
+        check.error("layer_types", Code.EMPTY, "expected at least one layer type")
+        return None
+    errors_before = len(check.errors)
+    seen: dict[str, int] = {}
+    out: list[LayerTypeDoc] = []
+    for i, item in enumerate(value):
+        loc = f"layer_types[{i}]"
+        if not isinstance(item, Mapping):
+            check.error(loc, Code.NOT_AN_OBJECT, f"expected a layer type object, got {_json_type(item)}")
+            continue
+        check.unknown_keys(f"{loc}.", item, list(LAYER_TYPE_KEYS))
+        for key in LAYER_TYPE_KEYS:
+            if key not in item:
+                check.error(f"{loc}.{key}", Code.REQUIRED, f"{key!r} is required")
+        name = None
+        if "name" in item:
+            name = check.string(f"{loc}.name", item["name"], max_length=MAX_LAYER_NAME_LENGTH)
+            if name is not None:
+                if name in seen:
+                    check.error(
+                        f"{loc}.name",
+                        Code.DUPLICATE_NAME,
+                        f"expected layer names to be unique; {name!r} is also layer_types[{seen[name]}]",
+                    )
+                else:
+                    seen[name] = i
+        layer_class: LayerClass | None = None
+        if "class" in item:
+            class_name = check.string(f"{loc}.class", item["class"], max_length=MAX_LAYER_NAME_LENGTH)
+            if class_name is not None:
+                layer_class = catalogue.get(class_name)
+                if layer_class is None:
+                    valid = catalogue.names()
+                    near = catalogue.suggest(class_name, valid)
+                    hint = f"did you mean {near!r}? " if near else ""
+                    check.error(
+                        f"{loc}.class",
+                        Code.UNKNOWN_CLASS,
+                        f"unknown layer class {class_name!r}; {hint}valid classes: {', '.join(valid)}",
+                    )
+        count = check.integer(f"{loc}.count", item["count"]) if "count" in item else None
+        specs = None
+        if "specs" in item:
+            specs = _check_specs(check, f"{loc}.specs", item["specs"], layer_class, sizes)
+        if name is not None and layer_class is not None and count is not None and specs is not None:
+            out.append(
+                LayerTypeDoc(
+                    name=name,
+                    class_name=layer_class.name,
+                    count=count,
+                    specs=specs,
+                    parameter_count=layer_class.parameter_count(specs),
+                )
+            )
+    attention_counts = [
+        (i, layer.count)
+        for i, layer in enumerate(out)
+        if catalogue.get(layer.class_name).per_decoder_layer  # type: ignore[union-attr]
+    ]
+    num_layers = sizes.get("num_layers")
+    for i, count in attention_counts:
+        if num_layers is not None and count != num_layers:
+            check.warnings.append(
+                Issue(
+                    f"layer_types[{i}].count",
+                    Code.COUNT_NOT_NUM_LAYERS,
+                    f"this class usually occurs once per decoder layer ({num_layers}), got count {count}",
+                )
+            )
+    return out if len(check.errors) == errors_before else None
+
+
+def _check_specs(
+    check: _Checker, loc: str, value: Any, layer_class: LayerClass | None, sizes: Mapping[str, int | None]
+) -> dict[str, Any] | None:
+    """Check one layer type's specs; return them in document order, parameter_count left out."""
+    if not isinstance(value, Mapping):
+        check.error(loc, Code.NOT_AN_OBJECT, f"expected an object of specs, got {_json_type(value)}")
+        return None
+    if layer_class is None:
+        # The class is unknown or missing: its specs cannot be judged beyond their shape.
+        return None
+    errors_before = len(check.errors)
+    allowed = layer_class.allowed
+    check.unknown_keys(f"{loc}.", value, list(allowed))
+    for spec in layer_class.required:
+        if spec.name not in value:
+            check.error(
+                f"{loc}.{spec.name}",
+                Code.REQUIRED,
+                f"{spec.name!r} is required for {layer_class.name} ({spec.kind.value})",
+            )
+    clean: dict[str, Any] = {}
+    for key, spec in allowed.items():
+        if key in value:
+            checked = check.spec(f"{loc}.{key}", spec, value[key])
+            if checked is not None:
+                clean[key] = checked
+    for key in ("hidden_size", "vocab_size"):
+        if key in clean and sizes.get(key) is not None and clean[key] != sizes[key]:
+            code = Code.HIDDEN_SIZE_MISMATCH if key == "hidden_size" else Code.VOCAB_SIZE_MISMATCH
+            check.error(f"{loc}.{key}", code, f"expected the config's {key} {sizes[key]}, got {clean[key]}")
+    if "num_heads" in clean and "num_kv_heads" in clean and clean["num_heads"] % clean["num_kv_heads"]:
+        check.error(
+            f"{loc}.num_kv_heads",
+            Code.HEADS_NOT_DIVISIBLE,
+            f"expected a divisor of num_heads ({clean['num_heads']}), got {clean['num_kv_heads']}",
+        )
+    if len(check.errors) != errors_before:
+        return None
+    clean.pop("parameter_count", None)
+    return clean

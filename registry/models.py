@@ -1,0 +1,134 @@
+"""Stored configs, their layer types, and the history of every change."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from registry.core.document import ConfigDoc, LayerTypeDoc, order_specs
+
+
+class ModelConfig(models.Model):
+    """One model's architecture config; derived counts are written by the services, never by hand."""
+
+    model_id = models.CharField(
+        max_length=200, help_text="hf_model_id with '/' replaced by '_'; also the file name without .json."
+    )
+    hf_model_id = models.CharField("Hugging Face model id", max_length=200)
+    name = models.CharField(max_length=200)
+    hidden_size = models.PositiveBigIntegerField()
+    num_layers = models.PositiveBigIntegerField()
+    vocab_size = models.PositiveBigIntegerField()
+    total_params = models.PositiveBigIntegerField(
+        editable=False, help_text="Σ count × parameter_count over the layer types (derived)."
+    )
+    total_params_formatted = models.CharField(max_length=32, editable=False)
+    validated = models.BooleanField(default=False, help_text="Checked against the published model card.")
+    validation_notes = models.TextField(blank=True)
+    digest = models.CharField(
+        max_length=64, editable=False, help_text="SHA-256 of the config's document: its ETag."
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model_id"]
+        verbose_name = "model config"
+        constraints = [
+            models.UniqueConstraint(fields=["model_id"], name="modelconfig_model_id_unique"),
+            models.UniqueConstraint(fields=["hf_model_id"], name="modelconfig_hf_model_id_unique"),
+            models.CheckConstraint(condition=Q(model_id__regex=r"^[A-Za-z0-9._-]+$"), name="modelconfig_model_id_chars"),
+            models.CheckConstraint(condition=Q(hidden_size__gt=0), name="modelconfig_hidden_size_positive"),
+            models.CheckConstraint(condition=Q(num_layers__gt=0), name="modelconfig_num_layers_positive"),
+            models.CheckConstraint(condition=Q(vocab_size__gt=0), name="modelconfig_vocab_size_positive"),
+            models.CheckConstraint(condition=Q(total_params__gt=0), name="modelconfig_total_params_positive"),
+        ]
+        indexes = [models.Index(fields=["total_params"]), models.Index(fields=["updated"])]
+
+    def __str__(self) -> str:
+        return self.model_id
+
+    def to_doc(self) -> ConfigDoc:
+        """The config as the core's normalized value; uses ``layer_types`` (prefetch them for lists)."""
+        return ConfigDoc(
+            model_id=self.model_id,
+            hf_model_id=self.hf_model_id,
+            name=self.name,
+            hidden_size=self.hidden_size,
+            num_layers=self.num_layers,
+            vocab_size=self.vocab_size,
+            total_params=self.total_params,
+            total_params_formatted=self.total_params_formatted,
+            layer_types=tuple(layer.to_doc() for layer in self.layer_types.all()),
+            validated=self.validated,
+            validation_notes=self.validation_notes,
+        )
+
+    def to_document(self) -> dict:
+        """The config as the format's JSON document."""
+        return self.to_doc().to_document()
+
+
+class LayerType(models.Model):
+    """One entry of a config's ``layer_types``, kept in file order by ``position``."""
+
+    config = models.ForeignKey(ModelConfig, on_delete=models.CASCADE, related_name="layer_types")
+    position = models.PositiveIntegerField(help_text="Order within the config's layer_types, from 0.")
+    name = models.CharField(max_length=100)
+    class_name = models.CharField("class", max_length=100, help_text="A class of the layer-class catalogue.")
+    count = models.PositiveBigIntegerField()
+    specs = models.JSONField(default=dict, help_text="The class's specs, without parameter_count.")
+    parameter_count = models.PositiveBigIntegerField(editable=False, help_text="Parameters of one layer (derived).")
+
+    class Meta:
+        ordering = ["config", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["config", "name"], name="layertype_config_name_unique"),
+            models.UniqueConstraint(fields=["config", "position"], name="layertype_config_position_unique"),
+            models.CheckConstraint(condition=Q(count__gt=0), name="layertype_count_positive"),
+            models.CheckConstraint(condition=Q(parameter_count__gt=0), name="layertype_parameter_count_positive"),
+            models.CheckConstraint(condition=~Q(name=""), name="layertype_name_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.class_name} × {self.count})"
+
+    def to_doc(self) -> LayerTypeDoc:
+        return LayerTypeDoc(
+            name=self.name,
+            class_name=self.class_name,
+            count=self.count,
+            specs=order_specs(self.class_name, self.specs),
+            parameter_count=self.parameter_count,
+        )
+
+    @property
+    def subtotal(self) -> int:
+        return self.count * self.parameter_count
+
+
+class ConfigRevision(models.Model):
+    """A kept version of a config: who changed it, when, how, and the document before and after."""
+
+    class Action(models.TextChoices):
+        CREATED = "created"
+        UPDATED = "updated"
+        DELETED = "deleted"
+        RESTORED = "restored"
+
+    model_id = models.CharField(max_length=200, db_index=True)
+    config = models.ForeignKey(
+        ModelConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions"
+    )
+    action = models.CharField(max_length=16, choices=Action.choices)
+    source = models.CharField(max_length=32, help_text="admin, api, loadconfigs, recomputecounts, ...")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        get_latest_by = "created"
+
+    def __str__(self) -> str:
+        return f"{self.model_id} {self.action} at {self.created:%Y-%m-%d %H:%M:%S}"

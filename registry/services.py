@@ -1,0 +1,424 @@
+"""The one write path: validate with the core, then write configs, layer types and history atomically."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from registry.core import ConfigDoc, Issue, digest, validate_config
+from registry.core.validation import Validation
+from registry.models import ConfigRevision, LayerType, ModelConfig
+
+CONFIG_FIELDS = (
+    "model_id",
+    "hf_model_id",
+    "name",
+    "hidden_size",
+    "num_layers",
+    "vocab_size",
+    "total_params",
+    "total_params_formatted",
+    "validated",
+    "validation_notes",
+)
+
+
+class ConfigRejected(Exception):
+    """The input breaks the rules; nothing was written."""
+
+    def __init__(self, issues: Sequence[Issue]) -> None:
+        super().__init__("; ".join(str(i) for i in issues))
+        self.issues = list(issues)
+
+
+class PreconditionFailed(Exception):
+    """The caller's If-Match does not name the stored version; nothing was written."""
+
+    def __init__(self, current: str | None) -> None:
+        super().__init__("the config has changed since it was read")
+        self.current = current
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    config: ModelConfig
+    created: bool
+    changed: bool
+    validation: Validation
+
+
+def _layer_rows(config: ModelConfig, doc: ConfigDoc) -> list[LayerType]:
+    return [
+        LayerType(
+            config=config,
+            position=i,
+            name=layer.name,
+            class_name=layer.class_name,
+            count=layer.count,
+            specs=layer.specs,
+            parameter_count=layer.parameter_count,
+        )
+        for i, layer in enumerate(doc.layer_types)
+    ]
+
+
+def _apply(config: ModelConfig, doc: ConfigDoc, document: dict[str, Any]) -> None:
+    for name in CONFIG_FIELDS:
+        setattr(config, name, getattr(doc, name))
+    config.digest = digest(document)
+
+
+def config_upsert(
+    *,
+    data: Any,
+    recompute: bool = False,
+    user: Any = None,
+    source: str = "api",
+    model_id: str | None = None,
+    if_match: str | None = None,
+    must_exist: bool = False,
+    must_not_exist: bool = False,
+    action: str | None = None,
+) -> WriteResult:
+    """Validate ``data`` and create or replace the config it describes, atomically.
+
+    ``model_id``, when given, is the id the caller addresses (a URL); the document must keep it.
+    ``if_match`` is a digest the stored config must still have. Raises ``ConfigRejected`` or
+    ``PreconditionFailed`` (with nothing written); returns what was done otherwise.
+    """
+    validation = validate_config(data, recompute=recompute)
+    if not validation.ok:
+        raise ConfigRejected(validation.errors)
+    doc = validation.config
+    assert doc is not None
+    if model_id is not None and doc.model_id != model_id:
+        raise ConfigRejected(
+            [Issue("model_id", "model_id_changed", f"expected {model_id!r}, the id of the config being written, got {doc.model_id!r}")]
+        )
+    document = doc.to_document()
+    try:
+        with transaction.atomic():
+            existing = ModelConfig.objects.select_for_update().filter(model_id=doc.model_id).first()
+            if if_match is not None and (existing is None or existing.digest != if_match):
+                raise PreconditionFailed(existing.digest if existing else None)
+            if existing is None and must_exist:
+                raise ModelConfig.DoesNotExist(doc.model_id)
+            if existing is not None and must_not_exist:
+                raise ConfigRejected(
+                    [Issue("model_id", "already_exists", f"a config with model_id {doc.model_id!r} already exists")]
+                )
+            if existing is not None and existing.digest == digest(document):
+                return WriteResult(existing, created=False, changed=False, validation=validation)
+            before = existing.to_document() if existing is not None else None
+            config = existing or ModelConfig()
+            _apply(config, doc, document)
+            config.save()
+            if existing is not None:
+                config.layer_types.all().delete()
+            LayerType.objects.bulk_create(_layer_rows(config, doc))
+            ConfigRevision.objects.create(
+                model_id=config.model_id,
+                config=config,
+                action=action or (ConfigRevision.Action.UPDATED if existing else ConfigRevision.Action.CREATED),
+                source=source,
+                user=user if getattr(user, "is_authenticated", False) else None,
+                before=before,
+                after=document,
+            )
+    except IntegrityError as exc:
+        # Only a race with another writer gets here: validation has checked everything else.
+        raise ConfigRejected([Issue("model_id", "conflict", f"the write conflicts with stored data: {exc}")]) from exc
+    return WriteResult(config, created=existing is None, changed=True, validation=validation)
+
+
+def config_delete(*, config: ModelConfig, user: Any = None, source: str = "api", if_match: str | None = None) -> None:
+    """Delete a config and its layer types, keeping its last document in the history."""
+    with transaction.atomic():
+        locked = ModelConfig.objects.select_for_update().filter(pk=config.pk).first()
+        if locked is None:
+            raise ModelConfig.DoesNotExist(config.model_id)
+        if if_match is not None and locked.digest != if_match:
+            raise PreconditionFailed(locked.digest)
+        ConfigRevision.objects.create(
+            model_id=locked.model_id,
+            config=None,
+            action=ConfigRevision.Action.DELETED,
+            source=source,
+            user=user if getattr(user, "is_authenticated", False) else None,
+            before=locked.to_document(),
+            after=None,
+        )
+        locked.delete()
+
+
+def config_restore(*, revision: ConfigRevision, user: Any = None, source: str = "admin") -> WriteResult:
+    """Write a past version back, through the same validation as any other write."""
+    document = revision.after if revision.after is not None else revision.before
+    return config_upsert(data=document, user=user, source=source, action=ConfigRevision.Action.RESTORED)
+
+
+# ---- bulk import -------------------------------------------------------------------------------
+
+
+@dataclass
+class SourceReport:
+    """What happened to one input (a file, an upload)."""
+
+    source: str
+    model_id: str | None = None
+    status: str = "failed"  # created, updated, unchanged, failed
+    errors: list[Issue] = field(default_factory=list)
+    recomputed: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    """The outcome of an import: one entry per input, plus the configs pruned."""
+
+    sources: list[SourceReport] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    written: bool = False
+
+    def count(self, status: str) -> int:
+        return sum(1 for s in self.sources if s.status == status)
+
+    @property
+    def failed(self) -> list[SourceReport]:
+        return [s for s in self.sources if s.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+@dataclass(frozen=True)
+class ImportItem:
+    """One parsed input: where it came from, its file name (for the naming rule), and its data or read error."""
+
+    source: str
+    data: Any = None
+    filename: str | None = None
+    read_error: Issue | None = None
+
+
+def import_configs(
+    items: Iterable[ImportItem],
+    *,
+    recompute: bool = False,
+    dry_run: bool = False,
+    prune: bool = False,
+    user: Any = None,
+    source: str = "loadconfigs",
+    progress: Any = None,
+) -> ImportReport:
+    """Validate every input, then write all of them in one transaction, or nothing.
+
+    One read of the stored digests tells created, updated and unchanged apart; writes are bulk.
+    ``prune`` deletes stored configs that none of the inputs describes.
+    """
+    report = ImportReport()
+    docs: dict[str, tuple[ConfigDoc, dict[str, Any], SourceReport]] = {}
+    for item in items:
+        entry = SourceReport(source=item.source)
+        report.sources.append(entry)
+        if progress is not None:
+            progress.update(1)
+        if item.read_error is not None:
+            entry.errors.append(item.read_error)
+            continue
+        validation = validate_config(item.data, filename=item.filename, recompute=recompute)
+        entry.warnings = validation.warnings
+        entry.recomputed = validation.recomputed
+        if not validation.ok:
+            entry.errors = validation.errors
+            if isinstance(item.data, dict) and isinstance(item.data.get("model_id"), str):
+                entry.model_id = item.data["model_id"]
+            continue
+        doc = validation.config
+        assert doc is not None
+        entry.model_id = doc.model_id
+        if doc.model_id in docs:
+            other = docs[doc.model_id][2].source
+            entry.errors.append(
+                Issue("model_id", "duplicate_model_id", f"model_id {doc.model_id!r} is also defined by {other}")
+            )
+            continue
+        entry.status = "pending"
+        docs[doc.model_id] = (doc, doc.to_document(), entry)
+    if not report.ok:
+        for entry in report.sources:
+            if entry.status == "pending":
+                entry.status = "not written"
+        return report
+
+    with transaction.atomic():
+        stored = {
+            mid: (pk, dig)
+            for mid, pk, dig in ModelConfig.objects.select_for_update().values_list("model_id", "pk", "digest")
+        }
+        to_create: list[tuple[ModelConfig, ConfigDoc, dict[str, Any]]] = []
+        to_update: list[tuple[ModelConfig, ConfigDoc, dict[str, Any]]] = []
+        for model_id, (doc, document, entry) in docs.items():
+            dig = digest(document)
+            if model_id not in stored:
+                entry.status = "created"
+                config = ModelConfig()
+                _apply(config, doc, document)
+                to_create.append((config, doc, document))
+            elif stored[model_id][1] == dig:
+                entry.status = "unchanged"
+            else:
+                entry.status = "updated"
+                config = ModelConfig(pk=stored[model_id][0])
+                _apply(config, doc, document)
+                to_update.append((config, doc, document))
+        if prune:
+            report.pruned = sorted(set(stored) - set(docs))
+        if dry_run or not (to_create or to_update or report.pruned):
+            return report
+        _bulk_write(to_create, to_update, report.pruned, user=user, source=source)
+        report.written = True
+    return report
+
+
+def _bulk_write(
+    to_create: list[tuple[ModelConfig, ConfigDoc, dict[str, Any]]],
+    to_update: list[tuple[ModelConfig, ConfigDoc, dict[str, Any]]],
+    pruned: list[str],
+    *,
+    user: Any,
+    source: str,
+) -> None:
+    user = user if getattr(user, "is_authenticated", False) else None
+    revisions: list[ConfigRevision] = []
+    if pruned:
+        before = {c.model_id: c for c in ModelConfig.objects.filter(model_id__in=pruned).prefetch_related("layer_types")}
+        revisions += [
+            ConfigRevision(
+                model_id=mid, action=ConfigRevision.Action.DELETED, source=source, user=user,
+                before=before[mid].to_document(), after=None,
+            )
+            for mid in pruned
+        ]
+        ModelConfig.objects.filter(model_id__in=pruned).delete()
+    if to_update:
+        ids = [config.pk for config, _, _ in to_update]
+        before = {
+            c.pk: c.to_document() for c in ModelConfig.objects.filter(pk__in=ids).prefetch_related("layer_types")
+        }
+        now = timezone.now()
+        for config, _, _ in to_update:
+            config.updated = now
+        ModelConfig.objects.bulk_update(
+            [c for c, _, _ in to_update], [*CONFIG_FIELDS, "digest", "updated"], batch_size=2000
+        )
+        LayerType.objects.filter(config_id__in=ids).delete()
+        revisions += [
+            ConfigRevision(
+                model_id=c.model_id, config_id=c.pk, action=ConfigRevision.Action.UPDATED, source=source,
+                user=user, before=before[c.pk], after=document,
+            )
+            for c, _, document in to_update
+        ]
+    if to_create:
+        ModelConfig.objects.bulk_create([c for c, _, _ in to_create], batch_size=2000)
+        revisions += [
+            ConfigRevision(
+                model_id=c.model_id, config_id=c.pk, action=ConfigRevision.Action.CREATED, source=source,
+                user=user, before=None, after=document,
+            )
+            for c, _, document in to_create
+        ]
+    layers = [row for c, doc, _ in (*to_create, *to_update) for row in _layer_rows(c, doc)]
+    LayerType.objects.bulk_create(layers, batch_size=5000)
+    ConfigRevision.objects.bulk_create(revisions, batch_size=2000)
+
+
+# ---- derived counts ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recount:
+    """A config whose stored total differed from the catalogue's."""
+
+    model_id: str
+    old_total: int
+    new_total: int
+
+
+def recompute_counts(
+    *, config_ids: Iterable[int] | None = None, dry_run: bool = False, user: Any = None, source: str = "recompute"
+) -> list[Recount]:
+    """Recompute every layer's parameter_count and every total in one vectorized pass; store what changed.
+
+    Raises ``CountOverflow`` (nothing written) when a count does not fit a bigint.
+    """
+    import numpy as np
+
+    from registry.core import counts, format_params
+
+    with transaction.atomic():
+        configs = ModelConfig.objects.select_for_update().order_by("pk")
+        if config_ids is not None:
+            configs = configs.filter(pk__in=list(config_ids))
+        rows = list(configs.values_list("pk", "model_id", "total_params"))
+        if not rows:
+            return []
+        index = {pk: i for i, (pk, _, _) in enumerate(rows)}
+        layers = list(
+            LayerType.objects.filter(config_id__in=index).values_list(
+                "pk", "config_id", "class_name", "specs", "count", "parameter_count"
+            )
+        )
+        per_layer = counts.parameter_counts([r[2] for r in layers], [r[3] for r in layers])
+        owner = np.fromiter((index[r[1]] for r in layers), dtype=np.int64, count=len(layers))
+        layer_counts = np.fromiter((r[4] for r in layers), dtype=np.int64, count=len(layers))
+        new_totals = counts.totals(owner, layer_counts, per_layer, len(rows))
+        stored_per_layer = np.fromiter((r[5] for r in layers), dtype=np.int64, count=len(layers))
+        old_totals = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+
+        changed_layers = np.flatnonzero(per_layer != stored_per_layer)
+        changed_configs = set(np.flatnonzero(new_totals != old_totals).tolist())
+        changed_configs |= {index[layers[i][1]] for i in changed_layers}
+        recounts = [
+            Recount(rows[i][1], int(old_totals[i]), int(new_totals[i])) for i in sorted(changed_configs)
+        ]
+        if dry_run or not changed_configs:
+            return recounts
+        LayerType.objects.bulk_update(
+            [LayerType(pk=layers[i][0], parameter_count=int(per_layer[i])) for i in changed_layers],
+            ["parameter_count"],
+            batch_size=5000,
+        )
+        now = timezone.now()
+        updated = list(
+            ModelConfig.objects.filter(pk__in=[rows[i][0] for i in changed_configs]).prefetch_related("layer_types")
+        )
+        revisions = []
+        for config in updated:
+            before = config.to_document()  # layer rows already carry the new counts; totals still old
+            total = int(new_totals[index[config.pk]])
+            config.total_params = total
+            config.total_params_formatted = format_params(total)
+            config.updated = now
+            document = config.to_document()
+            config.digest = digest(document)
+            before["total_params"] = int(old_totals[index[config.pk]])
+            before["total_params_formatted"] = format_params(before["total_params"])
+            revisions.append(
+                ConfigRevision(
+                    model_id=config.model_id, config=config, action=ConfigRevision.Action.UPDATED,
+                    source=source, user=user if getattr(user, "is_authenticated", False) else None,
+                    before=before, after=document,
+                )
+            )
+        ModelConfig.objects.bulk_update(
+            updated, ["total_params", "total_params_formatted", "digest", "updated"], batch_size=2000
+        )
+        ConfigRevision.objects.bulk_create(revisions, batch_size=2000)
+    return recounts

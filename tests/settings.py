@@ -1,0 +1,17 @@
+"""Settings for the tests: always PostgreSQL (DATABASE_URL, or the local server with trust auth)."""
+
+import os
+
+import dj_database_url
+
+from registry.settings import *  # noqa: F403
+
+DATABASES = {
+    "default": dj_database_url.parse(
+        os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry"), conn_max_age=0
+    )
+}
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise RuntimeError("The tests run on PostgreSQL: set DATABASE_URL to a postgres:// URL.")
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
