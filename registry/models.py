@@ -24,9 +24,7 @@ class ModelConfig(models.Model):
     total_params_formatted = models.CharField(max_length=32, editable=False)
     validated = models.BooleanField(default=False, help_text="Checked against the published model card.")
     validation_notes = models.TextField(blank=True)
-    digest = models.CharField(
-        max_length=64, editable=False, help_text="SHA-256 of the config's document: its ETag."
-    )
+    digest = models.CharField(max_length=64, editable=False, help_text="SHA-256 of the config's document: its ETag.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -36,7 +34,9 @@ class ModelConfig(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["model_id"], name="modelconfig_model_id_unique"),
             models.UniqueConstraint(fields=["hf_model_id"], name="modelconfig_hf_model_id_unique"),
-            models.CheckConstraint(condition=Q(model_id__regex=r"^[A-Za-z0-9._-]+$"), name="modelconfig_model_id_chars"),
+            models.CheckConstraint(
+                condition=Q(model_id__regex=r"^[A-Za-z0-9._-]+$"), name="modelconfig_model_id_chars"
+            ),
             models.CheckConstraint(condition=Q(hidden_size__gt=0), name="modelconfig_hidden_size_positive"),
             models.CheckConstraint(condition=Q(num_layers__gt=0), name="modelconfig_num_layers_positive"),
             models.CheckConstraint(condition=Q(vocab_size__gt=0), name="modelconfig_vocab_size_positive"),
@@ -116,9 +116,7 @@ class ConfigRevision(models.Model):
         RESTORED = "restored"
 
     model_id = models.CharField(max_length=200, db_index=True)
-    config = models.ForeignKey(
-        ModelConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions"
-    )
+    config = models.ForeignKey(ModelConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
     action = models.CharField(max_length=16, choices=Action.choices)
     source = models.CharField(max_length=32, help_text="admin, api, loadconfigs, recomputecounts, ...")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)

@@ -9,7 +9,9 @@ from typing import Any
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from registry.bulk import RawJson, insert_rows
 from registry.core import ConfigDoc, Issue, digest, validate_config
+from registry.core.document import compact
 from registry.core.validation import Validation
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
@@ -97,7 +99,13 @@ def config_upsert(
     assert doc is not None
     if model_id is not None and doc.model_id != model_id:
         raise ConfigRejected(
-            [Issue("model_id", "model_id_changed", f"expected {model_id!r}, the id of the config being written, got {doc.model_id!r}")]
+            [
+                Issue(
+                    "model_id",
+                    "model_id_changed",
+                    f"expected {model_id!r}, the id of the config being written, got {doc.model_id!r}",
+                )
+            ]
         )
     document = doc.to_document()
     try:
@@ -261,22 +269,20 @@ def import_configs(
             mid: (pk, dig)
             for mid, pk, dig in ModelConfig.objects.select_for_update().values_list("model_id", "pk", "digest")
         }
-        to_create: list[tuple[ModelConfig, ConfigDoc, dict[str, Any]]] = []
-        to_update: list[tuple[ModelConfig, ConfigDoc, dict[str, Any]]] = []
+        to_create: list[_Pending] = []
+        to_update: list[_Pending] = []
         for model_id, (doc, document, entry) in docs.items():
-            dig = digest(document)
+            text = compact(document)
+            pending = _Pending(doc, RawJson(document, text), digest(document, text))
             if model_id not in stored:
                 entry.status = "created"
-                config = ModelConfig()
-                _apply(config, doc, document)
-                to_create.append((config, doc, document))
-            elif stored[model_id][1] == dig:
+                to_create.append(pending)
+            elif stored[model_id][1] == pending.digest:
                 entry.status = "unchanged"
             else:
                 entry.status = "updated"
-                config = ModelConfig(pk=stored[model_id][0])
-                _apply(config, doc, document)
-                to_update.append((config, doc, document))
+                pending.pk = stored[model_id][0]
+                to_update.append(pending)
         if prune:
             report.pruned = sorted(set(stored) - set(docs))
         if dry_run or not (to_create or to_update or report.pruned):
@@ -286,57 +292,63 @@ def import_configs(
     return report
 
 
+@dataclass
+class _Pending:
+    doc: ConfigDoc
+    document: RawJson
+    digest: str
+    pk: int | None = None
+
+
+def _config_row(p: _Pending, now: Any) -> list[Any]:
+    return [*(getattr(p.doc, name) for name in CONFIG_FIELDS), p.digest, now, now]
+
+
+REVISION_FIELDS = ("model_id", "config", "action", "source", "user", "before", "after", "created")
+
+
 def _bulk_write(
-    to_create: list[tuple[ModelConfig, ConfigDoc, dict[str, Any]]],
-    to_update: list[tuple[ModelConfig, ConfigDoc, dict[str, Any]]],
-    pruned: list[str],
-    *,
-    user: Any,
-    source: str,
+    to_create: list[_Pending], to_update: list[_Pending], pruned: list[str], *, user: Any, source: str
 ) -> None:
-    user = user if getattr(user, "is_authenticated", False) else None
-    revisions: list[ConfigRevision] = []
+    user_id = user.pk if getattr(user, "is_authenticated", False) else None
+    now = timezone.now()
+    revisions: list[list[Any]] = []
+    Action = ConfigRevision.Action
     if pruned:
-        before = {c.model_id: c for c in ModelConfig.objects.filter(model_id__in=pruned).prefetch_related("layer_types")}
-        revisions += [
-            ConfigRevision(
-                model_id=mid, action=ConfigRevision.Action.DELETED, source=source, user=user,
-                before=before[mid].to_document(), after=None,
-            )
-            for mid in pruned
-        ]
+        gone = ModelConfig.objects.filter(model_id__in=pruned).prefetch_related("layer_types")
+        revisions += [[c.model_id, None, Action.DELETED, source, user_id, c.to_document(), None, now] for c in gone]
         ModelConfig.objects.filter(model_id__in=pruned).delete()
     if to_update:
-        ids = [config.pk for config, _, _ in to_update]
-        before = {
-            c.pk: c.to_document() for c in ModelConfig.objects.filter(pk__in=ids).prefetch_related("layer_types")
-        }
-        now = timezone.now()
-        for config, _, _ in to_update:
-            config.updated = now
-        ModelConfig.objects.bulk_update(
-            [c for c, _, _ in to_update], [*CONFIG_FIELDS, "digest", "updated"], batch_size=2000
-        )
+        ids = [p.pk for p in to_update]
+        before = {c.pk: c.to_document() for c in ModelConfig.objects.filter(pk__in=ids).prefetch_related("layer_types")}
+        configs = []
+        for p in to_update:
+            config = ModelConfig(pk=p.pk, updated=now, digest=p.digest)
+            for name in CONFIG_FIELDS:
+                setattr(config, name, getattr(p.doc, name))
+            configs.append(config)
+        ModelConfig.objects.bulk_update(configs, [*CONFIG_FIELDS, "digest", "updated"], batch_size=1000)
         LayerType.objects.filter(config_id__in=ids).delete()
         revisions += [
-            ConfigRevision(
-                model_id=c.model_id, config_id=c.pk, action=ConfigRevision.Action.UPDATED, source=source,
-                user=user, before=before[c.pk], after=document,
-            )
-            for c, _, document in to_update
+            [p.doc.model_id, p.pk, Action.UPDATED, source, user_id, before[p.pk], p.document, now] for p in to_update
         ]
     if to_create:
-        ModelConfig.objects.bulk_create([c for c, _, _ in to_create], batch_size=2000)
-        revisions += [
-            ConfigRevision(
-                model_id=c.model_id, config_id=c.pk, action=ConfigRevision.Action.CREATED, source=source,
-                user=user, before=None, after=document,
-            )
-            for c, _, document in to_create
-        ]
-    layers = [row for c, doc, _ in (*to_create, *to_update) for row in _layer_rows(c, doc)]
-    LayerType.objects.bulk_create(layers, batch_size=5000)
-    ConfigRevision.objects.bulk_create(revisions, batch_size=2000)
+        new_ids = insert_rows(
+            ModelConfig, [*CONFIG_FIELDS, "digest", "created", "updated"], [_config_row(p, now) for p in to_create]
+        )
+        for p, pk in zip(to_create, new_ids, strict=True):
+            p.pk = pk
+        revisions += [[p.doc.model_id, p.pk, Action.CREATED, source, user_id, None, p.document, now] for p in to_create]
+    insert_rows(
+        LayerType,
+        ("config", "position", "name", "class_name", "count", "specs", "parameter_count"),
+        [
+            [p.pk, i, layer.name, layer.class_name, layer.count, layer.specs, layer.parameter_count]
+            for p in (*to_create, *to_update)
+            for i, layer in enumerate(p.doc.layer_types)
+        ],
+    )
+    insert_rows(ConfigRevision, REVISION_FIELDS, revisions)
 
 
 # ---- derived counts ----------------------------------------------------------------------------
@@ -385,9 +397,7 @@ def recompute_counts(
         changed_layers = np.flatnonzero(per_layer != stored_per_layer)
         changed_configs = set(np.flatnonzero(new_totals != old_totals).tolist())
         changed_configs |= {index[layers[i][1]] for i in changed_layers}
-        recounts = [
-            Recount(rows[i][1], int(old_totals[i]), int(new_totals[i])) for i in sorted(changed_configs)
-        ]
+        recounts = [Recount(rows[i][1], int(old_totals[i]), int(new_totals[i])) for i in sorted(changed_configs)]
         if dry_run or not changed_configs:
             return recounts
         LayerType.objects.bulk_update(
@@ -412,9 +422,13 @@ def recompute_counts(
             before["total_params_formatted"] = format_params(before["total_params"])
             revisions.append(
                 ConfigRevision(
-                    model_id=config.model_id, config=config, action=ConfigRevision.Action.UPDATED,
-                    source=source, user=user if getattr(user, "is_authenticated", False) else None,
-                    before=before, after=document,
+                    model_id=config.model_id,
+                    config=config,
+                    action=ConfigRevision.Action.UPDATED,
+                    source=source,
+                    user=user if getattr(user, "is_authenticated", False) else None,
+                    before=before,
+                    after=document,
                 )
             )
         ModelConfig.objects.bulk_update(

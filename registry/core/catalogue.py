@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import difflib
 import enum
+import functools
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 
-class Parallelism(str, enum.Enum):
+class Parallelism(enum.StrEnum):
     """A way a layer's work can be split across devices."""
 
     TENSOR = "tensor_parallel"
@@ -20,7 +21,7 @@ class Parallelism(str, enum.Enum):
     SEQUENCE = "sequence_parallel"
 
 
-class SpecKind(str, enum.Enum):
+class SpecKind(enum.StrEnum):
     """The JSON type a spec value must have."""
 
     POSITIVE_INT = "positive_integer"
@@ -39,9 +40,7 @@ class Spec:
 
 # Keys any layer type's specs may carry besides its class's own: metadata, not architecture.
 LAYER_IDX = Spec("layer_idx", SpecKind.NON_NEGATIVE_INT, "Index of a representative layer.")
-PARAMETER_COUNT = Spec(
-    "parameter_count", SpecKind.POSITIVE_INT, "Parameters of one layer of this type (derived)."
-)
+PARAMETER_COUNT = Spec("parameter_count", SpecKind.POSITIVE_INT, "Parameters of one layer of this type (derived).")
 METADATA_SPECS: tuple[Spec, ...] = (LAYER_IDX, PARAMETER_COUNT)
 
 HIDDEN_SIZE = Spec("hidden_size", SpecKind.POSITIVE_INT, "Model (residual stream) width.")
@@ -76,18 +75,18 @@ class LayerClass:
     # Spec names in the order a document writes them; defaults to required then optional.
     order: tuple[str, ...] = field(default=())
 
-    @property
+    @functools.cached_property
     def specs(self) -> tuple[Spec, ...]:
         """Every spec of this class in document order, metadata excluded."""
         by_name = {s.name: s for s in (*self.required, *self.optional)}
         names = self.order or tuple(by_name)
         return tuple(by_name[n] for n in names)
 
-    @property
+    @functools.cached_property
     def required_names(self) -> frozenset[str]:
         return frozenset(s.name for s in self.required)
 
-    @property
+    @functools.cached_property
     def allowed(self) -> dict[str, Spec]:
         """Every key the specs of this class may hold, metadata included."""
         return {s.name: s for s in (LAYER_IDX, *self.specs, PARAMETER_COUNT)}

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from registry.core import catalogue
+
+if TYPE_CHECKING:
+    import numpy as np
 
 BIGINT_MAX = 2**63 - 1
 _UNITS = (("T", 10**12), ("B", 10**9), ("M", 10**6), ("K", 10**3))
@@ -40,10 +41,6 @@ def total_params(layers: Sequence[tuple[int, int]]) -> int:
     return sum(count * per_layer for count, per_layer in layers)
 
 
-def _column(values: list[Any]) -> np.ndarray:
-    return np.asarray(values, dtype=np.int64)
-
-
 def parameter_counts(class_names: Sequence[str], specs: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """Parameters of one layer for each (class, specs) row, in one numpy pass per class.
 
@@ -51,6 +48,8 @@ def parameter_counts(class_names: Sequence[str], specs: Sequence[Mapping[str, An
     the keys a single-row call would. Raises ``CountOverflow`` naming the rows whose
     count exceeds int64, and ``KeyError`` for a class not in the catalogue.
     """
+    import numpy as np  # only the vectorized paths need it; validation starts faster without
+
     out = np.zeros(len(class_names), dtype=np.int64)
     groups: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
     for row, (name, row_specs) in enumerate(zip(class_names, specs, strict=True)):
@@ -61,7 +60,7 @@ def parameter_counts(class_names: Sequence[str], specs: Sequence[Mapping[str, An
         groups[(name, keys)].append(row)
     for (name, keys), rows in groups.items():
         formula = catalogue.get(name).formula  # type: ignore[union-attr]
-        ints = {k: _column([specs[r][k] for r in rows]) for k in keys}
+        ints = {k: np.asarray([specs[r][k] for r in rows], dtype=np.int64) for k in keys}
         exact = np.asarray(formula(ints), dtype=np.int64)
         # The same formula in float64 cannot wrap around: it tells which rows overflowed.
         approx = np.asarray(formula({k: v.astype(np.float64) for k, v in ints.items()}), dtype=np.float64)
@@ -75,6 +74,8 @@ def parameter_counts(class_names: Sequence[str], specs: Sequence[Mapping[str, An
 
 def totals(owner: np.ndarray, counts: np.ndarray, per_layer: np.ndarray, size: int) -> np.ndarray:
     """Σ count × parameter_count per owner index (0..size-1), as int64 with an overflow check."""
+    import numpy as np
+
     owner = np.asarray(owner, dtype=np.int64)
     counts = np.asarray(counts, dtype=np.int64)
     per_layer = np.asarray(per_layer, dtype=np.int64)

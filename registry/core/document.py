@@ -7,6 +7,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 
 @dataclass(frozen=True)
 class LayerTypeDoc:
@@ -65,10 +67,17 @@ def dumps(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
-def digest(document: dict[str, Any]) -> str:
-    """A content hash of a document; equal documents have equal digests (a strong ETag)."""
-    compact = json.dumps(document, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(compact.encode()).hexdigest()
+def compact(document: dict[str, Any]) -> str:
+    """The document as compact JSON text, keys in document order."""
+    return orjson.dumps(document).decode()
+
+
+def digest(document: dict[str, Any], text: str | None = None) -> str:
+    """A content hash of a document; equal documents have equal digests (a strong ETag).
+
+    ``text``, when given, is ``compact(document)`` already computed.
+    """
+    return hashlib.sha256((text if text is not None else compact(document)).encode()).hexdigest()
 
 
 def order_specs(class_name: str, specs: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ def parse_config_bytes(raw: bytes) -> tuple[Any, Issue | None]:
     if not text.strip():
         return None, Issue("$", FileCode.EMPTY_FILE, "expected a JSON object; the file is empty")
     try:
+        # The stdlib parser, not orjson: orjson reads integers beyond 64 bits as floats.
         return json.loads(text), None
     except json.JSONDecodeError as exc:
         return None, Issue(
@@ -52,7 +53,7 @@ def config_paths(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*.json") if p.is_file()))
+            found.extend(sorted((p for p in path.rglob("*.json") if p.is_file()), key=str))
         else:
             found.append(path)
     return found

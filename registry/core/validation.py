@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,6 +33,8 @@ TOP_LEVEL_KEYS = (
 )
 REQUIRED_TOP_LEVEL = ("model_id", "hf_model_id", "name", "hidden_size", "num_layers", "vocab_size", "layer_types")
 LAYER_TYPE_KEYS = ("name", "class", "count", "specs")
+_TOP_LEVEL_SET = dict.fromkeys(TOP_LEVEL_KEYS).keys()
+_LAYER_TYPE_SET = dict.fromkeys(LAYER_TYPE_KEYS).keys()
 # Derived values: may be left out; where given, they must equal the computed ones.
 DERIVED_CODES = frozenset({"parameter_count_mismatch", "total_params_mismatch", "total_params_formatted_mismatch"})
 
@@ -113,7 +115,7 @@ def _json_type(value: Any) -> str:
     if isinstance(value, int):
         return "an integer"
     if isinstance(value, float):
-        return "a number with a fraction" if value != int(value) else "a number written with a decimal point"
+        return "a number with a fraction" if not value.is_integer() else "a number written with a decimal point"
     if isinstance(value, str):
         return "a string"
     if isinstance(value, list):
@@ -133,6 +135,8 @@ class _Checker:
 
     def integer(self, loc: str, value: Any, *, minimum: int = 1) -> int | None:
         """``value`` if it is an integer >= minimum that fits a bigint, else None (after an error)."""
+        if type(value) is int and minimum <= value <= BIGINT_MAX:
+            return value
         wanted = "a positive integer" if minimum == 1 else "a non-negative integer"
         if isinstance(value, bool) or not isinstance(value, int):
             self.error(loc, Code.NOT_AN_INTEGER, f"expected {wanted}, got {_json_type(value)} ({_show(value)})")
@@ -170,7 +174,10 @@ class _Checker:
         minimum = 0 if spec.kind is SpecKind.NON_NEGATIVE_INT else 1
         return self.integer(loc, value, minimum=minimum)
 
-    def unknown_keys(self, prefix: str, obj: Mapping[str, Any], allowed: list[str]) -> None:
+    def unknown_keys(self, prefix: str, obj: Mapping[str, Any], allowed: Collection[str]) -> None:
+        if not obj.keys() - allowed:  # set difference in C: the common case costs little
+            return
+        allowed = list(allowed)
         for key in obj:
             if key in allowed:
                 continue
@@ -188,11 +195,11 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
     in ``Validation.recomputed``. Never raises on bad input.
     """
     check = _Checker()
-    if not isinstance(data, Mapping):
+    if not isinstance(data, dict):
         check.error("$", Code.NOT_AN_OBJECT, f"expected a JSON object at the top level, got {_json_type(data)}")
         return Validation(errors=check.errors)
 
-    check.unknown_keys("", data, list(TOP_LEVEL_KEYS))
+    check.unknown_keys("", data, _TOP_LEVEL_SET)
     for key in REQUIRED_TOP_LEVEL:
         if key not in data:
             check.error(key, Code.REQUIRED, f"{key!r} is required")
@@ -315,10 +322,10 @@ def _check_layer_types(check: _Checker, value: Any, sizes: Mapping[str, int | No
     out: list[LayerTypeDoc] = []
     for i, item in enumerate(value):
         loc = f"layer_types[{i}]"
-        if not isinstance(item, Mapping):
+        if not isinstance(item, dict):
             check.error(loc, Code.NOT_AN_OBJECT, f"expected a layer type object, got {_json_type(item)}")
             continue
-        check.unknown_keys(f"{loc}.", item, list(LAYER_TYPE_KEYS))
+        check.unknown_keys(f"{loc}.", item, _LAYER_TYPE_SET)
         for key in LAYER_TYPE_KEYS:
             if key not in item:
                 check.error(f"{loc}.{key}", Code.REQUIRED, f"{key!r} is required")
@@ -384,7 +391,7 @@ def _check_specs(
     check: _Checker, loc: str, value: Any, layer_class: LayerClass | None, sizes: Mapping[str, int | None]
 ) -> dict[str, Any] | None:
     """Check one layer type's specs; return them in document order, parameter_count left out."""
-    if not isinstance(value, Mapping):
+    if not isinstance(value, dict):
         check.error(loc, Code.NOT_AN_OBJECT, f"expected an object of specs, got {_json_type(value)}")
         return None
     if layer_class is None:
@@ -392,7 +399,7 @@ def _check_specs(
         return None
     errors_before = len(check.errors)
     allowed = layer_class.allowed
-    check.unknown_keys(f"{loc}.", value, list(allowed))
+    check.unknown_keys(f"{loc}.", value, allowed.keys())
     for spec in layer_class.required:
         if spec.name not in value:
             check.error(
@@ -402,10 +409,15 @@ def _check_specs(
             )
     clean: dict[str, Any] = {}
     for key, spec in allowed.items():
-        if key in value:
-            checked = check.spec(f"{loc}.{key}", spec, value[key])
-            if checked is not None:
-                clean[key] = checked
+        if key not in value:
+            continue
+        v = value[key]
+        if spec.kind is SpecKind.POSITIVE_INT and type(v) is int and 0 < v <= BIGINT_MAX:
+            clean[key] = v  # the common case, without building a loc
+            continue
+        checked = check.spec(f"{loc}.{key}", spec, v)
+        if checked is not None:
+            clean[key] = checked
     for key in ("hidden_size", "vocab_size"):
         if key in clean and sizes.get(key) is not None and clean[key] != sizes[key]:
             code = Code.HIDDEN_SIZE_MISMATCH if key == "hidden_size" else Code.VOCAB_SIZE_MISMATCH

@@ -17,9 +17,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model_ids", nargs="*", metavar="MODEL_ID")
-        parser.add_argument(
-            "--output", "-o", type=Path, default=None, help="Folder to write to (default: fixtures/)."
-        )
+        parser.add_argument("--output", "-o", type=Path, default=None, help="Folder to write to (default: fixtures/).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         output: Path = options["output"] or Path(settings.REGISTRY_FIXTURES_DIR)

@@ -1,0 +1,178 @@
+"""Time loadconfigs against Django's loaddata for the same rows, on PostgreSQL.
+
+Generates N synthetic configs (five layer types each) as files, then in a fresh database times:
+  1. ``loadconfigs DIR``             first import (validation included)
+  2. ``loadconfigs DIR``             unchanged re-import
+  3. ``loaddata rows.json``          Django's own loader, same ModelConfig and LayerType rows
+  4. PostgreSQL COPY of those rows   the floor
+
+Usage: python bench/load_bench.py [--configs 10000] [--database-url postgres://postgres@127.0.0.1:5432/registry_bench]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from registry.core import dumps, validate_config  # noqa: E402
+
+
+def synthetic_config(i: int, rng: random.Random) -> dict:
+    """A valid config with five layer types and derived values filled in."""
+    h = rng.choice([1024, 2048, 4096, 8192])
+    kv = rng.choice([1, 2, 4, 8])
+    heads = kv * rng.choice([1, 2, 4, 8])
+    layers = rng.randint(8, 96)
+    vocab = rng.choice([32000, 50257, 128256])
+    hf = f"synthetic-org/model-{i:05d}"
+    doc = {
+        "model_id": hf.replace("/", "_"),
+        "hf_model_id": hf,
+        "name": f"Synthetic model {i}",
+        "hidden_size": h,
+        "num_layers": layers,
+        "vocab_size": vocab,
+        "layer_types": [
+            {
+                "name": "attention",
+                "class": "GroupedQueryAttentionLayer",
+                "count": layers,
+                "specs": {"layer_idx": 0, "hidden_size": h, "num_heads": heads, "num_kv_heads": kv, "head_dim": 128},
+            },
+            {
+                "name": "feedforward",
+                "class": "GatedMLPLayer",
+                "count": layers,
+                "specs": {"layer_idx": 0, "hidden_size": h, "intermediate_size": h * rng.choice([3, 4])},
+            },
+            {
+                "name": "norm",
+                "class": "NormLayer",
+                "count": 2 * layers + 1,
+                "specs": {"hidden_size": h, "has_bias": False},
+            },
+            {
+                "name": "embedding",
+                "class": "EmbeddingLayer",
+                "count": 1,
+                "specs": {"vocab_size": vocab, "hidden_size": h},
+            },
+            {
+                "name": "lm_head",
+                "class": "EmbeddingLayer",
+                "count": 1,
+                "specs": {"vocab_size": vocab, "hidden_size": h},
+            },
+        ],
+        "validated": False,
+        "validation_notes": "",
+    }
+    validation = validate_config(doc)
+    assert validation.config is not None, validation.errors
+    return validation.config.to_document()
+
+
+def run(cmd: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def psql(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def copy_out(url: str, table: str) -> bytes:
+    import psycopg
+
+    with psycopg.connect(url) as conn, conn.cursor() as cur, cur.copy(f"COPY {table} TO STDOUT") as copy:
+        return b"".join(bytes(block) for block in copy)
+
+
+def copy_in(url: str, tables: dict[str, bytes]) -> None:
+    """COPY each table's rows back in one transaction (client side, as an application would)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        for table, data in tables.items():
+            with cur.copy(f"COPY {table} FROM STDIN") as copy:
+                copy.write(data)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--configs", type=int, default=10_000)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/registry_bench"),
+    )
+    args = parser.parse_args()
+    url: str = args.database_url
+    server, _, dbname = url.rpartition("/")
+    psql(f"{server}/postgres", f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    psql(f"{server}/postgres", f'CREATE DATABASE "{dbname}"')
+
+    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "registry.settings", "DEBUG": "false"}
+    python = sys.executable
+    manage = [python, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], check=True, env=env, cwd=ROOT)
+
+    rng = random.Random(42)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "configs"
+        folder.mkdir()
+        for i in range(args.configs):
+            doc = synthetic_config(i, rng)
+            (folder / f"{doc['model_id']}.json").write_text(dumps(doc))
+        startup = min(run([*manage, "check", "-v0"], env) for _ in range(3))
+        first = run([*manage, "loadconfigs", str(folder), "--no-progress", "-v0"], env)
+        again = run([*manage, "loadconfigs", str(folder), "--no-progress", "-v0"], env)
+
+        rows = Path(tmp) / "rows.json"
+        with rows.open("w") as out:
+            subprocess.run(
+                [*manage, "dumpdata", "registry.ModelConfig", "registry.LayerType"],
+                check=True,
+                env=env,
+                cwd=ROOT,
+                stdout=out,
+            )
+        tables = ("registry_modelconfig", "registry_layertype")
+        copied = {table: copy_out(url, table) for table in tables}
+        truncate = "TRUNCATE registry_configrevision, registry_layertype, registry_modelconfig"
+        psql(url, truncate)
+        loaddata = run([*manage, "loaddata", str(rows), "-v0"], env)
+        psql(url, truncate)
+        start = time.perf_counter()
+        copy_in(url, copied)
+        copy = time.perf_counter() - start
+
+    n = args.configs
+    print(f"{n} configs, 5 layer types each, PostgreSQL at {server}/{dbname}")
+    print(f"(each command's time includes Django start-up: `manage.py check` takes {startup:.2f} s)")
+    print(f"{'step':<34}{'seconds':>9}{'configs/s':>12}{'vs loaddata':>13}")
+    for label, secs in [
+        ("loadconfigs, first import", first),
+        ("loadconfigs, unchanged re-import", again),
+        ("loaddata, same rows", loaddata),
+        ("COPY, same rows (floor)", copy),
+    ]:
+        print(f"{label:<34}{secs:>9.2f}{n / secs:>12,.0f}{loaddata / secs:>12.1f}x")
+    print(json.dumps({"configs": n, "first": first, "unchanged": again, "loaddata": loaddata, "copy": copy}))
+
+
+if __name__ == "__main__":
+    main()
