@@ -42,7 +42,12 @@ def small_config(**overrides: Any) -> dict[str, Any]:
                 "specs": {"layer_idx": 0, "hidden_size": 64, "intermediate_size": 256},
             },
             {"name": "norm", "class": "NormLayer", "count": 5, "specs": {"hidden_size": 64, "has_bias": False}},
-            {"name": "embedding", "class": "EmbeddingLayer", "count": 1, "specs": {"vocab_size": 1000, "hidden_size": 64}},
+            {
+                "name": "embedding",
+                "class": "EmbeddingLayer",
+                "count": 1,
+                "specs": {"vocab_size": 1000, "hidden_size": 64},
+            },
         ],
         "validated": False,
         "validation_notes": "",
@@ -62,3 +67,132 @@ def loaded_fixtures(db) -> None:
     from django.core.management import call_command
 
     call_command("loadconfigs", str(FIXTURES), verbosity=0)
+
+
+# ---- helpers added for the registry-core tests ---------------------------------------------------
+
+# The published parameter counts of the four shipped models (model cards), and their short forms.
+PUBLISHED = {
+    "meta-llama_Llama-3.1-405B-Instruct": (405853388800, "405.9B"),
+    "meta-llama_Llama-3.3-70B-Instruct": (70553706496, "70.6B"),
+    "TinyLlama_TinyLlama-1.1B-Chat-v1.0": (1100048384, "1.1B"),
+    "mistralai_Mistral-7B-v0.1": (7241732096, "7.2B"),
+}
+SPEC_EXAMPLE = DATA / "spec_worked_example.json"
+SPEC_EXAMPLE_ID = "meta-llama_Llama-3.3-70B-Instruct"
+
+
+def hand_parameter_count(class_name: str, specs: dict[str, Any]) -> int:
+    """Parameters of one layer, by the issue's formulas written out independently of the catalogue."""
+    h = specs.get("hidden_size")
+    if class_name == "AttentionLayer":
+        return 4 * h * specs["num_heads"] * specs["head_dim"]
+    if class_name == "GroupedQueryAttentionLayer":
+        q = h * specs["num_heads"] * specs["head_dim"]
+        kv = 2 * h * specs["num_kv_heads"] * specs["head_dim"]
+        out = specs["num_heads"] * specs["head_dim"] * h
+        return q + kv + out
+    if class_name == "MLPLayer":
+        return 2 * h * specs["intermediate_size"]
+    if class_name == "GatedMLPLayer":
+        return 3 * h * specs["intermediate_size"]
+    if class_name == "NormLayer":
+        return 2 * h if specs["has_bias"] else h
+    if class_name == "EmbeddingLayer":
+        return specs["vocab_size"] * h
+    raise AssertionError(f"no hand formula for {class_name}")
+
+
+def hand_total(document: dict[str, Any]) -> int:
+    """Σ count × parameter_count of a document, by the hand formulas."""
+    return sum(lt["count"] * hand_parameter_count(lt["class"], lt["specs"]) for lt in document["layer_types"])
+
+
+def issues(validation: Any) -> list[tuple[str, str]]:
+    """The (loc, code) pairs of a validation's errors, in the order reported."""
+    return [(i.loc, i.code) for i in validation.errors]
+
+
+def write_config(folder: Path, document: Any, filename: str | None = None) -> Path:
+    """Write ``document`` as JSON into ``folder`` (created if needed), named ``<model_id>.json`` by default."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / (filename or f"{document['model_id']}.json")
+    path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    return path
+
+
+def copy_fixtures(folder: Path) -> Path:
+    """Copy the shipped fixture files into ``folder`` and return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in FIXTURES.glob("*.json"):
+        (folder / path.name).write_bytes(path.read_bytes())
+    return folder
+
+
+@pytest.fixture
+def fixture_copy(tmp_path: Path) -> Path:
+    """A writable copy of ``fixtures/``."""
+    return copy_fixtures(tmp_path / "fixtures")
+
+
+def config_row(**overrides: Any) -> Any:
+    """A ModelConfig saved straight through the ORM (no validation, no services): for constraint tests."""
+    from registry.models import ModelConfig
+
+    fields: dict[str, Any] = {
+        "model_id": "acme_tiny-1",
+        "hf_model_id": "acme/tiny-1",
+        "name": "Acme Tiny 1",
+        "hidden_size": 64,
+        "num_layers": 2,
+        "vocab_size": 1000,
+        "total_params": 187200,
+        "total_params_formatted": "187.2K",
+        "digest": "0" * 64,
+    }
+    fields.update(overrides)
+    return ModelConfig.objects.create(**fields)
+
+
+def layer_row(config: Any, **overrides: Any) -> Any:
+    """A LayerType saved straight through the ORM for ``config``."""
+    from registry.models import LayerType
+
+    fields: dict[str, Any] = {
+        "config": config,
+        "position": 0,
+        "name": "norm",
+        "class_name": "NormLayer",
+        "count": 5,
+        "specs": {"hidden_size": 64, "has_bias": False},
+        "parameter_count": 64,
+    }
+    fields.update(overrides)
+    return LayerType.objects.create(**fields)
+
+
+def subprocess_database_url() -> str:
+    """A DATABASE_URL naming the test database, for subprocesses (call inside a test using ``db``)."""
+    from django.db import connection
+
+    s = connection.settings_dict
+    auth = s["USER"] + (f":{s['PASSWORD']}" if s.get("PASSWORD") else "")
+    return f"postgres://{auth}@{s['HOST'] or '127.0.0.1'}:{s['PORT'] or 5432}/{s['NAME']}"
+
+
+def manage(*args: str, database_url: str, cwd: Path | None = None) -> Any:
+    """Run ``python manage.py ARGS`` in a subprocess against ``database_url``; returns the CompletedProcess."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    env["DATABASE_URL"] = database_url
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        cwd=cwd or ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -1,12 +1,13 @@
 """The registry's rules in plain Python (no Django): catalogue, counts, validation, documents."""
 
-from registry.core.counts import CountOverflow, format_params
+from registry.core.counts import CountError, CountOverflow, format_params
 from registry.core.document import ConfigDoc, LayerTypeDoc, digest, dumps
 from registry.core.validation import Code, Issue, Validation, validate_config
 
 __all__ = [
     "Code",
     "ConfigDoc",
+    "CountError",
     "CountOverflow",
     "Issue",
     "LayerTypeDoc",

@@ -15,14 +15,6 @@ BIGINT_MAX = 2**63 - 1
 _UNITS = (("T", 10**12), ("B", 10**9), ("M", 10**6), ("K", 10**3))
 
 
-class CountOverflow(ArithmeticError):
-    """A derived count does not fit a signed 64-bit integer (PostgreSQL bigint)."""
-
-    def __init__(self, message: str, rows: Sequence[int] = ()) -> None:
-        super().__init__(message)
-        self.rows = list(rows)
-
-
 def format_params(total: int) -> str:
     """``total`` with one decimal and a K/M/B/T suffix: 70553706496 -> "70.6B"."""
     for i, (suffix, scale) in enumerate(_UNITS):
@@ -36,17 +28,29 @@ def format_params(total: int) -> str:
     return str(total)
 
 
-def total_params(layers: Sequence[tuple[int, int]]) -> int:
-    """Σ count × parameter_count over ``(count, parameter_count)`` pairs."""
-    return sum(count * per_layer for count, per_layer in layers)
+# float64 cannot wrap around, but near 2**63 it is not exact: rows past this line are rechecked
+# with Python integers.
+_NEAR_LIMIT = float(2**62)
+
+
+class CountError(ValueError):
+    """Stored specs that cannot be counted (a class not in the catalogue, a value beyond int64)."""
+
+
+class CountOverflow(CountError, ArithmeticError):
+    """A derived count does not fit a signed 64-bit integer (PostgreSQL bigint)."""
+
+    def __init__(self, message: str, rows: Sequence[int] = ()) -> None:
+        super().__init__(message)
+        self.rows = list(rows)
 
 
 def parameter_counts(class_names: Sequence[str], specs: Sequence[Mapping[str, Any]]) -> np.ndarray:
     """Parameters of one layer for each (class, specs) row, in one numpy pass per class.
 
     Rows are grouped by class and by which specs they carry, so a formula sees exactly
-    the keys a single-row call would. Raises ``CountOverflow`` naming the rows whose
-    count exceeds int64, and ``KeyError`` for a class not in the catalogue.
+    the keys a single-row call would. Raises ``CountOverflow`` naming every row whose
+    count exceeds int64, and ``CountError`` for a class not in the catalogue.
     """
     import numpy as np  # only the vectorized paths need it; validation starts faster without
 
@@ -55,20 +59,29 @@ def parameter_counts(class_names: Sequence[str], specs: Sequence[Mapping[str, An
     for row, (name, row_specs) in enumerate(zip(class_names, specs, strict=True)):
         layer_class = catalogue.get(name)
         if layer_class is None:
-            raise KeyError(name)
+            raise CountError(f"row {row}: layer class {name!r} is not in the catalogue")
         keys = tuple(s.name for s in layer_class.specs if s.name in row_specs)
         groups[(name, keys)].append(row)
+    overflowed: list[int] = []
     for (name, keys), rows in groups.items():
-        formula = catalogue.get(name).formula  # type: ignore[union-attr]
-        ints = {k: np.asarray([specs[r][k] for r in rows], dtype=np.int64) for k in keys}
-        exact = np.asarray(formula(ints), dtype=np.int64)
-        # The same formula in float64 cannot wrap around: it tells which rows overflowed.
-        approx = np.asarray(formula({k: v.astype(np.float64) for k, v in ints.items()}), dtype=np.float64)
-        bad = np.flatnonzero(approx >= float(BIGINT_MAX))
-        if bad.size:
-            bad_rows = [rows[i] for i in bad]
-            raise CountOverflow(f"parameter count exceeds {BIGINT_MAX} in rows {bad_rows[:10]}", bad_rows)
-        out[np.asarray(rows, dtype=np.int64)] = np.broadcast_to(exact, (len(rows),))
+        layer_class = catalogue.get(name)
+        assert layer_class is not None
+        try:
+            ints = {k: np.asarray([specs[r][k] for r in rows], dtype=np.int64) for k in keys}
+        except OverflowError as exc:
+            raise CountOverflow(f"a spec of class {name} exceeds {BIGINT_MAX}", rows) from exc
+        exact = np.broadcast_to(np.asarray(layer_class.formula(ints), dtype=np.int64), (len(rows),)).copy()
+        approx = np.asarray(layer_class.formula({k: v.astype(np.float64) for k, v in ints.items()}), dtype=np.float64)
+        for i in np.flatnonzero(np.broadcast_to(approx, (len(rows),)) >= _NEAR_LIMIT).tolist():
+            value = layer_class.parameter_count({k: int(v[i]) for k, v in ints.items()})
+            if value > BIGINT_MAX:
+                overflowed.append(rows[i])
+            else:
+                exact[i] = value
+        out[np.asarray(rows, dtype=np.int64)] = exact
+    if overflowed:
+        overflowed.sort()
+        raise CountOverflow(f"parameter count exceeds {BIGINT_MAX} in rows {overflowed[:10]}", overflowed)
     return out
 
 
@@ -81,9 +94,21 @@ def totals(owner: np.ndarray, counts: np.ndarray, per_layer: np.ndarray, size: i
     per_layer = np.asarray(per_layer, dtype=np.int64)
     approx = np.zeros(size, dtype=np.float64)
     np.add.at(approx, owner, counts.astype(np.float64) * per_layer.astype(np.float64))
-    bad = np.flatnonzero(approx >= float(BIGINT_MAX))
-    if bad.size:
-        raise CountOverflow(f"total parameter count exceeds {BIGINT_MAX} for configs {bad[:10].tolist()}", bad)
     exact = np.zeros(size, dtype=np.int64)
+    near = np.flatnonzero(approx >= _NEAR_LIMIT)
+    if near.size:
+        # Exact Python sums for the owners near the limit; numpy's int64 would wrap silently.
+        sums = dict.fromkeys(near.tolist(), 0)
+        for o, c, p in zip(owner.tolist(), counts.tolist(), per_layer.tolist(), strict=True):
+            if o in sums:
+                sums[o] += c * p
+        bad = sorted(o for o, total in sums.items() if total > BIGINT_MAX)
+        if bad:
+            raise CountOverflow(f"total parameter count exceeds {BIGINT_MAX} for configs {bad[:10]}", bad)
+        safe = ~np.isin(owner, near)
+        np.add.at(exact, owner[safe], counts[safe] * per_layer[safe])
+        for o, total in sums.items():
+            exact[o] = total
+        return exact
     np.add.at(exact, owner, counts * per_layer)
     return exact

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from registry.core import CountOverflow
+from registry.core import CountError
 from registry.models import ModelConfig
 from registry.services import recompute_counts
 
@@ -28,7 +28,7 @@ class Command(BaseCommand):
             ids = list(found.values())
         try:
             recounts = recompute_counts(config_ids=ids, dry_run=options["dry_run"], source="recomputecounts")
-        except CountOverflow as exc:
+        except CountError as exc:
             raise CommandError(f"Nothing was written: {exc}") from exc
         for r in recounts:
             self.stdout.write(f"{r.model_id}: {r.old_total} -> {r.new_total}")

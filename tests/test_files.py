@@ -1,0 +1,103 @@
+"""Reading config files: every way a file cannot be read becomes an issue, never an exception."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from registry.core.files import FileCode, config_paths, parse_config_bytes, read_config_file
+
+
+def test_parses_a_json_object():
+    """A well-formed file gives its value and no issue."""
+    assert parse_config_bytes(b'{"a": [1, 2]}') == ({"a": [1, 2]}, None)
+
+
+def test_accepts_a_utf8_byte_order_mark():
+    """Editors that write a BOM do not break a file."""
+    assert parse_config_bytes('\ufeff{"name": "é"}'.encode()) == ({"name": "é"}, None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "line", "column"),
+    [
+        (b'{\n  "a": 1,\n  "b": 2,\n}', 4, 1),
+        (b'{"a": 1 "b": 2}', 1, 9),
+        (b'{\n  "a": tru\n}', 2, 8),
+        (b'{\n  "a": 1\n', 3, 1),
+    ],
+)
+def test_invalid_json_reports_line_and_column(raw, line, column):
+    """A syntax error is invalid_json with the line and column where it is."""
+    data, issue = parse_config_bytes(raw)
+    assert data is None
+    assert (issue.loc, issue.code) == ("$", FileCode.INVALID_JSON)
+    assert f"line {line}, column {column}" in issue.msg
+
+
+@pytest.mark.parametrize("raw", [b"", b"   \n\t\n", b"\xef\xbb\xbf"])
+def test_an_empty_file_is_empty_file(raw):
+    """A file with nothing (or only whitespace) in it is empty_file, not a JSON error."""
+    data, issue = parse_config_bytes(raw)
+    assert data is None
+    assert (issue.loc, issue.code) == ("$", FileCode.EMPTY_FILE)
+
+
+@pytest.mark.parametrize(("raw", "position"), [(b'{"name": "caf\xe9"}', 13), (b"\xff\xfe{}", 0)])
+def test_a_file_that_is_not_utf8_is_not_utf8(raw, position):
+    """Latin-1 or UTF-16 bytes are not_utf8, naming the first bad byte."""
+    data, issue = parse_config_bytes(raw)
+    assert data is None
+    assert (issue.loc, issue.code) == ("$", FileCode.NOT_UTF8)
+    assert f"byte {position}" in issue.msg
+
+
+def test_a_top_level_list_parses_for_validation_to_reject():
+    """Reading does not judge the shape: a list is read, and validation reports not_an_object."""
+    assert parse_config_bytes(b"[1, 2]") == ([1, 2], None)
+
+
+def test_deeply_nested_json_is_an_issue():
+    """Nesting too deep for the parser is invalid_json, not a crash."""
+    data, issue = parse_config_bytes(b"[" * 100_000 + b"]" * 100_000)
+    assert data is None
+    assert issue.code == FileCode.INVALID_JSON
+
+
+def test_read_config_file_reads_a_file(tmp_path):
+    """A file on disk reads like its bytes."""
+    path = tmp_path / "a.json"
+    path.write_text(json.dumps({"x": 1}))
+    assert read_config_file(path) == ({"x": 1}, None)
+
+
+def test_read_config_file_reports_a_missing_file(tmp_path):
+    """A missing file is not_found with its path."""
+    data, issue = read_config_file(tmp_path / "gone.json")
+    assert data is None
+    assert issue.code == FileCode.NOT_FOUND
+    assert "gone.json" in issue.msg
+
+
+def test_read_config_file_reports_an_unreadable_path(tmp_path):
+    """A path that cannot be read (here a folder) is unreadable."""
+    folder = tmp_path / "folder.json"
+    folder.mkdir()
+    data, issue = read_config_file(folder)
+    assert data is None
+    assert issue.code == FileCode.UNREADABLE
+
+
+def test_config_paths_finds_json_files_recursively_and_sorted(tmp_path):
+    """Folders give their *.json files, recursively and sorted; other files are skipped; files are kept."""
+    (tmp_path / "b.json").write_text("{}")
+    (tmp_path / "a.json").write_text("{}")
+    (tmp_path / "notes.txt").write_text("")
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "c.json").write_text("{}")
+    (tmp_path / "dir.json").mkdir()
+    extra = tmp_path / "elsewhere.txt"
+    extra.write_text("{}")
+    found = config_paths([tmp_path, extra])
+    assert found == [tmp_path / "a.json", tmp_path / "b.json", tmp_path / "sub" / "c.json", extra]

@@ -1,0 +1,144 @@
+"""The database holds the invariants itself: constraints hold even when the ORM bypasses validation."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import DataError, IntegrityError, transaction
+
+from registry.models import ConfigRevision, LayerType, ModelConfig
+from registry.services import config_upsert
+from tests.conftest import config_row, layer_row, small_config
+
+pytestmark = pytest.mark.django_db
+
+
+def _violates(error: type[Exception], make) -> None:
+    with transaction.atomic(), pytest.raises(error):
+        make()
+
+
+def test_config_row_builder_is_valid():
+    """The builder's row is accepted, so each violation below fails for its own reason."""
+    config = config_row()
+    layer_row(config)
+    assert ModelConfig.objects.count() == 1
+    assert LayerType.objects.count() == 1
+
+
+def test_model_id_is_unique():
+    """Two configs cannot share a model_id."""
+    config_row()
+    _violates(IntegrityError, lambda: config_row(hf_model_id="other/id"))
+    assert ModelConfig.objects.count() == 1
+
+
+def test_hf_model_id_is_unique():
+    """Two configs cannot share a hf_model_id."""
+    config_row()
+    _violates(IntegrityError, lambda: config_row(model_id="other_id"))
+    assert ModelConfig.objects.count() == 1
+
+
+@pytest.mark.parametrize("model_id", ["acme/tiny", "acme tiny", "", "acmé"])
+def test_model_id_characters_are_checked(model_id):
+    """model_id holds only A-Za-z0-9._- (and is not empty) in the database too."""
+    _violates(IntegrityError, lambda: config_row(model_id=model_id))
+    assert not ModelConfig.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["hidden_size", "num_layers", "vocab_size", "total_params"])
+@pytest.mark.parametrize("value", [0, -1])
+def test_sizes_and_total_are_positive(field, value):
+    """Sizes and the total must be greater than zero."""
+    _violates(IntegrityError, lambda: config_row(**{field: value}))
+    assert not ModelConfig.objects.exists()
+
+
+@pytest.mark.parametrize("field", ["hidden_size", "total_params"])
+def test_sizes_are_bigints(field):
+    """Counts past 32 bits are stored (405e9 does not fit an int); past 63 bits the database refuses."""
+    config = config_row(**{field: 405853388800})
+    config.refresh_from_db()
+    assert getattr(config, field) == 405853388800
+    _violates(DataError, lambda: config_row(model_id="b", hf_model_id="b", **{field: 2**63}))
+
+
+def test_layer_name_is_unique_within_a_config():
+    """A config cannot hold two layer types with one name; another config can reuse it."""
+    config = config_row()
+    layer_row(config, position=0, name="norm")
+    _violates(IntegrityError, lambda: layer_row(config, position=1, name="norm"))
+    other = config_row(model_id="other", hf_model_id="other")
+    layer_row(other, position=0, name="norm")
+    assert LayerType.objects.filter(name="norm").count() == 2
+
+
+def test_layer_position_is_unique_within_a_config():
+    """Two layer types of a config cannot share a position."""
+    config = config_row()
+    layer_row(config, position=0, name="a")
+    _violates(IntegrityError, lambda: layer_row(config, position=0, name="b"))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"count": 0},
+        {"count": -1},
+        {"parameter_count": 0},
+        {"parameter_count": -5},
+        {"name": ""},
+        {"position": -1},
+    ],
+)
+def test_layer_checks(overrides):
+    """Layer counts and parameter counts are positive, names non-empty, positions non-negative."""
+    config = config_row()
+    _violates(IntegrityError, lambda: layer_row(config, **overrides))
+    assert not LayerType.objects.exists()
+
+
+def test_layer_count_is_a_bigint():
+    """A layer's parameter_count past 32 bits is stored exactly."""
+    layer = layer_row(config_row(), parameter_count=2617245696)
+    layer.refresh_from_db()
+    assert layer.parameter_count == 2617245696
+
+
+def test_deleting_a_config_deletes_its_layers_and_keeps_its_history():
+    """Layer types go with their config; revisions stay, detached."""
+    result = config_upsert(data=small_config(), source="test")
+    config = result.config
+    assert config.layer_types.count() == 4
+    config.delete()
+    assert not LayerType.objects.exists()
+    revision = ConfigRevision.objects.get()
+    assert revision.config is None
+    assert revision.model_id == "acme_tiny-1"
+
+
+def test_to_document_reads_layers_in_position_order_and_specs_in_class_order():
+    """Stored rows come back as the canonical document whatever the storage order."""
+    config = config_row()
+    layer_row(config, position=1, name="b_norm")
+    layer_row(
+        config,
+        position=0,
+        name="z_embedding",
+        class_name="EmbeddingLayer",
+        count=1,
+        specs={"hidden_size": 64, "vocab_size": 1000},
+        parameter_count=64000,
+    )
+    doc = config.to_document()
+    assert [lt["name"] for lt in doc["layer_types"]] == ["z_embedding", "b_norm"]
+    assert list(doc["layer_types"][0]["specs"]) == ["vocab_size", "hidden_size", "parameter_count"]
+
+
+def test_str_and_subtotal():
+    """Configs print as their id; a layer type as name, class and count; subtotal is count × parameter_count."""
+    config = config_row()
+    layer = layer_row(config)
+    assert str(config) == "acme_tiny-1"
+    assert str(layer) == "norm (NormLayer × 5)"
+    assert layer.subtotal == 5 * 64
