@@ -1,0 +1,371 @@
+"""Staff editing of configs: typed spec fields, derived counts that follow, import/export and history."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import PurePath
+from typing import Any
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+from django.utils.http import content_disposition_header
+
+from registry import services
+from registry.core import CountError, catalogue, dumps, format_params, validate_config
+from registry.core.document import order_specs
+from registry.core.files import parse_config_bytes
+from registry.core.validation import DERIVED_CODES, LAYER_TYPE_KEYS, TOP_LEVEL_KEYS
+from registry.forms import ImportForm, LayerTypeForm, LayerTypeFormSet, ModelConfigForm
+from registry.models import ConfigRevision, LayerType, ModelConfig
+
+HF_URL = "https://huggingface.co/{}"
+# Validate writes its findings after this marker in validation_notes, keeping the curator's text before it.
+CHECKS_MARKER = "[checks]"
+MISSING = object()
+
+
+def params(value: int | None) -> str:
+    """``70553706496`` as "70.6B (70,553,706,496)"."""
+    if value is None:
+        return "-"
+    return f"{format_params(value)} ({value:,})"
+
+
+class LayerClassFilter(admin.SimpleListFilter):
+    """Configs having at least one layer type of a catalogue class."""
+
+    title = "layer class"
+    parameter_name = "layer_class"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list[tuple[str, str]]:
+        return [(name, name) for name in catalogue.names()]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value():
+            return queryset.filter(Exists(LayerType.objects.filter(config=OuterRef("pk"), class_name=self.value())))
+        return queryset
+
+
+class LayerTypeInline(admin.TabularInline):
+    model = LayerType
+    form = LayerTypeForm
+    formset = LayerTypeFormSet
+    template = "admin/registry/modelconfig/layer_types_inline.html"
+    fields = ("position", "name", "class_name", "count", "per_layer", "subtotal")
+    readonly_fields = ("per_layer", "subtotal")
+    extra = 0
+
+    def get_extra(self, request: HttpRequest, obj: ModelConfig | None = None, **kwargs: Any) -> int:
+        return 0 if obj else 1
+
+    @admin.display(description="Parameters per layer")
+    def per_layer(self, obj: LayerType) -> str:
+        return f"{obj.parameter_count:,}" if obj.pk else "-"
+
+    @admin.display(description="Subtotal")
+    def subtotal(self, obj: LayerType) -> str:
+        return format_params(obj.subtotal) if obj.pk else "-"
+
+
+@admin.register(ModelConfig)
+class ModelConfigAdmin(admin.ModelAdmin):
+    form = ModelConfigForm
+    inlines = [LayerTypeInline]
+    list_display = ("model_id", "name", "hf_link", "layer_type_count", "total", "validated", "updated")
+    list_filter = (LayerClassFilter, "validated")
+    search_fields = ("model_id", "hf_model_id", "name")
+    actions = ("recompute_counts", "validate_configs", "export_json")
+    readonly_fields = ("total_params_display", "digest", "created", "updated")
+    fieldsets = (
+        (None, {"fields": ("model_id", "hf_model_id", "name")}),
+        ("Architecture", {"fields": ("hidden_size", "num_layers", "vocab_size", "total_params_display")}),
+        ("Curation", {"fields": ("validated", "validation_notes")}),
+        ("Record", {"classes": ("collapse",), "fields": ("digest", "created", "updated")}),
+    )
+
+    # ---- changelist ----------------------------------------------------------------------------
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).annotate(layer_type_count=Count("layer_types"))
+
+    @admin.display(description="Hugging Face model", ordering="hf_model_id")
+    def hf_link(self, obj: ModelConfig) -> str:
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>', HF_URL.format(obj.hf_model_id), obj.hf_model_id
+        )
+
+    @admin.display(description="Layer types", ordering="layer_type_count")
+    def layer_type_count(self, obj: ModelConfig) -> int:
+        return obj.layer_type_count
+
+    @admin.display(description="Total params", ordering="total_params")
+    def total(self, obj: ModelConfig) -> str:
+        return format_html('<span title="{}">{}</span>', f"{obj.total_params:,}", obj.total_params_formatted)
+
+    # ---- change form ---------------------------------------------------------------------------
+
+    @admin.display(description="Total parameters")
+    def total_params_display(self, obj: ModelConfig) -> str:
+        return params(obj.total_params) if obj.pk else "computed on save"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: ModelConfig | None = None) -> tuple[str, ...]:
+        readonly = tuple(super().get_readonly_fields(request, obj))
+        # The write path upserts by model_id (and derives it from hf_model_id): a rename would be a new config.
+        return ("model_id", "hf_model_id", *readonly) if obj else readonly
+
+    def save_model(self, request: HttpRequest, obj: ModelConfig, form: Any, change: bool) -> None:
+        """Nothing here: the config and its layer types are written together in save_related()."""
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: list[Any], change: bool) -> None:
+        """Write the document the forms describe in one config_upsert call (counts and history follow)."""
+        formset = next(fs for fs in formsets if isinstance(fs, LayerTypeFormSet))
+        obj = form.instance
+        old_total = obj.total_params if change else None
+        result = services.config_upsert(
+            data=formset.document,
+            user=request.user,
+            source="admin",
+            model_id=obj.model_id if change else None,
+            must_exist=change,
+            must_not_exist=not change,
+        )
+        saved = result.config
+        obj.pk = saved.pk
+        obj._state.adding = False
+        for name in ("total_params", "total_params_formatted", "digest", "created", "updated"):
+            setattr(obj, name, getattr(saved, name))
+        if change and result.changed and old_total != saved.total_params:
+            self.message_user(request, f"Total parameters: {params(old_total)} → {params(saved.total_params)}.")
+        for warning in result.validation.warnings:
+            self.message_user(request, f"{warning.loc}: {warning.msg}", messages.WARNING)
+
+    def construct_change_message(self, request: HttpRequest, form: Any, formsets: Any, add: bool) -> Any:
+        # The inline formsets are not saved themselves (see save_related); history is in ConfigRevision.
+        return super().construct_change_message(request, form, [], add)
+
+    def delete_model(self, request: HttpRequest, obj: ModelConfig) -> None:
+        services.config_delete(config=obj, user=request.user, source="admin")
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for obj in queryset:
+            services.config_delete(config=obj, user=request.user, source="admin")
+
+    # ---- actions -------------------------------------------------------------------------------
+
+    @admin.action(description="Recompute derived counts", permissions=["change"])
+    def recompute_counts(self, request: HttpRequest, queryset: QuerySet) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        try:
+            recounts = services.recompute_counts(config_ids=ids, user=request.user, source="admin")
+        except CountError as exc:
+            self.message_user(request, f"Nothing recomputed: {exc}", messages.ERROR)
+            return
+        if not recounts:
+            self.message_user(request, f"The derived counts of the {len(ids)} selected configs were up to date.")
+        for recount in recounts:
+            self.message_user(
+                request, f"{recount.model_id}: total {params(recount.old_total)} → {params(recount.new_total)}"
+            )
+
+    @admin.action(description="Validate (run every check; write validated and notes)", permissions=["change"])
+    def validate_configs(self, request: HttpRequest, queryset: QuerySet) -> None:
+        passed = failed = 0
+        for config in queryset.prefetch_related("layer_types"):
+            document = config.to_document()
+            check = validate_config(document)
+            hard = [i for i in check.errors if i.code not in DERIVED_CODES]
+            if hard:
+                failed += 1
+                listing = "; ".join(str(i) for i in hard)
+                self.message_user(
+                    request, f"{config.model_id}: not written, fix it in its form: {listing}", messages.ERROR
+                )
+                continue
+            document["validated"] = not check.errors
+            document["validation_notes"] = notes_with_checks(document["validation_notes"], check)
+            # Stale derived values are errors of the stored config; writing replaces them.
+            services.config_upsert(
+                data=document, recompute=True, user=request.user, source="admin", model_id=config.model_id
+            )
+            if check.errors:
+                failed += 1
+                self.message_user(
+                    request,
+                    f"{config.model_id}: {len(check.errors)} error(s), see its validation notes",
+                    messages.WARNING,
+                )
+            else:
+                passed += 1
+        self.message_user(request, f"Validated {passed + failed} configs: {passed} passed, {failed} with errors.")
+
+    @admin.action(description="Export as JSON", permissions=["view"])
+    def export_json(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
+        configs = list(queryset.prefetch_related("layer_types").order_by("model_id"))
+        if len(configs) == 1:
+            response = HttpResponse(dumps(configs[0].to_document()), content_type="application/json; charset=utf-8")
+            response["Content-Disposition"] = content_disposition_header(True, f"{configs[0].model_id}.json")
+            return response
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for config in configs:
+                archive.writestr(f"{config.model_id}.json", dumps(config.to_document()))
+        response = HttpResponse(buffer.getvalue(), content_type="application/zip")
+        response["Content-Disposition"] = content_disposition_header(True, "model-configs.zip")
+        return response
+
+    # ---- import and history views --------------------------------------------------------------
+
+    def get_urls(self) -> list[Any]:
+        info = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("import/", self.admin_site.admin_view(self.import_view), name=f"{info}_import"),
+            path(
+                "<path:object_id>/history/<int:revision_id>/restore/",
+                self.admin_site.admin_view(self.restore_view),
+                name=f"{info}_restore",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload config files: validated and written like loadconfigs, all of them or none, with a report."""
+        if not (self.has_add_permission(request) and self.has_change_permission(request)):
+            raise PermissionDenied
+        report = None
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            items = []
+            for upload in form.cleaned_data["files"]:
+                data, error = parse_config_bytes(upload.read())
+                name = PurePath(upload.name).name
+                items.append(services.ImportItem(source=name, data=data, filename=name, read_error=error))
+            report = services.import_configs(
+                items,
+                recompute=form.cleaned_data["recompute"],
+                dry_run=form.cleaned_data["dry_run"],
+                user=request.user,
+                source="admin",
+            )
+            summary = ", ".join(f"{report.count(s)} {s}" for s in ("created", "updated", "unchanged", "failed"))
+            if not report.ok:
+                self.message_user(request, f"Nothing was written: {summary}.", messages.ERROR)
+            elif form.cleaned_data["dry_run"]:
+                self.message_user(request, f"Dry run, nothing written: {summary}.", messages.WARNING)
+            else:
+                self.message_user(request, f"Imported: {summary}.")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Import model configs",
+            "opts": self.opts,
+            "form": form,
+            "report": report,
+            "has_view_permission": self.has_view_permission(request),
+        }
+        return TemplateResponse(request, "admin/registry/modelconfig/import.html", context)
+
+    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None) -> HttpResponse:
+        """Every kept version of the config: who, when, how, and what changed; each one restorable."""
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        current = obj.to_document()
+        revisions = []
+        for revision in ConfigRevision.objects.filter(model_id=obj.model_id).select_related("user"):
+            version = revision.after if revision.after is not None else revision.before
+            revisions.append(
+                {
+                    "revision": revision,
+                    "diff": flat_diff(revision.before, revision.after),
+                    "current": version == current,
+                }
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"History: {obj}",
+            "subtitle": None,
+            "opts": self.opts,
+            "object": obj,
+            "revisions": revisions,
+            "can_restore": self.has_change_permission(request, obj),
+            "has_view_permission": True,
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/registry/modelconfig/revisions.html", context)
+
+    def restore_view(self, request: HttpRequest, object_id: str, revision_id: int) -> HttpResponse:
+        """Write a past version back through the same validation as any save (POST only)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        obj = self.get_object(request, object_id)
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        revision = get_object_or_404(ConfigRevision, pk=revision_id, model_id=obj.model_id)
+        try:
+            result = services.config_restore(revision=revision, user=request.user, source="admin")
+        except services.ConfigRejected as exc:
+            listing = "; ".join(str(i) for i in exc.issues)
+            self.message_user(request, f"Not restored, the version breaks the rules: {listing}", messages.ERROR)
+        else:
+            when = f"{revision.created:%Y-%m-%d %H:%M:%S}"
+            if result.changed:
+                self.message_user(request, f"Restored the version of {when}.")
+            else:
+                self.message_user(request, f"The version of {when} is the current one; nothing changed.")
+        return HttpResponseRedirect(reverse("admin:registry_modelconfig_history", args=[obj.pk]))
+
+
+def notes_with_checks(notes: str, check: Any) -> str:
+    """``notes`` with its checks section (after CHECKS_MARKER) replaced by ``check``'s findings."""
+    human = notes.split(CHECKS_MARKER, 1)[0].rstrip()
+    errors, warnings = check.errors, check.warnings
+    if not errors and not warnings:
+        block = f"{CHECKS_MARKER} all checks passed."
+    else:
+        counts = f"{len(errors)} error(s), {len(warnings)} warning(s):"
+        block = "\n".join([f"{CHECKS_MARKER} {counts}", *(f"- {issue}" for issue in [*errors, *warnings])])
+    return f"{human}\n\n{block}" if human else block
+
+
+def flatten(document: dict[str, Any] | None) -> dict[str, Any]:
+    """A document as ``path -> value``, layer types keyed by their name so a reorder reads as one change."""
+    flat: dict[str, Any] = {}
+    if document is None:
+        return flat
+    # Stored documents come back from jsonb with their keys reordered: walk them in the format's order.
+    for key, value in _in_order(document, TOP_LEVEL_KEYS):
+        if key != "layer_types":
+            flat[key] = value
+            continue
+        flat["layer_types (order)"] = ", ".join(str(layer.get("name")) for layer in value)
+        for layer in value:
+            base = f"layer_types[{layer.get('name')}]"
+            for field, item in _in_order(layer, LAYER_TYPE_KEYS):
+                if field == "specs":
+                    for spec, spec_value in order_specs(str(layer.get("class")), item).items():
+                        flat[f"{base}.specs.{spec}"] = spec_value
+                elif field != "name":
+                    flat[f"{base}.{field}"] = item
+    return flat
+
+
+def _in_order(mapping: dict[str, Any], order: tuple[str, ...]) -> list[tuple[str, Any]]:
+    rank = {key: i for i, key in enumerate(order)}
+    return sorted(mapping.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+
+
+def flat_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
+    """``(path, before, after)`` for every value that differs; a missing side is None."""
+    old, new = flatten(before), flatten(after)
+    paths = list(dict.fromkeys([*old, *new]))
+    return [(p, old.get(p), new.get(p)) for p in paths if old.get(p, MISSING) != new.get(p, MISSING)]

@@ -1,0 +1,333 @@
+"""Admin forms: typed spec fields generated from the catalogue, and the core's issues shown at their fields."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet, construct_instance
+
+from registry.core import Issue, Validation, catalogue, validate_config
+from registry.core.catalogue import PARAMETER_COUNT, LayerClass, Spec, SpecKind
+from registry.core.counts import BIGINT_MAX
+from registry.models import LayerType, ModelConfig
+
+SPEC_PREFIX = "spec_"
+# Top-level keys of a document that staff type in; the derived ones are computed by the core.
+CONFIG_KEYS = (
+    "model_id",
+    "hf_model_id",
+    "name",
+    "hidden_size",
+    "num_layers",
+    "vocab_size",
+    "validated",
+    "validation_notes",
+)
+# Where ModelConfigForm leaves itself on its instance: the inline formset validates the whole
+# document in its clean(), and the admin hands it only the parent's instance, not the parent form.
+PARENT_FORM_ATTR = "_registry_parent_form"
+_LAYER_LOC = re.compile(r"^layer_types\[(\d+)\](?:\.([A-Za-z_]+))?(?:\.([A-Za-z_]+))?$")
+_LAYER_FIELDS = {"name": "name", "class": "class_name", "count": "count"}
+
+
+@dataclass(frozen=True)
+class CatalogueSpec:
+    """A spec name as the admin offers it: the classes that take it and those that require it."""
+
+    spec: Spec
+    classes: tuple[str, ...]
+    required_in: tuple[str, ...]
+
+    @property
+    def field_name(self) -> str:
+        return SPEC_PREFIX + self.spec.name
+
+
+def catalogue_specs() -> list[CatalogueSpec]:
+    """Every spec any class may hold (parameter_count excluded: it is derived), in first-seen order."""
+    seen: dict[str, tuple[Spec, list[str], list[str]]] = {}
+    for layer_class in catalogue.classes():
+        for name, spec in layer_class.allowed.items():
+            if name == PARAMETER_COUNT.name:
+                continue
+            entry = seen.setdefault(name, (spec, [], []))
+            entry[1].append(layer_class.name)
+            if name in layer_class.required_names:
+                entry[2].append(layer_class.name)
+    return [CatalogueSpec(spec, tuple(classes), tuple(required)) for spec, classes, required in seen.values()]
+
+
+def spec_form_field(spec: Spec) -> forms.Field:
+    """The typed form field of a spec: a checkbox for booleans, a bounded integer otherwise."""
+    if spec.kind is SpecKind.BOOL:
+        return forms.BooleanField(label=spec.name, required=False, help_text=spec.description)
+    minimum = 0 if spec.kind is SpecKind.NON_NEGATIVE_INT else 1
+    return forms.IntegerField(
+        label=spec.name, required=False, min_value=minimum, max_value=BIGINT_MAX, help_text=spec.description
+    )
+
+
+def class_choices() -> list[tuple[str, str]]:
+    return [("", "---------"), *((name, name) for name in catalogue.names())]
+
+
+class ModelConfigForm(forms.ModelForm):
+    """A config's own fields; the whole document is validated by the layer-type formset's clean()."""
+
+    hidden_size = forms.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Model (residual stream) width.")
+    num_layers = forms.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Number of decoder layers.")
+    vocab_size = forms.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Tokens in the vocabulary.")
+
+    class Meta:
+        model = ModelConfig
+        fields = CONFIG_KEYS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        setattr(self.instance, PARENT_FORM_ATTR, self)
+
+    def _unique(self, field: str) -> Any:
+        value = self.cleaned_data[field]
+        if ModelConfig.objects.filter(**{field: value}).exclude(pk=self.instance.pk).exists():
+            raise ValidationError(f"a config with {field} {value!r} already exists", code="already_exists")
+        return value
+
+    def clean_model_id(self) -> Any:
+        return self._unique("model_id")
+
+    def clean_hf_model_id(self) -> Any:
+        return self._unique("hf_model_id")
+
+    def _post_clean(self) -> None:
+        # Model.full_clean() would re-run the CHECK constraints, repeating the core's messages as
+        # anonymous non-field errors; the core judges values (formset clean), uniqueness is above.
+        try:
+            self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+        except ValidationError as exc:
+            self._update_errors(exc)
+
+
+class LayerTypeForm(forms.ModelForm):
+    """One layer type: its class from the catalogue, and one typed field per spec any class takes.
+
+    Only the chosen class's fields are enabled and read; the others are rendered hidden (the inline's
+    script shows them when the class changes) and ignored on the server.
+    """
+
+    class Meta:
+        model = LayerType
+        fields = ("position", "name", "class_name", "count")
+        widgets = {"position": forms.NumberInput(attrs={"min": 0, "style": "width: 4em"})}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["class_name"] = forms.ChoiceField(
+            label="Class", choices=class_choices(), help_text="A class of the layer-class catalogue."
+        )
+        self.fields["position"].required = False
+        self.fields["position"].help_text = "Order in layer_types; rows are sorted by it on save."
+        self.fields["count"] = forms.IntegerField(
+            min_value=1, max_value=BIGINT_MAX, help_text="How many layers of this type the model has."
+        )
+        self.fields["count"].widget.attrs["style"] = "width: 7em"
+        chosen = self.chosen_class()
+        self.spec_entries = catalogue_specs()
+        for entry in self.spec_entries:
+            field = spec_form_field(entry.spec)
+            field.disabled = chosen is None or entry.spec.name not in chosen.allowed
+            self.fields[entry.field_name] = field
+            if self.instance.pk and entry.spec.name in (self.instance.specs or {}):
+                self.initial[entry.field_name] = self.instance.specs[entry.spec.name]
+
+    def chosen_class(self) -> LayerClass | None:
+        """The class the form is about: the posted one when bound, else the stored one."""
+        if self.is_bound:
+            return catalogue.get(self.data.get(self.add_prefix("class_name")) or "")
+        return catalogue.get(self.initial.get("class_name") or self.instance.class_name or "")
+
+    def specs(self) -> dict[str, Any]:
+        """The chosen class's specs from the cleaned fields; empty and invalid ones left out."""
+        chosen = self.chosen_class()
+        if chosen is None:
+            return {}
+        values = {}
+        for name in chosen.allowed:
+            value = self.cleaned_data.get(SPEC_PREFIX + name)
+            if value is not None:
+                values[name] = value
+        return values
+
+    def spec_widgets(self) -> list[dict[str, Any]]:
+        """What the inline template needs to render and toggle each spec field."""
+        chosen = self.chosen_class()
+        rows = []
+        for entry in self.spec_entries:
+            rows.append(
+                {
+                    "field": self[entry.field_name],
+                    "classes": " ".join(entry.classes),
+                    "required_in": " ".join(entry.required_in),
+                    "shown": chosen is not None and chosen.name in entry.classes,
+                    "required": chosen is not None and chosen.name in entry.required_in,
+                }
+            )
+        return rows
+
+    def _post_clean(self) -> None:
+        # As for ModelConfigForm: the core judges values and names, so no CHECK or unique checks here.
+        try:
+            self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
+        except ValidationError as exc:
+            self._update_errors(exc)
+
+
+class LayerTypeFormSet(BaseInlineFormSet):
+    """The layer types of a config; clean() validates the whole document with the core.
+
+    After a successful clean, ``document`` is what the admin writes and ``validation`` the core's verdict.
+    """
+
+    document: dict[str, Any] | None = None
+    validation: Validation | None = None
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        kwargs = super().get_form_kwargs(index)
+        # A blank row is numbered after the stored ones, so leaving its position alone keeps the screen order.
+        if index is not None and index >= self.initial_form_count():
+            kwargs["initial"] = {"position": index}
+        return kwargs
+
+    def validate_unique(self) -> None:
+        """Duplicate names are the core's rule (duplicate_name), reported at the row's name field."""
+
+    def rows(self) -> list[LayerTypeForm]:
+        """The forms that make up layer_types, in the order of their position fields (then as shown)."""
+        live = []
+        for index, form in enumerate(self.forms):
+            if self.can_delete and self._should_delete_form(form):
+                continue
+            if index >= self.initial_form_count() and not form.has_changed():
+                continue
+            live.append((index, form))
+
+        def key(item: tuple[int, LayerTypeForm]) -> tuple[float, int]:
+            position = item[1].cleaned_data.get("position")
+            return (float("inf") if position is None else position, item[0])
+
+        return [form for _, form in sorted(live, key=key)]
+
+    def build_document(self, parent: forms.ModelForm | None, rows: list[LayerTypeForm]) -> dict[str, Any]:
+        """The config document the forms describe; values that failed their field's own check are left out."""
+        document: dict[str, Any] = {}
+        for key in CONFIG_KEYS:
+            if parent is not None and key in parent.fields:
+                if key in parent.cleaned_data:
+                    document[key] = parent.cleaned_data[key]
+            else:
+                document[key] = getattr(self.instance, key)
+        layer_types = []
+        for form in rows:
+            item: dict[str, Any] = {}
+            for key, field in _LAYER_FIELDS.items():
+                if form.cleaned_data.get(field) not in (None, ""):
+                    item[key] = form.cleaned_data[field]
+            item["specs"] = form.specs()
+            layer_types.append(item)
+        document["layer_types"] = layer_types
+        return document
+
+    def clean(self) -> None:
+        super().clean()
+        parent = getattr(self.instance, PARENT_FORM_ATTR, None)
+        if parent is not None and not hasattr(parent, "cleaned_data"):
+            parent = None
+        rows = self.rows()
+        document = self.build_document(parent, rows)
+        validation = validate_config(document)
+        self.document, self.validation = document, validation
+        leftover, at_parent = attach_issues(validation.errors, parent, rows)
+        messages = [ValidationError(f"{i.loc}: {i.msg}", code=i.code) for i in leftover]
+        if at_parent and not messages:
+            messages.append(
+                ValidationError("The config has errors: see the fields marked above.", code="config_invalid")
+            )
+        if messages:
+            self.document = None
+            raise ValidationError(messages)
+
+
+def _add_issue(form: forms.BaseForm, field: str | None, issue: Issue) -> None:
+    """Put ``issue`` at ``field``, or among the form's non-field errors when it has no such field."""
+    if field is not None and field not in form.fields:
+        field = None
+    if field is not None and form.has_error(field):
+        return  # the field's own check has said why; the core saw the value as missing
+    message = issue.msg if field is not None else f"{issue.loc}: {issue.msg}"
+    form.add_error(field, ValidationError(message, code=issue.code))
+
+
+def _row_field(part: str | None, spec: str | None) -> str | None:
+    """The inline form field for ``layer_types[i].<part>[.<spec>]``; None for the row as a whole."""
+    if part == "specs":
+        return SPEC_PREFIX + spec if spec else None
+    return _LAYER_FIELDS.get(part or "")
+
+
+def attach_issues(
+    issues: list[Issue], parent: forms.BaseForm | None, rows: list[LayerTypeForm]
+) -> tuple[list[Issue], bool]:
+    """Show each issue at the form field its loc names.
+
+    Returns the issues no form can show, and whether any went to the parent form.
+    """
+    leftover: list[Issue] = []
+    at_parent = False
+    for issue in issues:
+        match = _LAYER_LOC.match(issue.loc)
+        if match:
+            index, part, spec = int(match.group(1)), match.group(2), match.group(3)
+            if index >= len(rows):
+                leftover.append(issue)
+                continue
+            _add_issue(rows[index], _row_field(part, spec), issue)
+        elif issue.loc.startswith("layer_types") or parent is None:
+            leftover.append(issue)
+        else:
+            top = issue.loc.split(".", 1)[0].split("[", 1)[0]
+            _add_issue(parent, top if top in CONFIG_KEYS else None, issue)
+            at_parent = True
+    return leftover, at_parent
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several uploaded files at once (Django's documented pattern)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", MultipleFileInput(attrs={"accept": ".json,application/json"}))
+        # An empty file is reported per file by the import, as loadconfigs does.
+        kwargs.setdefault("allow_empty_file", True)
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        single = super().clean
+        if isinstance(data, list | tuple):
+            return [single(item, initial) for item in data]
+        return [single(data, initial)]
+
+
+class ImportForm(forms.Form):
+    """Upload config files; they are validated and written as loadconfigs does: all of them, or none."""
+
+    files = MultipleFileField(label="JSON files", help_text="One or several <model_id>.json files.")
+    recompute = forms.BooleanField(
+        required=False, help_text="Replace stale derived values (parameter_count, totals) instead of failing."
+    )
+    dry_run = forms.BooleanField(required=False, label="Dry run", help_text="Report without writing.")

@@ -1,0 +1,406 @@
+"""The admin's changelist, change form (typed spec fields, errors at their fields) and write path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django import forms
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from registry import services
+from registry.core import Issue, catalogue
+from registry.forms import LayerTypeForm, attach_issues
+from registry.models import ConfigRevision, ModelConfig
+from tests.conftest import small_config
+
+LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
+CHANGELIST = "admin:registry_modelconfig_changelist"
+ADD = "admin:registry_modelconfig_add"
+
+
+def change_url(config: ModelConfig) -> str:
+    return reverse("admin:registry_modelconfig_change", args=[config.pk])
+
+
+def form_data(response: Any) -> dict[str, Any]:
+    """The POST data a browser would send for a rendered admin change form left as it is."""
+    all_forms: list[forms.BaseForm] = [response.context["adminform"].form]
+    data: dict[str, Any] = {}
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for bound in formset.management_form:
+            data[bound.html_name] = bound.value()
+        all_forms += formset.forms
+    for form in all_forms:
+        for bound in form:
+            if bound.field.disabled:
+                continue
+            value = bound.value()
+            if isinstance(bound.field, forms.BooleanField):
+                if value:
+                    data[bound.html_name] = "on"
+            elif value is not None:
+                data[bound.html_name] = value
+    return data
+
+
+def row(data: dict[str, Any], name: str) -> str:
+    """The field prefix (``layer_types-1-``) of the inline row holding the layer type called ``name``."""
+    for key, value in data.items():
+        if key.endswith("-name") and key.startswith("layer_types-") and value == name:
+            return key[: -len("name")]
+    raise KeyError(name)
+
+
+def set_layer(data: dict[str, Any], index: int, position: int, layer: dict[str, Any]) -> None:
+    """Fill inline row ``index`` with a layer type in the document's shape."""
+    prefix = f"layer_types-{index}-"
+    data.update({f"{prefix}position": position, f"{prefix}name": layer["name"], f"{prefix}class_name": layer["class"]})
+    data[f"{prefix}count"] = layer["count"]
+    for key, value in layer["specs"].items():
+        if value is True:
+            data[f"{prefix}spec_{key}"] = "on"
+        elif value is not False:
+            data[f"{prefix}spec_{key}"] = value
+
+
+def add_data(client: Any, document: dict[str, Any]) -> dict[str, Any]:
+    """The add form's POST data for ``document``: its own fields and one inline row per layer type."""
+    data = form_data(client.get(reverse(ADD)))
+    data = {k: v for k, v in data.items() if not k.startswith("layer_types-0-")}
+    for key in ("model_id", "hf_model_id", "name", "hidden_size", "num_layers", "vocab_size", "validation_notes"):
+        data[key] = document[key]
+    if document.get("validated"):
+        data["validated"] = "on"
+    for i, layer in enumerate(document["layer_types"]):
+        set_layer(data, i, i, layer)
+    data["layer_types-TOTAL_FORMS"] = len(document["layer_types"])
+    return data
+
+
+def field_errors(response: Any, prefix: str, field: str) -> list[tuple[str, str]]:
+    """``(code, message)`` of each error the inline row with ``prefix`` shows at ``field``."""
+    for inline in response.context["inline_admin_formsets"]:
+        for form in inline.formset.forms:
+            if form.prefix + "-" == prefix:
+                return [(e.code, e.message) for e in form.errors.as_data().get(field, [])]
+    raise KeyError(prefix)
+
+
+@pytest.fixture
+def llama(loaded_fixtures) -> ModelConfig:
+    return ModelConfig.objects.get(model_id=LLAMA)
+
+
+# ---- changelist --------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_changelist_shows_ids_link_layer_count_and_formatted_total(admin_client, loaded_fixtures):
+    """The changelist lists every config with a Hugging Face link, its layer-type count and formatted total."""
+    response = admin_client.get(reverse(CHANGELIST))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert '<a href="https://huggingface.co/meta-llama/Llama-3.3-70B-Instruct"' in html
+    assert "70.6B" in html and "405.9B" in html
+    counts = {c.model_id: c.layer_type_count for c in response.context["cl"].result_list}
+    assert counts[LLAMA] == 5
+    assert 'href="/admin/registry/modelconfig/import/"' in html
+
+
+@pytest.mark.django_db
+def test_changelist_sorts_by_total_params(admin_client, loaded_fixtures):
+    """Ordering by the total column orders by the stored total, not by its formatted text."""
+    column = 1 + ("model_id", "name", "hf_link", "layer_type_count", "total").index("total")
+    for order, reverse_order in ((str(column), False), (f"-{column}", True)):
+        response = admin_client.get(reverse(CHANGELIST), {"o": order})
+        totals = [c.total_params for c in response.context["cl"].result_list]
+        assert totals == sorted(totals, reverse=reverse_order)
+
+
+@pytest.mark.django_db
+def test_changelist_search_on_ids_and_name(admin_client, loaded_fixtures):
+    """Search matches model_id, hf_model_id and name."""
+    for query in ("mistralai/Mistral", "Mistral-7B", "TinyLlama 1.1B"):
+        response = admin_client.get(reverse(CHANGELIST), {"q": query})
+        found = [c.model_id for c in response.context["cl"].result_list]
+        assert len(found) == 1, query
+
+
+@pytest.mark.django_db
+def test_changelist_filters_by_layer_class_and_validated(admin_client, loaded_fixtures):
+    """The layer-class filter offers the catalogue's classes and keeps configs having one; validated filters too."""
+    mha = small_config(model_id="acme_mha-1", hf_model_id="acme/mha-1")
+    mha["layer_types"][0] = {
+        "name": "attention",
+        "class": "AttentionLayer",
+        "count": 2,
+        "specs": {"hidden_size": 64, "num_heads": 4, "head_dim": 16},
+    }
+    services.config_upsert(data=mha)
+    response = admin_client.get(reverse(CHANGELIST))
+    spec = next(f for f in response.context["cl"].filter_specs if f.parameter_name == "layer_class")
+    assert [value for value, _ in spec.lookup_choices] == catalogue.names()
+
+    response = admin_client.get(reverse(CHANGELIST), {"layer_class": "AttentionLayer"})
+    assert [c.model_id for c in response.context["cl"].result_list] == ["acme_mha-1"]
+    response = admin_client.get(reverse(CHANGELIST), {"layer_class": "EmbeddingLayer"})
+    assert len(response.context["cl"].result_list) == 5
+    assert response.context["cl"].result_list[0].layer_type_count >= 4  # the filter does not multiply rows
+    response = admin_client.get(reverse(CHANGELIST), {"validated__exact": "0"})
+    assert [c.model_id for c in response.context["cl"].result_list] == ["acme_mha-1"]
+
+
+@pytest.mark.django_db
+def test_changelist_query_count_does_not_grow_with_rows(admin_client, django_assert_max_num_queries):
+    """The changelist page runs as many queries for twenty configs as for one (no N+1)."""
+    services.config_upsert(data=small_config())
+    with CaptureQueriesContext(connection) as one:
+        assert admin_client.get(reverse(CHANGELIST)).status_code == 200
+    for i in range(20):
+        services.config_upsert(data=small_config(model_id=f"acme_tiny-{i + 2}", hf_model_id=f"acme/tiny-{i + 2}"))
+    with django_assert_max_num_queries(len(one.captured_queries)):
+        response = admin_client.get(reverse(CHANGELIST))
+    assert len(response.context["cl"].result_list) == 21
+
+
+# ---- change form -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_change_form_offers_typed_spec_fields_of_the_chosen_class(admin_client, llama):
+    """Each row has the catalogue's class select and typed spec fields; only its class's are enabled."""
+    response = admin_client.get(change_url(llama))
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    by_name = {form.instance.name: form for form in formset.forms}
+    attention, norm = by_name["attention"], by_name["norm"]
+    assert [value for value, _ in attention.fields["class_name"].choices][1:] == catalogue.names()
+    num_kv = attention.fields["spec_num_kv_heads"]
+    assert isinstance(num_kv, forms.IntegerField) and not num_kv.disabled and num_kv.min_value == 1
+    assert attention.fields["spec_layer_idx"].min_value == 0
+    assert attention.fields["spec_intermediate_size"].disabled
+    assert attention.initial["spec_num_kv_heads"] == 8
+    assert isinstance(norm.fields["spec_has_bias"], forms.BooleanField) and not norm.fields["spec_has_bias"].disabled
+    widgets = {w["field"].name: w for w in attention.spec_widgets()}
+    assert widgets["spec_num_kv_heads"]["required"] and widgets["spec_num_kv_heads"]["shown"]
+    assert widgets["spec_sliding_window"]["shown"] and not widgets["spec_sliding_window"]["required"]
+    assert not widgets["spec_intermediate_size"]["shown"]
+    assert widgets["spec_intermediate_size"]["classes"] == "MLPLayer GatedMLPLayer"
+    html = response.content.decode()
+    assert 'type="checkbox" name="layer_types-2-spec_has_bias"' in html
+    assert 'class="required">num_kv_heads</label>' in html
+    assert "70.6B (70,553,706,496)" in html
+
+
+@pytest.mark.django_db
+def test_spec_fields_follow_the_catalogue():
+    """The form has one field per spec name of the catalogue, parameter_count excluded (it is derived)."""
+    form = LayerTypeForm()
+    names = {s.name for c in catalogue.classes() for s in c.allowed.values()} - {"parameter_count"}
+    assert {n.removeprefix("spec_") for n in form.fields if n.startswith("spec_")} == names
+    assert all(form.fields[f"spec_{n}"].disabled for n in names)  # no class chosen yet
+
+
+@pytest.mark.django_db
+def test_saving_a_spec_recomputes_the_total_and_keeps_history(admin_client, admin_user, llama):
+    """Changing intermediate_size writes through config_upsert: new counts, and a revision by the user."""
+    data = form_data(admin_client.get(change_url(llama)))
+    data[row(data, "feedforward") + "spec_intermediate_size"] = 29696
+    response = admin_client.post(change_url(llama), data, follow=True)
+    assert response.status_code == 200
+    assert not response.context.get("errors")
+    llama.refresh_from_db()
+    assert llama.total_params == 70553706496 + 80 * 3 * 8192 * 1024
+    assert llama.total_params_formatted == "72.6B"
+    assert llama.layer_types.get(name="feedforward").parameter_count == 3 * 8192 * 29696
+    revision = ConfigRevision.objects.filter(model_id=LLAMA).first()
+    assert (revision.source, revision.user, revision.action) == ("admin", admin_user, "updated")
+    assert revision.before["layer_types"][1]["specs"]["intermediate_size"] == 28672
+    assert revision.after["layer_types"][1]["specs"]["intermediate_size"] == 29696
+    assert "Total parameters: 70.6B (70,553,706,496) → 72.6B" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_saving_unchanged_form_writes_nothing(admin_client, llama):
+    """Saving the form as it is neither changes the config nor adds a revision."""
+    before = (llama.digest, ConfigRevision.objects.count())
+    data = form_data(admin_client.get(change_url(llama)))
+    assert admin_client.post(change_url(llama), data).status_code == 302
+    llama.refresh_from_db()
+    assert (llama.digest, ConfigRevision.objects.count()) == before
+
+
+@pytest.mark.django_db
+def test_core_error_appears_at_its_spec_field_and_nothing_is_saved(admin_client, llama):
+    """num_kv_heads not dividing num_heads is shown at that row's num_kv_heads field; nothing is written."""
+    before = (llama.digest, ConfigRevision.objects.count())
+    data = form_data(admin_client.get(change_url(llama)))
+    data[row(data, "feedforward") + "spec_intermediate_size"] = 29696  # a valid change, not saved either
+    prefix = row(data, "attention")
+    data[prefix + "spec_num_kv_heads"] = 5
+    response = admin_client.post(change_url(llama), data)
+    assert response.status_code == 200
+    assert field_errors(response, prefix, "spec_num_kv_heads") == [
+        ("heads_not_divisible", "expected a divisor of num_heads (64), got 5")
+    ]
+    assert "expected a divisor of num_heads (64), got 5" in response.content.decode()
+    llama.refresh_from_db()
+    assert (llama.digest, ConfigRevision.objects.count()) == before
+
+
+@pytest.mark.django_db
+def test_missing_required_spec_and_duplicate_name_are_shown_at_their_fields(admin_client, llama):
+    """A blank required spec is 'required' at its field; a repeated name is 'duplicate_name' at the name."""
+    data = form_data(admin_client.get(change_url(llama)))
+    attention, lm_head = row(data, "attention"), row(data, "lm_head")
+    del data[attention + "spec_num_heads"]
+    data[lm_head + "name"] = "embedding"
+    response = admin_client.post(change_url(llama), data)
+    assert response.status_code == 200
+    assert [c for c, _ in field_errors(response, attention, "spec_num_heads")] == ["required"]
+    assert [c for c, _ in field_errors(response, lm_head, "name")] == ["duplicate_name"]
+
+
+@pytest.mark.django_db
+def test_config_field_mismatch_is_shown_at_the_spec_that_disagrees(admin_client, llama):
+    """Changing the config's hidden_size alone flags each layer's hidden_size spec, not the whole form."""
+    data = form_data(admin_client.get(change_url(llama)))
+    data["hidden_size"] = 4096
+    response = admin_client.post(change_url(llama), data)
+    assert response.status_code == 200
+    for name in ("attention", "feedforward", "norm", "embedding", "lm_head"):
+        assert [c for c, _ in field_errors(response, row(data, name), "spec_hidden_size")] == ["hidden_size_mismatch"]
+
+
+@pytest.mark.django_db
+def test_typed_field_rejects_non_positive_before_the_core(admin_client, llama):
+    """A spec field's own type check speaks first; the core's 'required' for that value is not repeated."""
+    data = form_data(admin_client.get(change_url(llama)))
+    prefix = row(data, "attention")
+    data[prefix + "spec_num_heads"] = 0
+    response = admin_client.post(change_url(llama), data)
+    assert [c for c, _ in field_errors(response, prefix, "spec_num_heads")] == ["min_value"]
+
+
+@pytest.mark.django_db
+def test_rows_are_saved_in_position_order_and_deleted_rows_dropped(admin_client, llama):
+    """Positions order layer_types on save; a row marked for deletion leaves the document and the total."""
+    data = form_data(admin_client.get(change_url(llama)))
+    data[row(data, "attention") + "position"] = 10
+    data[row(data, "lm_head") + "DELETE"] = "on"
+    assert admin_client.post(change_url(llama), data).status_code == 302
+    llama.refresh_from_db()
+    assert [lt["name"] for lt in llama.to_document()["layer_types"]] == [
+        "feedforward",
+        "norm",
+        "embedding",
+        "attention",
+    ]
+    assert llama.total_params == 70553706496 - 1050673152
+
+
+@pytest.mark.django_db
+def test_changing_the_class_reads_only_that_class_specs(admin_client, llama):
+    """A row switched to MLPLayer is written with MLPLayer's specs; values posted for other classes are ignored."""
+    data = form_data(admin_client.get(change_url(llama)))
+    prefix = row(data, "feedforward")
+    data[prefix + "class_name"] = "MLPLayer"
+    data[prefix + "spec_num_heads"] = "junk"  # another class's field: not read
+    assert admin_client.post(change_url(llama), data).status_code == 302
+    layer = llama.layer_types.get(name="feedforward")
+    assert (layer.class_name, layer.specs) == (
+        "MLPLayer",
+        {"layer_idx": 0, "hidden_size": 8192, "intermediate_size": 28672},
+    )
+    assert layer.parameter_count == 2 * 8192 * 28672
+
+
+@pytest.mark.django_db
+def test_ids_are_read_only_once_created(admin_client, llama):
+    """model_id and hf_model_id cannot be changed from the change form (the write path upserts by model_id)."""
+    data = form_data(admin_client.get(change_url(llama)))
+    data["model_id"] = "other_model"
+    assert admin_client.post(change_url(llama), data).status_code == 302
+    assert ModelConfig.objects.filter(model_id="other_model").count() == 0
+    assert ModelConfig.objects.filter(model_id=LLAMA).exists()
+
+
+@pytest.mark.django_db
+def test_add_config_from_empty_form(admin_client, admin_user):
+    """A new config with its layer types is created through the write path, with derived counts and history."""
+    document = small_config()
+    document["layer_types"] = document["layer_types"][:3]
+    response = admin_client.post(reverse(ADD), add_data(admin_client, document))
+    assert response.status_code == 302
+    config = ModelConfig.objects.get(model_id="acme_tiny-1")
+    assert [lt.name for lt in config.layer_types.all()] == ["attention", "feedforward", "norm"]
+    assert config.total_params == 2 * (64 * 4 * 16 * 2 + 2 * 64 * 2 * 16) + 2 * 3 * 64 * 256 + 5 * 64
+    revision = ConfigRevision.objects.get(model_id="acme_tiny-1")
+    assert (revision.action, revision.source, revision.user) == ("created", "admin", admin_user)
+
+
+@pytest.mark.django_db
+def test_add_rejects_existing_model_id_and_mismatched_ids_at_their_fields(admin_client):
+    """An existing model_id is refused at model_id; a model_id that is not hf_model_id's is flagged there too."""
+    services.config_upsert(data=small_config())
+    response = admin_client.post(reverse(ADD), add_data(admin_client, small_config()))
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors.as_data()
+    assert [e.code for e in errors["model_id"]] == ["already_exists"]
+    assert [e.code for e in errors["hf_model_id"]] == ["already_exists"]
+
+    response = admin_client.post(
+        reverse(ADD), add_data(admin_client, small_config(model_id="acme_other", hf_model_id="acme/another"))
+    )
+    errors = response.context["adminform"].form.errors.as_data()
+    assert [e.code for e in errors["model_id"]] == ["model_id_mismatch"]
+    assert ModelConfig.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_add_without_layer_types_is_refused(admin_client):
+    """A config needs at least one layer type: the error is shown on the inline, nothing is created."""
+    document = small_config()
+    document["layer_types"] = []
+    data = add_data(admin_client, document)
+    data.update({"layer_types-TOTAL_FORMS": 1, "layer_types-0-position": 0})  # the blank row left as it is
+    response = admin_client.post(reverse(ADD), data)
+    assert response.status_code == 200
+    formset = response.context["inline_admin_formsets"][0].formset
+    assert [e.code for e in formset.non_form_errors().as_data()] == ["empty"]
+    assert not ModelConfig.objects.exists()
+
+
+@pytest.mark.django_db
+def test_issue_without_a_form_field_becomes_a_general_error():
+    """An issue whose loc names no form (a row index past the end) is returned for a non-form error."""
+    issue = Issue("layer_types[7].count", "x", "y")
+    leftover, at_parent = attach_issues([issue], None, [])
+    assert (leftover, at_parent) == ([issue], False)
+
+
+@pytest.mark.django_db
+def test_view_only_staff_see_specs_as_text(client, llama):
+    """Staff who may only view configs see spec values, not inputs."""
+    from django.contrib.auth.models import Permission, User
+
+    user = User.objects.create_user("viewer", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_modelconfig", "view_layertype"]))
+    client.force_login(user)
+    html = client.get(change_url(llama)).content.decode()
+    assert "<p>28672</p>" in html
+    assert 'name="layer_types-1-spec_intermediate_size"' not in html
+
+
+@pytest.mark.django_db
+def test_delete_goes_through_the_write_path(admin_client, admin_user, llama):
+    """Deleting from the admin keeps the last document in the history."""
+    url = reverse("admin:registry_modelconfig_delete", args=[llama.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert not ModelConfig.objects.filter(model_id=LLAMA).exists()
+    revision = ConfigRevision.objects.filter(model_id=LLAMA).first()
+    assert (revision.action, revision.user, revision.before["model_id"]) == ("deleted", admin_user, LLAMA)
