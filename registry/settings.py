@@ -15,14 +15,10 @@ def _env_bool(name: str, default: bool) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
-SECRET_KEY = os.environ.get(
-    "SECRET_KEY", "django-insecure-development-key-change-me-in-production"
-)
+SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-development-key-change-me-in-production")
 DEBUG = _env_bool("DEBUG", True)
 ALLOWED_HOSTS = [
-    h.strip()
-    for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",")
-    if h.strip()
+    h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",") if h.strip()
 ]
 
 INSTALLED_APPS = [
@@ -74,7 +70,7 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "600")),
-        conn_health_checks=True,
+        conn_health_checks=_env_bool("CONN_HEALTH_CHECKS", True),
     )
 }
 
@@ -111,6 +107,12 @@ REST_FRAMEWORK = {
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+    "DEFAULT_PERMISSION_CLASSES": ["registry.api.permissions.CanRead"],
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+    "EXCEPTION_HANDLER": "registry.api.errors.exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -119,4 +121,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"SpecTypeEnum": "registry.api.serializers.SPEC_TYPES"},
 }
+# Cache alias holding rendered config documents by digest (registry.api.documents).
+REGISTRY_API_CACHE = "default"

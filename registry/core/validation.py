@@ -67,6 +67,7 @@ class Code:
     TOTAL_PARAMS_MISMATCH = "total_params_mismatch"
     TOTAL_PARAMS_FORMATTED_MISMATCH = "total_params_formatted_mismatch"
     COUNT_NOT_NUM_LAYERS = "count_not_num_layers"
+    NUL_CHARACTER = "nul_character"
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,9 @@ class _Checker:
     def string(self, loc: str, value: Any, *, max_length: int | None, blank: bool = False) -> str | None:
         if not isinstance(value, str):
             self.error(loc, Code.NOT_A_STRING, f"expected a string, got {_json_type(value)} ({_show(value)})")
+            return None
+        if "\x00" in value:  # PostgreSQL text and jsonb cannot store it
+            self.error(loc, Code.NUL_CHARACTER, "expected text without NUL (\\u0000) characters")
             return None
         if not blank and not value.strip():
             self.error(loc, Code.BLANK, "expected a non-empty string")

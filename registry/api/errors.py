@@ -1,0 +1,111 @@
+"""Every API error is JSON ``{"errors": [{"loc", "code", "msg"}]}``, the core's Issue shape."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.utils.http import quote_etag
+from django.views import defaults
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from registry.core import Issue
+from registry.models import ModelConfig
+from registry.services import ConfigRejected, PreconditionFailed
+
+# ConfigRejected codes that mean "the stored state conflicts", not "the body is wrong".
+CONFLICT_CODES = frozenset({"already_exists", "conflict"})
+
+
+class Invalid(exceptions.APIException):
+    """A request the API rejects with issues of its own (query parameters, headers)."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid"
+
+    def __init__(self, issues: Iterable[Issue], status_code: int | None = None) -> None:
+        self.issues = list(issues)
+        super().__init__("; ".join(str(i) for i in self.issues))
+        if status_code is not None:
+            self.status_code = status_code
+
+
+def query_error(param: str, code: str, msg: str) -> Invalid:
+    return Invalid([Issue(f"query.{param}", code, msg)])
+
+
+def body(issues: Iterable[Issue]) -> dict[str, list[dict[str, str]]]:
+    return {"errors": [issue.as_dict() for issue in issues]}
+
+
+def _flatten(detail: Any, loc: str) -> list[Issue]:
+    """DRF's nested error details as issues (``detail`` is a dict, a list or an ErrorDetail)."""
+    if isinstance(detail, Mapping):
+        return [i for key, value in detail.items() for i in _flatten(value, f"{loc}.{key}" if loc != "$" else key)]
+    if isinstance(detail, list):
+        return [i for item in detail for i in _flatten(item, loc)]
+    return [Issue(loc, getattr(detail, "code", None) or "invalid", str(detail))]
+
+
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
+    """DRF's handler, plus the services' exceptions, all rendered as ``{"errors": [...]}``."""
+    if isinstance(exc, ConfigRejected):
+        conflict = any(issue.code in CONFLICT_CODES for issue in exc.issues)
+        return Response(body(exc.issues), status=409 if conflict else 400)
+    if isinstance(exc, PreconditionFailed):
+        response = Response(
+            body([Issue("header.If-Match", "precondition_failed", "the config has changed since it was read")]),
+            status=status.HTTP_412_PRECONDITION_FAILED,
+        )
+        if exc.current:
+            response["ETag"] = quote_etag(exc.current)
+        return response
+    if isinstance(exc, ModelConfig.DoesNotExist):
+        exc = exceptions.NotFound("No config with this model_id.")
+    if isinstance(exc, Invalid):
+        response = Response(body(exc.issues), status=exc.status_code)
+        return response
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        return None
+    detail = exc.detail if isinstance(exc, exceptions.APIException) else response.data
+    if isinstance(exc, exceptions.ValidationError):
+        issues = _flatten(detail, "$")
+    else:
+        issues = [Issue("$", getattr(detail, "code", None) or "error", str(detail))]
+    response.data = body(issues)
+    return response
+
+
+def _is_admin(request: HttpRequest) -> bool:
+    return request.path.startswith("/admin/")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
+    """JSON 404 for every path but the admin's."""
+    if _is_admin(request):
+        return defaults.page_not_found(request, exception)
+    issue = Issue("$", "not_found", f"nothing at {request.path}")
+    return JsonResponse(body([issue]), status=404)
+
+
+def server_error(request: HttpRequest) -> Any:
+    """JSON 500 for every path but the admin's."""
+    if _is_admin(request):
+        return defaults.server_error(request)
+    return JsonResponse(body([Issue("$", "server_error", "internal server error")]), status=500)
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:
+    if _is_admin(request):
+        return defaults.bad_request(request, exception)
+    return JsonResponse(body([Issue("$", "bad_request", "bad request")]), status=400)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> Any:
+    if _is_admin(request):
+        return defaults.permission_denied(request, exception)
+    return JsonResponse(body([Issue("$", "permission_denied", "permission denied")]), status=403)

@@ -1,0 +1,75 @@
+"""Filters and ordering of the config list (django-filter); every bad value is a 400, never ignored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from registry.core import catalogue
+from registry.core.counts import BIGINT_MAX
+from registry.models import LayerType, ModelConfig
+
+ORDERING_FIELDS = ("total_params", "name", "num_layers", "updated")
+
+
+class IntegerFilter(django_filters.NumberFilter):
+    """An exact integer in [0, 2**63-1] (django-filter's NumberFilter takes decimals)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_value", BIGINT_MAX)
+        super().__init__(*args, **kwargs)
+
+
+class StrictBooleanFilter(django_filters.TypedChoiceFilter):
+    """``true`` or ``false`` and nothing else (django-filter's BooleanFilter ignores other values)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", [("true", "true"), ("false", "false")])
+        kwargs.setdefault("coerce", lambda value: value == "true")
+        super().__init__(*args, **kwargs)
+
+
+class StableOrderingFilter(django_filters.OrderingFilter):
+    """django-filter's ordering with model_id as the tie-breaker, so pages never overlap."""
+
+    def filter(self, qs: QuerySet, value: Any) -> QuerySet:
+        if value in django_filters.constants.EMPTY_VALUES:
+            return qs
+        return qs.order_by(*(self.get_ordering_value(param) for param in value), "model_id")
+
+
+def _layer_class_choices() -> list[tuple[str, str]]:
+    return [(name, name) for name in catalogue.names()]
+
+
+class ConfigFilterSet(django_filters.FilterSet):
+    search = django_filters.CharFilter(
+        method="filter_search", max_length=200, help_text="Substring of model_id, hf_model_id or name."
+    )
+    layer_class = django_filters.ChoiceFilter(
+        choices=_layer_class_choices, method="filter_layer_class", help_text="Has a layer type of this class."
+    )
+    min_params = IntegerFilter(field_name="total_params", lookup_expr="gte")
+    max_params = IntegerFilter(field_name="total_params", lookup_expr="lte")
+    num_layers = IntegerFilter()
+    hidden_size = IntegerFilter()
+    validated = StrictBooleanFilter()
+    ordering = StableOrderingFilter(fields=ORDERING_FIELDS)
+
+    class Meta:
+        model = ModelConfig
+        fields: list[str] = []
+
+    def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(
+            Q(model_id__icontains=value) | Q(hf_model_id__icontains=value) | Q(name__icontains=value)
+        )
+
+    def filter_layer_class(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return queryset.filter(Exists(LayerType.objects.filter(config=OuterRef("pk"), class_name=value)))

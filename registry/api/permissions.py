@@ -1,0 +1,32 @@
+"""Who may do what: reads public unless REGISTRY_READS_REQUIRE_AUTH; writes need the model permission."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModelPermissions
+
+
+def reads_require_auth() -> bool:
+    """The setting, read at request time (so tests and deployments can change it)."""
+    return bool(getattr(settings, "REGISTRY_READS_REQUIRE_AUTH", False))
+
+
+class CanRead(BasePermission):
+    """Anyone, or only authenticated users when ``REGISTRY_READS_REQUIRE_AUTH`` is true."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return not reads_require_auth() or bool(request.user and request.user.is_authenticated)
+
+
+class ConfigPermissions(DjangoModelPermissions):
+    """Reads as ``CanRead``; POST, PUT, PATCH, DELETE need the add, change, delete permission.
+
+    A view marks a POST that writes nothing (``/models/validate``) with ``read_only_post = True``.
+    """
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if request.method in SAFE_METHODS or getattr(view, "read_only_post", False):
+            return CanRead().has_permission(request, view)
+        return super().has_permission(request, view)

@@ -1,0 +1,123 @@
+"""OpenAPI details drf-spectacular cannot infer: public reads, error bodies, query and header parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework.permissions import SAFE_METHODS
+
+from registry.api.filters import ORDERING_FIELDS
+from registry.api.permissions import reads_require_auth
+from registry.api.serializers import ErrorSerializer
+from registry.core import catalogue
+from registry.core.counts import BIGINT_MAX
+
+
+class RegistryAutoSchema(AutoSchema):
+    """Reads (and ``/models/validate``) need no credentials unless REGISTRY_READS_REQUIRE_AUTH."""
+
+    def get_auth(self) -> list[dict[str, Any]]:
+        auths = super().get_auth()
+        is_read = self.method in SAFE_METHODS or getattr(self.view, "read_only_post", False)
+        if is_read and not reads_require_auth() and {} not in auths:
+            auths.append({})
+        return auths
+
+
+_ERRORS = {
+    400: "Rejected: every problem at once, each with loc, code and msg.",
+    401: "No or invalid credentials.",
+    403: "Authenticated, but without the permission this needs.",
+    404: "No such config or layer class.",
+    406: "The Accept header asks for a type the API cannot give.",
+    409: "A config with this model_id already exists (or a concurrent write won).",
+    412: "If-Match names a version that is no longer current; nothing was written.",
+    415: "The body is not application/json.",
+}
+
+
+def errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """Error responses, all ``{"errors": [{"loc", "code", "msg"}]}``."""
+    return {code: OpenApiResponse(ErrorSerializer, description=_ERRORS[code]) for code in codes}
+
+
+READ_ERRORS = (401, 403, 406)
+NOT_MODIFIED = {304: OpenApiResponse(description="Not modified: If-None-Match names the current ETag.")}
+
+VALIDATORS = [
+    OpenApiParameter(
+        "ETag",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=[200, 201, 304],
+        description="Strong validator: the SHA-256 of the config's document, quoted.",
+    ),
+    OpenApiParameter(
+        "Last-Modified",
+        OpenApiTypes.STR,
+        OpenApiParameter.HEADER,
+        response=[200, 201, 304],
+        description="When the config last changed (HTTP date).",
+    ),
+]
+IF_NONE_MATCH = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="An ETag from an earlier response: 304 when the config has not changed since.",
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="The ETag the write is based on: 412 (nothing written) when the config has changed since.",
+)
+RECOMPUTE = OpenApiParameter(
+    "recompute",
+    str,
+    enum=["true", "false"],
+    description="true: replace wrong derived values (parameter_count, total_params, total_params_formatted) "
+    "instead of rejecting them. Default false.",
+)
+MODEL_ID = OpenApiParameter(
+    "model_id",
+    str,
+    OpenApiParameter.PATH,
+    pattern=r"^[A-Za-z0-9._-]+$",
+    description="The config's model_id (hf_model_id with '/' replaced by '_').",
+    examples=[OpenApiExample("Llama 3.3 70B", value="meta-llama_Llama-3.3-70B-Instruct")],
+)
+
+
+def _integer(name: str, description: str, minimum: int = 0, maximum: int = BIGINT_MAX) -> OpenApiParameter:
+    return OpenApiParameter(name, {"type": "integer", "minimum": minimum, "maximum": maximum}, description=description)
+
+
+LIST_PARAMETERS = [
+    _integer("limit", "Items per page: 1 to 500, default 50.", 1, 500),
+    _integer("offset", "Items to skip, default 0."),
+    OpenApiParameter("expand", str, enum=["layer_types"], description="layer_types: items are full documents."),
+    OpenApiParameter(
+        "search",
+        {"type": "string", "maxLength": 200, "pattern": r"^[^\x00]*$"},
+        description="Substring (case-insensitive) of model_id, hf_model_id or name.",
+    ),
+    OpenApiParameter(
+        "layer_class", str, enum=list(catalogue.names()), description="Only configs with a layer type of this class."
+    ),
+    _integer("min_params", "total_params at least this."),
+    _integer("max_params", "total_params at most this."),
+    _integer("num_layers", "num_layers equal to this."),
+    _integer("hidden_size", "hidden_size equal to this."),
+    OpenApiParameter("validated", str, enum=["true", "false"], description="validated is this."),
+    OpenApiParameter(
+        "ordering",
+        {"type": "array", "items": {"type": "string", "enum": [p for f in ORDERING_FIELDS for p in (f, f"-{f}")]}},
+        style="form",
+        explode=False,
+        description="Comma-separated fields, '-' for descending; ties broken by model_id. Default model_id.",
+    ),
+]

@@ -1,0 +1,246 @@
+"""Serializers: the shapes of the API's bodies, for output and for the OpenAPI schema.
+
+Request bodies are not validated here: the view hands the parsed JSON to ``registry.services``,
+whose single validator (``registry.core.validate_config``) reports every problem. The document
+serializers below only describe that JSON to drf-spectacular; they are built from the catalogue,
+so a new layer class appears in the schema without an edit here.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
+from rest_framework import serializers
+
+from registry.core import ConfigDoc, catalogue
+from registry.core.catalogue import LayerClass, Spec, SpecKind
+from registry.core.counts import BIGINT_MAX
+from registry.core.validation import MAX_ID_LENGTH, MAX_LAYER_NAME_LENGTH, MAX_NAME_LENGTH, MODEL_ID_RE
+from registry.models import ModelConfig
+
+REQUEST, RESPONSE = "request", "response"
+
+
+def _positive(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=1, max_value=BIGINT_MAX, **kwargs)
+
+
+def _spec_field(spec: Spec, *, required: bool) -> serializers.Field:
+    if spec.kind is SpecKind.BOOL:
+        return serializers.BooleanField(required=required, help_text=spec.description)
+    minimum = 0 if spec.kind is SpecKind.NON_NEGATIVE_INT else 1
+    return serializers.IntegerField(
+        min_value=minimum, max_value=BIGINT_MAX, required=required, help_text=spec.description
+    )
+
+
+# Request and response components share their names: drf-spectacular (COMPONENT_SPLIT_REQUEST)
+# suffixes the request ones with "Request", and its enum naming then sees one component per class.
+def _specs_serializer(layer_class: LayerClass, direction: str) -> type[serializers.Serializer]:
+    required = layer_class.required_names
+    fields = {}
+    for name, spec in layer_class.allowed.items():
+        is_required = name in required or (direction == RESPONSE and spec is catalogue.PARAMETER_COUNT)
+        fields[name] = _spec_field(spec, required=is_required)
+    return type(f"{layer_class.name}Specs", (serializers.Serializer,), fields)
+
+
+def _layer_type_serializer(layer_class: LayerClass, direction: str) -> type[serializers.Serializer]:
+    fields = {
+        "name": serializers.CharField(max_length=MAX_LAYER_NAME_LENGTH, help_text="Unique within the config."),
+        "class": serializers.ChoiceField(choices=[layer_class.name], help_text=layer_class.description),
+        "count": _positive(help_text="How many layers of this type the model has."),
+        "specs": _specs_serializer(layer_class, direction)(),
+    }
+    return type(f"{layer_class.name}Type", (serializers.Serializer,), fields)
+
+
+@cache
+def document_serializer(direction: str) -> type[serializers.Serializer]:
+    """The config document; derived values are optional in requests and always present in responses.
+
+    For PATCH, instantiate the request one with ``partial=True`` (every key optional).
+    """
+    derived = direction == RESPONSE
+    fields = {
+        "model_id": serializers.RegexField(
+            MODEL_ID_RE.pattern, max_length=MAX_ID_LENGTH, help_text="hf_model_id with '/' replaced by '_'."
+        ),
+        "hf_model_id": serializers.CharField(max_length=MAX_ID_LENGTH),
+        "name": serializers.CharField(max_length=MAX_NAME_LENGTH),
+        "hidden_size": _positive(),
+        "num_layers": _positive(),
+        "vocab_size": _positive(),
+        "total_params": _positive(required=derived, help_text="Σ count × parameter_count (derived)."),
+        "total_params_formatted": serializers.CharField(
+            max_length=32, required=derived, help_text="total_params with a K/M/B/T suffix (derived)."
+        ),
+        "layer_types": PolymorphicProxySerializer(
+            component_name="LayerType",
+            serializers={c.name: _layer_type_serializer(c, direction) for c in catalogue.classes()},
+            resource_type_field_name="class",
+            many=True,
+        ),
+        "validated": serializers.BooleanField(required=derived, help_text="Checked against the model card."),
+        "validation_notes": serializers.CharField(allow_blank=True, required=derived, allow_null=not derived),
+    }
+    return type("ConfigDocument", (serializers.Serializer,), fields)
+
+
+class IssueSerializer(serializers.Serializer):
+    loc = serializers.CharField(help_text="Where: a path in the body such as layer_types[0].specs.head_dim.")
+    code = serializers.CharField(help_text="A stable code such as heads_not_divisible.")
+    msg = serializers.CharField(help_text="What was expected and what was given.")
+
+
+class ErrorSerializer(serializers.Serializer):
+    errors = IssueSerializer(many=True)
+
+
+class ConfigSummarySerializer(serializers.ModelSerializer):
+    """A list item: the config's own fields (no layer_types), its URL and when it last changed."""
+
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ModelConfig
+        fields = [
+            "model_id",
+            "hf_model_id",
+            "name",
+            "hidden_size",
+            "num_layers",
+            "vocab_size",
+            "total_params",
+            "total_params_formatted",
+            "validated",
+            "validation_notes",
+            "url",
+            "updated",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, config: ModelConfig) -> str:
+        return self.context["detail_prefix"] + config.model_id
+
+
+class LayerShareSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    # "class" is a Python keyword: declared through the class body's namespace.
+    locals()["class"] = serializers.CharField()
+    count = serializers.IntegerField()
+    parameter_count = serializers.IntegerField(help_text="Parameters of one layer of this type.")
+    subtotal = serializers.IntegerField(help_text="count × parameter_count.")
+    share = serializers.FloatField(min_value=0, max_value=1, help_text="subtotal / total_params.")
+    formula = serializers.CharField(help_text="The class's parameter formula in words.")
+
+
+SUMMARY_MODEL_FIELDS = [f for f in ConfigSummarySerializer.Meta.fields if f != "url"]
+_datetime = serializers.DateTimeField()
+
+
+def summaries(rows: list[dict[str, Any]], detail_prefix: str) -> list[dict[str, Any]]:
+    """What ``ConfigSummarySerializer`` gives, from ``.values(*SUMMARY_MODEL_FIELDS)`` rows.
+
+    A list page holds up to 500 items; building them from plain rows is many times faster
+    than instantiating models and serializers (a test keeps the two identical).
+    """
+    out = []
+    for row in rows:
+        item = dict(row)
+        updated = item.pop("updated")
+        item["url"] = detail_prefix + row["model_id"]
+        item["updated"] = _datetime.to_representation(updated)
+        out.append(item)
+    return out
+
+
+class ConfigPageSerializer(serializers.Serializer):
+    """One page of the config list (limit/offset)."""
+
+    count = serializers.IntegerField(min_value=0, help_text="Configs matching the filters, on all pages.")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = PolymorphicProxySerializer(
+        component_name="ConfigListItem",
+        serializers=[ConfigSummarySerializer, document_serializer(RESPONSE)],
+        resource_type_field_name=None,
+        many=True,
+        help_text="Summaries; with ?expand=layer_types, full documents.",
+    )
+
+
+class ParameterBreakdownSerializer(serializers.Serializer):
+    model_id = serializers.CharField()
+    total_params = serializers.IntegerField()
+    total_params_formatted = serializers.CharField()
+    layer_types = LayerShareSerializer(many=True)
+
+
+def parameter_breakdown(doc: ConfigDoc) -> dict[str, Any]:
+    """For each layer type: its count, parameter_count, subtotal and share of the total."""
+    total = doc.total_params
+    return {
+        "model_id": doc.model_id,
+        "total_params": total,
+        "total_params_formatted": doc.total_params_formatted,
+        "layer_types": [
+            {
+                "name": layer.name,
+                "class": layer.class_name,
+                "count": layer.count,
+                "parameter_count": layer.parameter_count,
+                "subtotal": layer.count * layer.parameter_count,
+                "share": layer.count * layer.parameter_count / total if total else 0.0,
+                "formula": catalogue.get(layer.class_name).formula_text,  # type: ignore[union-attr]
+            }
+            for layer in doc.layer_types
+        ],
+    }
+
+
+class ValidationReportSerializer(serializers.Serializer):
+    valid = serializers.BooleanField()
+    errors = IssueSerializer(many=True)
+    warnings = IssueSerializer(many=True)
+    recomputed = IssueSerializer(many=True, help_text="Stale derived values replaced (with ?recompute=true).")
+    counts = ParameterBreakdownSerializer(allow_null=True, help_text="The derived counts, when valid.")
+    document = document_serializer(RESPONSE)(allow_null=True, help_text="The normalized document, when valid.")
+
+
+SPEC_TYPES = [(kind.value, kind.value) for kind in SpecKind]
+
+
+class SpecSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    type = serializers.ChoiceField(choices=SPEC_TYPES, source="kind.value")
+    description = serializers.CharField()
+
+
+class LayerClassSerializer(serializers.Serializer):
+    """A catalogue entry, read from ``registry.core.catalogue``."""
+
+    name = serializers.CharField()
+    description = serializers.CharField()
+    required = SpecSerializer(many=True, help_text="Specs every layer type of this class must give.")
+    optional = SpecSerializer(many=True, help_text="Specs it may give.")
+    metadata = serializers.SerializerMethodField(help_text="Specs any class may carry (not architecture).")
+    parallelism = serializers.SerializerMethodField(help_text="Supported ways to split the layer across devices.")
+    per_decoder_layer = serializers.BooleanField(help_text="Usually occurs once per decoder layer.")
+    formula_text = serializers.CharField(help_text="The parameter formula in words.")
+    url = serializers.SerializerMethodField()
+
+    @extend_schema_field(SpecSerializer(many=True))
+    def get_metadata(self, layer_class: LayerClass) -> list[dict[str, str]]:
+        return SpecSerializer(catalogue.METADATA_SPECS, many=True).data
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=[p.value for p in catalogue.Parallelism]))
+    )
+    def get_parallelism(self, layer_class: LayerClass) -> list[str]:
+        return [p.value for p in layer_class.parallelism]
+
+    def get_url(self, layer_class: LayerClass) -> str:
+        return self.context["detail_prefix"] + layer_class.name

@@ -1,0 +1,29 @@
+"""API routes at the site root; each path answers with and without a trailing slash, never redirecting."""
+
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from registry.api import views
+
+app_name = "api"
+
+MODEL_ID = r"(?P<model_id>[A-Za-z0-9._-]+)"
+
+
+def _both(pattern: str, view: type, name: str, *, slash: bool) -> list:
+    """The canonical route (in the schema) and its twin with or without the slash (left out of it)."""
+    canonical, twin = (f"^{pattern}/$", f"^{pattern}$") if slash else (f"^{pattern}$", f"^{pattern}/$")
+    return [re_path(canonical, view.as_view(), name=name), re_path(twin, view.as_view(schema=None))]
+
+
+urlpatterns = [
+    *_both("models", views.ConfigListView, "model-list", slash=True),
+    # Before the detail route: "validate" would otherwise be taken for a model_id.
+    *_both("models/validate", views.ConfigValidateView, "model-validate", slash=False),
+    *_both(f"models/{MODEL_ID}/parameters", views.ConfigParametersView, "model-parameters", slash=False),
+    *_both(f"models/{MODEL_ID}", views.ConfigDetailView, "model-detail", slash=False),
+    *_both("layer-classes", views.LayerClassListView, "layer-class-list", slash=True),
+    *_both(r"layer-classes/(?P<name>[A-Za-z0-9_.-]+)", views.LayerClassDetailView, "layer-class-detail", slash=False),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+]

@@ -1,0 +1,426 @@
+"""API views: thin adapters from HTTP to ``registry.services`` (writes) and the core (validation)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from django.db import connection
+from django.http import HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from registry.api import conditional, documents
+from registry.api.errors import Invalid, query_error
+from registry.api.filters import ConfigFilterSet
+from registry.api.pagination import StrictLimitOffsetPagination
+from registry.api.permissions import CanRead, ConfigPermissions
+from registry.api.schema import (
+    IF_MATCH,
+    IF_NONE_MATCH,
+    LIST_PARAMETERS,
+    MODEL_ID,
+    NOT_MODIFIED,
+    READ_ERRORS,
+    RECOMPUTE,
+    VALIDATORS,
+    RegistryAutoSchema,
+    errors,
+)
+from registry.api.serializers import (
+    REQUEST,
+    RESPONSE,
+    SUMMARY_MODEL_FIELDS,
+    ConfigPageSerializer,
+    ErrorSerializer,
+    LayerClassSerializer,
+    ParameterBreakdownSerializer,
+    ValidationReportSerializer,
+    document_serializer,
+    parameter_breakdown,
+    summaries,
+)
+from registry.core import Issue, catalogue, validate_config
+from registry.core.catalogue import LayerClass
+from registry.models import ModelConfig
+from registry.services import ConfigRejected, PreconditionFailed, config_delete, config_upsert
+
+Document = document_serializer(RESPONSE)
+DocumentInput = document_serializer(REQUEST)
+DocumentPatch = document_serializer(REQUEST)(partial=True)
+# Derived values are dropped from the stored document before a PATCH is merged into it, so they
+# are computed afresh unless the patch gives them (and then they must match).
+DERIVED_KEYS = ("total_params", "total_params_formatted")
+PATCH_ATTEMPTS = 3
+
+
+class RegistryAPIView(APIView):
+    """Common ground: permissions, the schema class, and a 400 for any query parameter not listed."""
+
+    permission_classes = [ConfigPermissions]
+    queryset = ModelConfig.objects.all()  # for DjangoModelPermissions: which model's permissions
+    schema = RegistryAutoSchema()
+    # Query parameters each method accepts; "format" (DRF's ?format=json|api) is always allowed.
+    query_params: Mapping[str, tuple[str, ...]] = {}
+
+    def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        if not hasattr(self, request.method.lower()):
+            return  # a 405 follows; the parameters do not matter
+        allowed = {"format", *self.query_params.get(request.method.lower(), ())}
+        unknown = [name for name in request.query_params if name not in allowed]
+        if unknown:
+            hint = ", ".join(sorted(allowed - {"format"})) or "none"
+            raise Invalid(
+                Issue(f"query.{name}", "unknown_parameter", f"unknown query parameter {name!r}; allowed: {hint}")
+                for name in unknown
+            )
+
+    def recompute(self, request: Any) -> bool:
+        """``?recompute=true|false``, strictly."""
+        value = request.query_params.get("recompute", "false")
+        if value not in ("true", "false"):
+            raise query_error("recompute", "invalid_choice", f"expected true or false, got {value!r}")
+        return value == "true"
+
+    def detail_url(self, request: Any, model_id: str) -> str:
+        return request.build_absolute_uri(reverse("api:model-detail", args=[model_id]))
+
+    def document_response(
+        self, request: Any, digest: str, updated: datetime, body: bytes, status_code: int = 200
+    ) -> HttpResponse:
+        """A config document: the cached bytes as they are for JSON, parsed for the browsable API."""
+        if request.accepted_renderer.format == "json":
+            response = HttpResponse(body, content_type="application/json", status=status_code)
+        else:
+            response = Response(documents.parse(body), status=status_code)
+        return conditional.set_validators(response, digest, updated)
+
+    def written(self, request: Any, result: Any) -> HttpResponse:
+        """The response to a successful write: the stored document, 201 with Location when created."""
+        config = result.config
+        body = documents.render(result.validation.config.to_document())
+        documents.remember(config.digest, body)
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        response = self.document_response(request, config.digest, config.updated, body, code)
+        if result.created:
+            response["Location"] = self.detail_url(request, config.model_id)
+        return response
+
+
+WRITE_ERRORS = (400, 401, 403, 406, 415)
+
+
+class ConfigListView(RegistryAPIView):
+    """GET: the configs, paginated, filtered and ordered. POST: add one."""
+
+    query_params = {
+        "get": tuple(p.name for p in LIST_PARAMETERS),
+        "post": ("recompute",),
+    }
+
+    @extend_schema(
+        operation_id="models_list",
+        summary="List configs",
+        description="Paginated, filtered and ordered. Items are the configs' fields with their URL; "
+        "with ?expand=layer_types, the full documents. An unknown parameter or value is a 400.",
+        parameters=LIST_PARAMETERS,
+        responses={
+            200: ConfigPageSerializer,
+            **errors(400, *READ_ERRORS),
+        },
+    )
+    def get(self, request: Any) -> Any:
+        expand = request.query_params.get("expand")
+        if expand not in (None, "layer_types"):
+            raise query_error("expand", "invalid_choice", f"expected layer_types, got {expand!r}")
+        blank = [name for name, values in request.query_params.lists() if name != "search" and "" in values]
+        if blank:
+            raise Invalid(Issue(f"query.{name}", "blank", "expected a value") for name in blank)
+        filterset = ConfigFilterSet(request.query_params, queryset=ModelConfig.objects.all(), request=request)
+        if not filterset.is_valid():
+            raise Invalid(
+                Issue(f"query.{name}", error["code"] or "invalid", error["message"])
+                for name, errs in filterset.errors.get_json_data().items()
+                for error in errs
+            )
+        paginator = StrictLimitOffsetPagination()
+        if expand is None:
+            rows = filterset.qs.values(*SUMMARY_MODEL_FIELDS)
+            page = paginator.paginate_queryset(rows, request, view=self)
+            prefix = request.build_absolute_uri(reverse("api:model-list"))
+            return paginator.get_paginated_response(summaries(page, prefix))
+        # Rows without their timestamps: the documents do not hold them, and parsing them is most
+        # of the cost of loading a page.
+        page = paginator.paginate_queryset(filterset.qs.defer("created", "updated"), request, view=self)
+        bodies = documents.bodies(page)
+        if request.accepted_renderer.format != "json":
+            return paginator.get_paginated_response([documents.parse(b) for b in bodies])
+        # Splice the cached documents into the page as they are, without parsing them again.
+        head = documents.render(
+            {
+                "count": paginator.count,
+                "next": paginator.get_next_link(),
+                "previous": paginator.get_previous_link(),
+                "results": [],
+            }
+        )
+        return HttpResponse(head[:-2] + b",".join(bodies) + b"]}", content_type="application/json")
+
+    @extend_schema(
+        operation_id="models_create",
+        summary="Add a config",
+        description="The body is the document; derived values may be left out. 409 if the model_id exists.",
+        parameters=[RECOMPUTE, *VALIDATORS],
+        request=DocumentInput,
+        responses={201: Document, **errors(*WRITE_ERRORS, 409)},
+    )
+    def post(self, request: Any) -> Any:
+        result = config_upsert(
+            data=request.data,
+            recompute=self.recompute(request),
+            user=request.user,
+            source="api",
+            must_not_exist=True,
+        )
+        return self.written(request, result)
+
+
+class ConfigDetailView(RegistryAPIView):
+    """One config: read, replace, change, delete."""
+
+    query_params = {"put": ("recompute",), "patch": ("recompute",)}
+
+    @extend_schema(
+        operation_id="models_retrieve",
+        summary="Get a config",
+        description="The document exactly as dumpconfigs writes it (as JSON).",
+        parameters=[MODEL_ID, IF_NONE_MATCH, *VALIDATORS],
+        responses={200: Document, **NOT_MODIFIED, **errors(404, *READ_ERRORS)},
+    )
+    def get(self, request: Any, model_id: str) -> Any:
+        row = _stored_version(model_id)
+        if row is None:
+            raise exceptions.NotFound("No config with this model_id.")
+        pk, digest, updated = row
+        unchanged = conditional.not_modified(request, digest, updated)
+        if unchanged is not None:
+            return unchanged
+        body = documents.cached(digest)
+        if body is None:
+            config = ModelConfig.objects.prefetch_related("layer_types").filter(pk=pk).first()
+            if config is None:
+                raise exceptions.NotFound("No config with this model_id.")
+            digest, body = documents.render_config(config)
+            updated = config.updated
+        return self.document_response(request, digest, updated, body)
+
+    @extend_schema(
+        operation_id="models_update",
+        summary="Replace (or create) a config",
+        description="The body is the whole document. A model_id not stored yet is created (201; needs "
+        "the add permission); `If-None-Match: *` allows only that. `If-Match` guards against lost updates.",
+        parameters=[MODEL_ID, RECOMPUTE, IF_MATCH, IF_NONE_MATCH, *VALIDATORS],
+        request=DocumentInput,
+        responses={200: Document, 201: Document, **errors(404, *WRITE_ERRORS, 409, 412)},
+    )
+    def put(self, request: Any, model_id: str) -> Any:
+        recompute = self.recompute(request)
+        current = ModelConfig.objects.filter(model_id=model_id).values_list("digest", flat=True).first()
+        if current is None and not request.user.has_perm("registry.add_modelconfig"):
+            self.permission_denied(request, "Creating a config needs the add permission.")
+        create_only = conditional.if_none_match_any(request)
+        if create_only and current is not None:
+            raise _exists()
+        try:
+            result = config_upsert(
+                data=request.data,
+                recompute=recompute,
+                user=request.user,
+                source="api",
+                model_id=model_id,
+                if_match=conditional.if_match(request, current),
+                must_not_exist=create_only,
+            )
+        except ConfigRejected as exc:
+            if create_only and any(i.code == "already_exists" for i in exc.issues):
+                raise _exists() from exc
+            raise
+        return self.written(request, result)
+
+    @extend_schema(
+        operation_id="models_partial_update",
+        summary="Change some fields of a config",
+        description="The given top-level keys replace the stored ones (layer_types as a whole); the "
+        "result is validated as a whole document. Derived values are recomputed unless given.",
+        parameters=[MODEL_ID, RECOMPUTE, IF_MATCH, *VALIDATORS],
+        request=DocumentPatch,
+        responses={200: Document, **errors(404, *WRITE_ERRORS, 412)},
+    )
+    def patch(self, request: Any, model_id: str) -> Any:
+        recompute = self.recompute(request)
+        patch = request.data
+        for attempt in range(PATCH_ATTEMPTS):
+            config = ModelConfig.objects.prefetch_related("layer_types").filter(model_id=model_id).first()
+            if config is None:
+                raise exceptions.NotFound("No config with this model_id.")
+            wanted = conditional.if_match(request, config.digest)
+            data = _merge(config.to_document(), patch) if isinstance(patch, Mapping) else patch
+            try:
+                result = config_upsert(
+                    data=data,
+                    recompute=recompute,
+                    user=request.user,
+                    source="api",
+                    model_id=model_id,
+                    if_match=wanted or config.digest,
+                    must_exist=True,
+                )
+            except PreconditionFailed:
+                # Without If-Match the client asked for no guard: merge into the newer version instead.
+                if wanted is not None or attempt == PATCH_ATTEMPTS - 1:
+                    raise
+                continue
+            return self.written(request, result)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @extend_schema(
+        operation_id="models_destroy",
+        summary="Delete a config",
+        parameters=[MODEL_ID, IF_MATCH],
+        responses={204: OpenApiResponse(description="Deleted."), **errors(404, 401, 403, 406, 412)},
+    )
+    def delete(self, request: Any, model_id: str) -> Any:
+        config = ModelConfig.objects.filter(model_id=model_id).first()
+        if config is None:
+            raise exceptions.NotFound("No config with this model_id.")
+        config_delete(
+            config=config, user=request.user, source="api", if_match=conditional.if_match(request, config.digest)
+        )
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _exists() -> Invalid:
+    issue = Issue("header.If-None-Match", "precondition_failed", "a config with this model_id already exists")
+    return Invalid([issue], status_code=status.HTTP_412_PRECONDITION_FAILED)
+
+
+def _stored_version(model_id: str) -> tuple[int, str, datetime] | None:
+    """(pk, digest, updated) of a config, or None: the one query of a cached detail read.
+
+    Raw SQL because on this path the ORM's query compilation costs more than the query itself.
+    """
+    meta = ModelConfig._meta
+    q = connection.ops.quote_name
+    columns = ", ".join(q(meta.get_field(f).column) for f in ("id", "digest", "updated"))
+    sql = f"SELECT {columns} FROM {q(meta.db_table)} WHERE {q(meta.get_field('model_id').column)} = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [model_id])
+        return cursor.fetchone()
+
+
+def _merge(document: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    base = {key: value for key, value in document.items() if key not in DERIVED_KEYS}
+    base["layer_types"] = [
+        {**layer, "specs": {k: v for k, v in layer["specs"].items() if k != "parameter_count"}}
+        for layer in document["layer_types"]
+    ]
+    return {**base, **patch}
+
+
+class ConfigValidateView(RegistryAPIView):
+    """Validate a document with the core, write nothing."""
+
+    read_only_post = True
+    query_params = {"post": ("recompute",)}
+
+    @extend_schema(
+        operation_id="models_validate",
+        summary="Validate a document without saving it",
+        description="A dry run of POST /models/: 200 when the document is valid, 400 when not, both with "
+        "`valid`, every error and warning and, when valid, the derived counts and the normalized document. "
+        "Nothing is written.",
+        parameters=[RECOMPUTE],
+        request=DocumentInput,
+        responses={
+            200: ValidationReportSerializer,
+            400: OpenApiResponse(
+                ErrorSerializer,
+                description="The document breaks the rules listed; the body is then a whole ValidationReport "
+                "(valid, errors, warnings, recomputed, counts, document). Or a query parameter is wrong.",
+            ),
+            **errors(*READ_ERRORS, 415),
+        },
+    )
+    def post(self, request: Any) -> Any:
+        validation = validate_config(request.data, recompute=self.recompute(request))
+        doc = validation.config
+        return Response(
+            status=status.HTTP_200_OK if validation.ok else status.HTTP_400_BAD_REQUEST,
+            data={
+                "valid": validation.ok,
+                "errors": [i.as_dict() for i in validation.errors],
+                "warnings": [i.as_dict() for i in validation.warnings],
+                "recomputed": [i.as_dict() for i in validation.recomputed],
+                "counts": parameter_breakdown(doc) if doc is not None else None,
+                "document": doc.to_document() if doc is not None else None,
+            },
+        )
+
+
+class ConfigParametersView(RegistryAPIView):
+    """Where a config's parameters are, layer type by layer type."""
+
+    @extend_schema(
+        operation_id="models_parameters",
+        summary="Where a config's parameters are",
+        description="For each layer type: count, parameter_count, subtotal and share of total_params.",
+        parameters=[MODEL_ID, IF_NONE_MATCH, *VALIDATORS],
+        responses={200: ParameterBreakdownSerializer, **NOT_MODIFIED, **errors(404, *READ_ERRORS)},
+    )
+    def get(self, request: Any, model_id: str) -> Any:
+        config = ModelConfig.objects.prefetch_related("layer_types").filter(model_id=model_id).first()
+        if config is None:
+            raise exceptions.NotFound("No config with this model_id.")
+        unchanged = conditional.not_modified(request, config.digest, config.updated)
+        if unchanged is not None:
+            return unchanged
+        response = Response(parameter_breakdown(config.to_doc()))
+        return conditional.set_validators(response, config.digest, config.updated)
+
+
+class LayerClassListView(RegistryAPIView):
+    """The layer-class catalogue (registry.core.catalogue)."""
+
+    permission_classes = [CanRead]
+
+    @extend_schema(
+        operation_id="layer_classes_list",
+        summary="The layer-class catalogue",
+        responses={200: LayerClassSerializer(many=True), **errors(*READ_ERRORS)},
+    )
+    def get(self, request: Any) -> Any:
+        prefix = request.build_absolute_uri(reverse("api:layer-class-list"))
+        return Response(LayerClassSerializer(catalogue.classes(), many=True, context={"detail_prefix": prefix}).data)
+
+
+class LayerClassDetailView(RegistryAPIView):
+    """One class of the catalogue."""
+
+    permission_classes = [CanRead]
+
+    @extend_schema(
+        operation_id="layer_classes_retrieve",
+        summary="One layer class",
+        responses={200: LayerClassSerializer, **errors(404, *READ_ERRORS)},
+    )
+    def get(self, request: Any, name: str) -> Any:
+        layer_class: LayerClass | None = catalogue.get(name)
+        if layer_class is None:
+            raise exceptions.NotFound(f"No layer class {name!r}; classes: {', '.join(catalogue.names())}.")
+        prefix = request.build_absolute_uri(reverse("api:layer-class-list"))
+        return Response(LayerClassSerializer(layer_class, context={"detail_prefix": prefix}).data)

@@ -1,0 +1,438 @@
+"""The read side of the REST API: documents, lists, filters, ordering, caching headers, the catalogue."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.cache import cache
+from django.utils.http import http_date
+
+from registry import services
+from registry.core import catalogue
+from registry.models import ModelConfig
+from tests import test_api_helpers
+from tests.conftest import FIXTURES, fixture_document, small_config
+from tests.test_api_helpers import store, store_many
+
+pytestmark = pytest.mark.django_db
+api = test_api_helpers.api  # the shared fixture, under its own name
+
+FIXTURE_IDS = sorted(p.stem for p in FIXTURES.glob("*.json"))
+LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
+
+
+@pytest.mark.parametrize("model_id", FIXTURE_IDS)
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_detail_is_the_fixture_file(api, loaded_fixtures, model_id, slash):
+    """GET /models/{id}, with or without a trailing slash and no redirect, equals the fixture file as JSON."""
+    response = api.get(f"/models/{model_id}{slash}")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == fixture_document(model_id)
+    # Key order too: the document is written in the format's order.
+    assert list(json.loads(response.content)) == list(fixture_document(model_id))
+
+
+def test_detail_is_the_fixture_file_on_a_cold_cache(api, loaded_fixtures):
+    """The document is the same whether it is rendered now or comes from the cache."""
+    cache.clear()
+    first = api.get(f"/models/{LLAMA}")
+    second = api.get(f"/models/{LLAMA}")
+    assert first.content == second.content
+    assert json.loads(first.content) == fixture_document(LLAMA)
+
+
+def test_detail_unknown_id_is_a_json_404(api, db):
+    """An unknown model_id is a 404 with a JSON body."""
+    response = api.get("/models/no-such-model")
+    assert response.status_code == 404
+    assert response.json() == {"errors": [{"loc": "$", "code": "not_found", "msg": "No config with this model_id."}]}
+
+
+@pytest.mark.parametrize("path", ["/models/bad%20id", "/nowhere", "/models/a/b/c"])
+def test_unrouted_paths_are_json_404s(api, db, path):
+    """A path no route matches is a JSON 404, not Django's HTML page."""
+    response = api.get(path)
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json()["errors"][0]["code"] == "not_found"
+
+
+def test_admin_404_stays_html(client, admin_user):
+    """The admin keeps Django's own 404 page."""
+    client.force_login(admin_user)
+    response = client.get("/admin/registry/no-such-page/")
+    assert response.status_code == 404
+    assert not response["Content-Type"].startswith("application/json")
+
+
+def test_detail_carries_strong_etag_and_last_modified(api, loaded_fixtures):
+    """ETag is the stored digest, quoted (strong); Last-Modified is when the config last changed."""
+    config = ModelConfig.objects.get(model_id=LLAMA)
+    response = api.get(f"/models/{LLAMA}")
+    assert response["ETag"] == f'"{config.digest}"'
+    assert response["Last-Modified"] == http_date(config.updated.timestamp())
+
+
+@pytest.mark.parametrize("form", ['"{d}"', 'W/"{d}"', '"other", "{d}"', "*"])
+def test_if_none_match_with_the_current_etag_is_304(api, loaded_fixtures, form):
+    """If-None-Match naming the current ETag (weak comparison, lists, *) gives 304 with no body."""
+    digest = ModelConfig.objects.get(model_id=LLAMA).digest
+    response = api.get(f"/models/{LLAMA}", HTTP_IF_NONE_MATCH=form.format(d=digest))
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response["ETag"] == f'"{digest}"'
+
+
+def test_if_none_match_with_an_old_etag_is_200(api, loaded_fixtures):
+    """A stale ETag in If-None-Match gets the full document."""
+    response = api.get(f"/models/{LLAMA}", HTTP_IF_NONE_MATCH='"0123"')
+    assert response.status_code == 200
+    assert response.json()["model_id"] == LLAMA
+
+
+def test_if_modified_since_not_older_than_last_change_is_304(api, loaded_fixtures):
+    """Without If-None-Match, If-Modified-Since at or after Last-Modified gives 304."""
+    last_modified = api.get(f"/models/{LLAMA}")["Last-Modified"]
+    assert api.get(f"/models/{LLAMA}", HTTP_IF_MODIFIED_SINCE=last_modified).status_code == 304
+    assert api.get(f"/models/{LLAMA}", HTTP_IF_MODIFIED_SINCE="Mon, 01 Jan 2001 00:00:00 GMT").status_code == 200
+
+
+def test_a_write_replaces_the_cached_document(api, db):
+    """After any write through the services the next GET serves the new document and ETag."""
+    store(small_config())
+    before = api.get("/models/acme_tiny-1")
+    services.config_upsert(data=small_config(name="Renamed"), source="test")
+    after = api.get("/models/acme_tiny-1")
+    assert after.json()["name"] == "Renamed"
+    assert after["ETag"] != before["ETag"]
+    assert after["ETag"] == f'"{ModelConfig.objects.get().digest}"'
+
+
+def test_detail_in_the_browsable_api(api, loaded_fixtures):
+    """A browser (Accept: text/html) gets DRF's browsable API page for the same document."""
+    response = api.get(f"/models/{LLAMA}", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+    assert b"GroupedQueryAttentionLayer" in response.content
+
+
+# ---- the list ----------------------------------------------------------------------------------
+
+
+SUMMARY_KEYS = [
+    "model_id",
+    "hf_model_id",
+    "name",
+    "hidden_size",
+    "num_layers",
+    "vocab_size",
+    "total_params",
+    "total_params_formatted",
+    "validated",
+    "validation_notes",
+    "url",
+    "updated",
+]
+
+
+def test_list_items_are_summaries_with_their_url(api, loaded_fixtures):
+    """Each item is the config's fields without layer_types, plus its URL; ordered by model_id."""
+    body = api.get("/models/").json()
+    assert body["count"] == 4 and body["next"] is None and body["previous"] is None
+    assert [item["model_id"] for item in body["results"]] == sorted(FIXTURE_IDS)
+    item = next(i for i in body["results"] if i["model_id"] == LLAMA)
+    assert list(item) == SUMMARY_KEYS
+    assert item["url"] == f"http://testserver/models/{LLAMA}"
+    document = fixture_document(LLAMA)
+    assert {k: item[k] for k in document if k != "layer_types"} == {
+        k: v for k, v in document.items() if k != "layer_types"
+    }
+    assert api.get(item["url"]).status_code == 200
+
+
+def test_list_items_are_what_the_summary_serializer_describes(api, loaded_fixtures):
+    """The list's fast path gives exactly ConfigSummarySerializer's output (which the schema documents)."""
+    from registry.api.serializers import ConfigSummarySerializer
+
+    items = api.get("/models/").json()["results"]
+    context = {"detail_prefix": "http://testserver/models/"}
+    expected = ConfigSummarySerializer(ModelConfig.objects.order_by("model_id"), many=True, context=context).data
+    assert items == json.loads(json.dumps(expected))
+
+
+def test_list_without_slash_is_not_redirected(api, loaded_fixtures):
+    """GET /models answers like /models/, without a redirect."""
+    response = api.get("/models")
+    assert response.status_code == 200
+    assert response.json()["count"] == 4
+
+
+def test_list_expand_layer_types_gives_documents(api, loaded_fixtures):
+    """?expand=layer_types: each item is the full document, as GET /models/{id} gives it."""
+    body = api.get("/models/?expand=layer_types").json()
+    assert body["results"] == [fixture_document(model_id) for model_id in sorted(FIXTURE_IDS)]
+
+
+def test_list_expand_in_the_browsable_api(api, loaded_fixtures):
+    """The expanded list renders in the browsable API too."""
+    response = api.get("/models/?expand=layer_types", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200 and b"GatedMLPLayer" in response.content
+
+
+def test_list_pages_default_50_and_limit_offset(api, db):
+    """Pages hold 50 items by default; limit and offset choose others, with next/previous links."""
+    store_many(60)
+    first = api.get("/models/").json()
+    assert first["count"] == 60 and len(first["results"]) == 50
+    assert first["next"] == "http://testserver/models/?limit=50&offset=50"
+    page = api.get("/models/?limit=7&offset=14").json()
+    assert [i["model_id"] for i in page["results"]] == [f"acme_tiny-{i:03d}" for i in range(14, 21)]
+    assert page["previous"] == "http://testserver/models/?limit=7&offset=7"
+    assert len(api.get("/models/?limit=500").json()["results"]) == 60
+    assert api.get("/models/?offset=100").json()["results"] == []
+
+
+@pytest.mark.parametrize(
+    "query, loc, code",
+    [
+        ("limit=0", "query.limit", "out_of_range"),
+        ("limit=501", "query.limit", "out_of_range"),
+        ("limit=ten", "query.limit", "not_an_integer"),
+        ("offset=-1", "query.offset", "out_of_range"),
+        ("offset=1.5", "query.offset", "not_an_integer"),
+        ("expand=layers", "query.expand", "invalid_choice"),
+        ("colour=red", "query.colour", "unknown_parameter"),
+        ("ordering=params", "query.ordering", "invalid_choice"),
+        ("ordering=name,vocab_size", "query.ordering", "invalid_choice"),
+        ("validated=yes", "query.validated", "invalid_choice"),
+        ("layer_class=Conv2d", "query.layer_class", "invalid_choice"),
+        ("min_params=1e9", "query.min_params", "invalid"),
+        ("max_params=-5", "query.max_params", "min_value"),
+        ("num_layers=9223372036854775808", "query.num_layers", "max_value"),
+        ("hidden_size=big", "query.hidden_size", "invalid"),
+        ("search=a%00b", "query.search", "null_characters_not_allowed"),
+        ("validated=", "query.validated", "blank"),
+        ("min_params=", "query.min_params", "blank"),
+    ],
+)
+def test_list_rejects_unknown_parameters_and_bad_values(api, loaded_fixtures, query, loc, code):
+    """An unknown parameter, ordering field or bad value is a 400 naming it, never silently ignored."""
+    response = api.get(f"/models/?{query}")
+    assert response.status_code == 400
+    assert {"loc": loc, "code": code} in [{"loc": e["loc"], "code": e["code"]} for e in response.json()["errors"]]
+
+
+def test_unknown_parameter_on_other_endpoints_is_400(api, loaded_fixtures):
+    """Every endpoint rejects query parameters it does not take."""
+    for path in [f"/models/{LLAMA}?expand=layer_types", f"/models/{LLAMA}/parameters?x=1", "/layer-classes/?limit=1"]:
+        response = api.get(path)
+        assert response.status_code == 400, path
+        assert response.json()["errors"][0]["code"] == "unknown_parameter"
+
+
+def test_format_parameter_is_accepted(api, loaded_fixtures):
+    """?format=json (DRF's renderer override) is not an unknown parameter."""
+    assert api.get(f"/models/{LLAMA}?format=json").status_code == 200
+
+
+def _ids(api, query: str) -> list[str]:
+    response = api.get(f"/models/?{query}")
+    assert response.status_code == 200, response.content
+    return [item["model_id"] for item in response.json()["results"]]
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        (
+            "search=llama",
+            [
+                "TinyLlama_TinyLlama-1.1B-Chat-v1.0",
+                "meta-llama_Llama-3.1-405B-Instruct",
+                "meta-llama_Llama-3.3-70B-Instruct",
+            ],
+        ),
+        ("search=MISTRALAI/", ["mistralai_Mistral-7B-v0.1"]),  # hf_model_id, any case
+        ("search=Chat", ["TinyLlama_TinyLlama-1.1B-Chat-v1.0"]),
+        ("search=405B Instruct", ["meta-llama_Llama-3.1-405B-Instruct"]),  # name only (model_id has '-')
+        ("search=nothing-like-this", []),
+        (
+            "min_params=7241732096",
+            ["meta-llama_Llama-3.1-405B-Instruct", "meta-llama_Llama-3.3-70B-Instruct", "mistralai_Mistral-7B-v0.1"],
+        ),
+        ("max_params=7241732096", ["TinyLlama_TinyLlama-1.1B-Chat-v1.0", "acme_tiny-1", "mistralai_Mistral-7B-v0.1"]),
+        ("max_params=154431", []),
+        ("min_params=154432&max_params=154432", ["acme_tiny-1"]),  # its total with an MLPLayer
+        (
+            "min_params=2000000000&max_params=100000000000",
+            ["meta-llama_Llama-3.3-70B-Instruct", "mistralai_Mistral-7B-v0.1"],
+        ),
+        ("num_layers=32", ["mistralai_Mistral-7B-v0.1"]),
+        ("hidden_size=8192", ["meta-llama_Llama-3.3-70B-Instruct"]),
+        ("hidden_size=8192&num_layers=32", []),
+        ("layer_class=GroupedQueryAttentionLayer", sorted([*FIXTURE_IDS, "acme_tiny-1"])),
+        ("layer_class=GatedMLPLayer", sorted(FIXTURE_IDS)),
+        ("layer_class=MLPLayer", ["acme_tiny-1"]),
+        ("validated=true", sorted(FIXTURE_IDS)),
+        ("validated=false", ["acme_tiny-1"]),
+        ("layer_class=MLPLayer&validated=true", []),
+    ],
+)
+def test_list_filters(api, loaded_fixtures, query, expected):
+    """Each filter narrows the list to the configs it describes; filters combine with AND."""
+    doc = small_config()  # the fixtures are validated; this one is not, and has an MLPLayer
+    doc["layer_types"][1]["class"] = "MLPLayer"
+    store(doc)
+    assert _ids(api, query) == expected
+
+
+def test_layer_class_filter_lists_a_config_once(api, db):
+    """A config with two layer types of the class appears once."""
+    doc = small_config()
+    doc["layer_types"].append({**doc["layer_types"][3], "name": "lm_head"})
+    store(doc)
+    body = api.get("/models/?layer_class=EmbeddingLayer").json()
+    assert body["count"] == 1 and len(body["results"]) == 1
+
+
+@pytest.mark.parametrize(
+    "ordering, key, reverse",
+    [
+        ("total_params", "total_params", False),
+        ("-total_params", "total_params", True),
+        ("name", "name", False),
+        ("-name", "name", True),
+        ("num_layers", "num_layers", False),
+        ("-num_layers", "num_layers", True),
+        ("updated", "updated", False),
+        ("-updated", "updated", True),
+    ],
+)
+def test_list_ordering(api, db, ordering, key, reverse):
+    """?ordering sorts by the field (descending with '-'), ties broken by model_id."""
+    store_many(9)
+    items = api.get(f"/models/?ordering={ordering}").json()["results"]
+    expected = sorted(items, key=lambda i: i["model_id"])
+    expected.sort(key=lambda i: i[key], reverse=reverse)
+    assert [i["model_id"] for i in items] == [i["model_id"] for i in expected]
+
+
+def test_list_ordering_by_several_fields(api, db):
+    """Several comma-separated fields sort in turn."""
+    store_many(9)
+    items = api.get("/models/?ordering=-num_layers,total_params").json()["results"]
+    keys = [(-i["num_layers"], i["total_params"], i["model_id"]) for i in items]
+    assert keys == sorted(keys)
+
+
+@pytest.mark.parametrize("expand", ["", "&expand=layer_types"])
+@pytest.mark.parametrize("limit", [1, 500])
+def test_list_queries_do_not_grow_with_the_page(api, db, django_assert_max_num_queries, expand, limit):
+    """At most 3 queries per list request whatever the page size, on a cold cache too."""
+    store_many(120)
+    cache.clear()
+    with django_assert_max_num_queries(3):
+        response = api.get(f"/models/?limit={limit}&layer_class=NormLayer&ordering=-total_params{expand}")
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == min(limit, 120)
+
+
+def test_detail_is_one_query_when_cached(api, loaded_fixtures, django_assert_num_queries):
+    """A detail read whose document is cached costs one query (its digest)."""
+    api.get(f"/models/{LLAMA}")
+    with django_assert_num_queries(1):
+        assert api.get(f"/models/{LLAMA}").status_code == 200
+
+
+# ---- parameters --------------------------------------------------------------------------------
+
+
+def test_parameters_breakdown(api, loaded_fixtures):
+    """Each layer type's count, parameter_count, subtotal and share; subtotals add up to the total."""
+    response = api.get(f"/models/{LLAMA}/parameters")
+    assert response.status_code == 200
+    body = response.json()
+    document = fixture_document(LLAMA)
+    assert body["model_id"] == LLAMA and body["total_params"] == document["total_params"]
+    assert body["total_params_formatted"] == document["total_params_formatted"]
+    assert [(r["name"], r["class"], r["count"], r["parameter_count"]) for r in body["layer_types"]] == [
+        (lt["name"], lt["class"], lt["count"], lt["specs"]["parameter_count"]) for lt in document["layer_types"]
+    ]
+    for row in body["layer_types"]:
+        assert row["subtotal"] == row["count"] * row["parameter_count"]
+        assert row["share"] == pytest.approx(row["subtotal"] / body["total_params"])
+        assert row["formula"] == catalogue.get(row["class"]).formula_text
+    assert sum(r["subtotal"] for r in body["layer_types"]) == body["total_params"]
+    assert sum(r["share"] for r in body["layer_types"]) == pytest.approx(1.0)
+    assert response["ETag"] == f'"{ModelConfig.objects.get(model_id=LLAMA).digest}"'
+
+
+def test_parameters_conditional_and_unknown(api, loaded_fixtures):
+    """The breakdown honours If-None-Match; an unknown id is a JSON 404; the slash is optional."""
+    etag = api.get(f"/models/{LLAMA}/parameters/")["ETag"]
+    assert api.get(f"/models/{LLAMA}/parameters", HTTP_IF_NONE_MATCH=etag).status_code == 304
+    response = api.get("/models/nope/parameters")
+    assert response.status_code == 404 and response.json()["errors"][0]["code"] == "not_found"
+
+
+# ---- the catalogue -----------------------------------------------------------------------------
+
+
+def test_layer_classes_list_the_catalogue(api, db):
+    """GET /layer-classes/ lists every catalogue class in catalogue order, with its URL."""
+    body = api.get("/layer-classes/").json()
+    assert [c["name"] for c in body] == catalogue.names()
+    assert body[0]["url"] == f"http://testserver/layer-classes/{body[0]['name']}"
+    assert api.get("/layer-classes").status_code == 200
+
+
+def test_layer_class_detail(api, db):
+    """A class: required and optional specs with types, parallelism, the formula in words."""
+    body = api.get("/layer-classes/GroupedQueryAttentionLayer").json()
+    gqa = catalogue.get("GroupedQueryAttentionLayer")
+    assert body["name"] == gqa.name and body["description"] == gqa.description
+    assert [(s["name"], s["type"]) for s in body["required"]] == [
+        ("hidden_size", "positive_integer"),
+        ("num_heads", "positive_integer"),
+        ("num_kv_heads", "positive_integer"),
+        ("head_dim", "positive_integer"),
+    ]
+    assert [(s["name"], s["type"]) for s in body["optional"]] == [("sliding_window", "positive_integer")]
+    assert [s["name"] for s in body["metadata"]] == ["layer_idx", "parameter_count"]
+    assert body["parallelism"] == ["tensor_parallel", "context_parallel"]
+    assert body["formula_text"] == gqa.formula_text
+    assert body["per_decoder_layer"] is True
+    norm = api.get("/layer-classes/NormLayer/").json()
+    assert norm["parallelism"] == [] and ("has_bias", "boolean") in [(s["name"], s["type"]) for s in norm["required"]]
+
+
+def test_layer_class_unknown_is_404(api, db):
+    """An unknown class is a JSON 404 that lists the valid ones."""
+    response = api.get("/layer-classes/Conv2d")
+    assert response.status_code == 404
+    assert "NormLayer" in response.json()["errors"][0]["msg"]
+
+
+# ---- documentation -----------------------------------------------------------------------------
+
+
+def test_openapi_schema_and_swagger_ui(api, db):
+    """/schema/ serves OpenAPI 3 describing the document bodies; /docs/ serves Swagger UI."""
+    schema = api.get("/schema/?format=json").json()
+    assert schema["openapi"].startswith("3.")
+    assert {
+        "/models/",
+        "/models/{model_id}",
+        "/models/validate",
+        "/models/{model_id}/parameters",
+        "/layer-classes/",
+        "/layer-classes/{name}",
+    } <= set(schema["paths"])
+    components = schema["components"]["schemas"]
+    assert components["ConfigDocument"]["properties"]["layer_types"]["items"]["$ref"].endswith("/LayerType")
+    assert "total_params" not in components["ConfigDocumentRequest"]["required"]
+    assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
+    docs = api.get("/docs/")
+    assert docs.status_code == 200 and b"swagger" in docs.content.lower()

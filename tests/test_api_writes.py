@@ -1,0 +1,498 @@
+"""Writes through the REST API: the one write path, the core's validation, conditional requests."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any
+
+import pytest
+
+from registry import services
+from registry.api import views
+from registry.core.counts import BIGINT_MAX
+from registry.models import ConfigRevision, LayerType, ModelConfig
+from tests import test_api_helpers
+from tests.conftest import small_config
+from tests.test_api_helpers import store
+
+pytestmark = pytest.mark.django_db
+api = test_api_helpers.api  # the shared fixture, under its own name
+writer = test_api_helpers.writer  # the shared fixture, under its own name
+
+TINY = "acme_tiny-1"
+TINY_URL = f"/models/{TINY}"
+
+
+def _codes(response) -> list[tuple[str, str]]:
+    return [(e["loc"], e["code"]) for e in response.json()["errors"]]
+
+
+def _state() -> tuple[list[tuple[str, str]], int, int]:
+    """Everything a rejected write must leave alone."""
+    return (
+        list(ModelConfig.objects.order_by("model_id").values_list("model_id", "digest")),
+        LayerType.objects.count(),
+        ConfigRevision.objects.count(),
+    )
+
+
+def _etag(config: ModelConfig) -> str:
+    return f'"{config.digest}"'
+
+
+# ---- create ------------------------------------------------------------------------------------
+
+
+def test_post_creates_a_config(writer):
+    """POST /models/ stores the document, computes derived values, answers 201 with Location and ETag."""
+    response = writer.post("/models/", small_config(), format="json")
+    assert response.status_code == 201, response.content
+    config = ModelConfig.objects.get(model_id=TINY)
+    assert response["Location"] == f"http://testserver{TINY_URL}"
+    assert response["ETag"] == _etag(config)
+    body = response.json()
+    assert body == config.to_document()
+    assert body["total_params"] == 187200 and body["total_params_formatted"] == "187.2K"
+    assert [lt["specs"]["parameter_count"] for lt in body["layer_types"]] == [12288, 49152, 64, 64000]
+    assert writer.get(TINY_URL).json() == body
+    revision = ConfigRevision.objects.get()
+    assert (revision.action, revision.source, revision.user.username) == ("created", "api", "writer")
+
+
+def test_post_with_matching_derived_values(writer):
+    """Derived values may be given; when they match they are accepted as they are."""
+    doc = writer.post("/models/", small_config(), format="json").json()
+    ModelConfig.objects.all().delete()
+    response = writer.post("/models/", doc, format="json")
+    assert response.status_code == 201 and response.json() == doc
+
+
+def test_post_stale_derived_value_names_the_expected_one(writer):
+    """A wrong derived value is a 400 naming the expected value; nothing is written."""
+    doc = small_config(total_params=1)
+    doc["layer_types"][0]["specs"]["parameter_count"] = 5
+    response = writer.post("/models/", doc, format="json")
+    assert response.status_code == 400
+    errors = {e["loc"]: e for e in response.json()["errors"]}
+    assert errors["layer_types[0].specs.parameter_count"]["code"] == "parameter_count_mismatch"
+    assert errors["layer_types[0].specs.parameter_count"]["msg"].startswith("expected 12288")
+    assert errors["total_params"]["code"] == "total_params_mismatch"
+    assert "expected 187200" in errors["total_params"]["msg"]
+    assert not ModelConfig.objects.exists()
+
+
+def test_post_recompute_true_replaces_stale_derived_values(writer):
+    """?recompute=true stores the computed values instead of rejecting the given ones."""
+    doc = small_config(total_params=1, total_params_formatted="1")
+    doc["layer_types"][0]["specs"]["parameter_count"] = 5
+    response = writer.post("/models/?recompute=true", doc, format="json")
+    assert response.status_code == 201
+    assert response.json()["total_params"] == 187200
+    assert response.json()["layer_types"][0]["specs"]["parameter_count"] == 12288
+
+
+@pytest.mark.parametrize("value", ["1", "yes", "True", ""])
+def test_recompute_is_strictly_true_or_false(writer, value):
+    """?recompute takes true or false only."""
+    response = writer.post(f"/models/?recompute={value}", small_config(), format="json")
+    assert response.status_code == 400
+    assert _codes(response) == [("query.recompute", "invalid_choice")]
+    assert not ModelConfig.objects.exists()
+
+
+def test_post_existing_model_id_is_409(writer):
+    """POST never replaces: an existing model_id is a 409 and the stored config is untouched."""
+    store(small_config())
+    before = _state()
+    response = writer.post("/models/", small_config(name="Other"), format="json")
+    assert response.status_code == 409
+    assert _codes(response) == [("model_id", "already_exists")]
+    assert _state() == before
+
+
+def _rejected(**changes: Any) -> dict[str, Any]:
+    doc = small_config()
+    for path, value in changes.items():
+        target = doc
+        *parents, last = path.split("__")
+        for part in parents:
+            target = target[int(part)] if part.isdigit() else target[part]
+        if value is _DELETE:
+            del target[last]
+        else:
+            target[last] = value
+    return doc
+
+
+_DELETE = object()
+
+# One rejected body per validation rule: (body, loc, code). Same codes as loadconfigs.
+REJECTED = [
+    pytest.param([], "$", "not_an_object", id="not_an_object"),
+    pytest.param(_rejected(layer_types={"a": 1}), "layer_types", "not_a_list", id="not_a_list"),
+    pytest.param(_rejected(hidden_size="64"), "hidden_size", "not_an_integer", id="not_an_integer"),
+    pytest.param(_rejected(num_layers=2.0), "num_layers", "not_an_integer", id="not_an_integer_float"),
+    pytest.param(_rejected(validated="yes"), "validated", "not_a_boolean", id="not_a_boolean"),
+    pytest.param(_rejected(name=7), "name", "not_a_string", id="not_a_string"),
+    pytest.param(_rejected(validation_notes="a\x00b"), "validation_notes", "nul_character", id="nul_character"),
+    pytest.param(_rejected(vocab_size=0), "vocab_size", "not_positive", id="not_positive"),
+    pytest.param(
+        _rejected(layer_types__0__specs__layer_idx=-1), "layer_types[0].specs.layer_idx", "negative", id="negative"
+    ),
+    pytest.param(_rejected(vocab_size=BIGINT_MAX + 1), "vocab_size", "too_large", id="too_large"),
+    pytest.param(_rejected(name="  "), "name", "blank", id="blank"),
+    pytest.param(_rejected(name="x" * 201), "name", "too_long", id="too_long"),
+    pytest.param(_rejected(vocab_size=_DELETE), "vocab_size", "required", id="required"),
+    pytest.param(
+        _rejected(layer_types__0__specs__head_dim=_DELETE),
+        "layer_types[0].specs.head_dim",
+        "required",
+        id="required_spec",
+    ),
+    pytest.param(_rejected(colour="red"), "colour", "unknown_key", id="unknown_key"),
+    pytest.param(
+        _rejected(layer_types__2__specs__num_heads=4),
+        "layer_types[2].specs.num_heads",
+        "unknown_key",
+        id="unknown_spec",
+    ),
+    pytest.param(_rejected(layer_types=[]), "layer_types", "empty", id="empty"),
+    pytest.param(
+        _rejected(layer_types__1__name="attention"), "layer_types[1].name", "duplicate_name", id="duplicate_name"
+    ),
+    pytest.param(
+        _rejected(layer_types__0__class="GQALayer"), "layer_types[0].class", "unknown_class", id="unknown_class"
+    ),
+    pytest.param(
+        _rejected(model_id="acme tiny", hf_model_id="acme tiny"),
+        "model_id",
+        "model_id_characters",
+        id="model_id_characters",
+    ),
+    pytest.param(_rejected(model_id="acme_tiny-2"), "model_id", "model_id_mismatch", id="model_id_mismatch"),
+    pytest.param(
+        _rejected(layer_types__1__specs__hidden_size=65),
+        "layer_types[1].specs.hidden_size",
+        "hidden_size_mismatch",
+        id="hidden_size_mismatch",
+    ),
+    pytest.param(
+        _rejected(layer_types__3__specs__vocab_size=999),
+        "layer_types[3].specs.vocab_size",
+        "vocab_size_mismatch",
+        id="vocab_size_mismatch",
+    ),
+    pytest.param(
+        _rejected(layer_types__0__specs__num_kv_heads=3),
+        "layer_types[0].specs.num_kv_heads",
+        "heads_not_divisible",
+        id="heads_not_divisible",
+    ),
+    pytest.param(
+        _rejected(layer_types__2__specs__parameter_count=65),
+        "layer_types[2].specs.parameter_count",
+        "parameter_count_mismatch",
+        id="parameter_count_mismatch",
+    ),
+    pytest.param(_rejected(total_params=187201), "total_params", "total_params_mismatch", id="total_params_mismatch"),
+    pytest.param(
+        _rejected(total_params_formatted="187K"),
+        "total_params_formatted",
+        "total_params_formatted_mismatch",
+        id="total_params_formatted_mismatch",
+    ),
+    pytest.param(_rejected(layer_types=[7]), "layer_types[0]", "not_an_object", id="layer_not_an_object"),
+    pytest.param(
+        _rejected(layer_types__0__specs=[]), "layer_types[0].specs", "not_an_object", id="specs_not_an_object"
+    ),
+]
+
+
+@pytest.mark.parametrize("body, loc, code", REJECTED)
+@pytest.mark.parametrize("method", ["post", "put"])
+def test_rejected_body_names_loc_and_code_and_writes_nothing(writer, body, loc, code, method):
+    """Each broken rule is a 400 {"errors": [{loc, code, msg}]} with the core's code; nothing is written."""
+    store(small_config(model_id="acme_stored", hf_model_id="acme/stored"))
+    before = _state()
+    url = "/models/" if method == "post" else TINY_URL
+    response = getattr(writer, method)(url, body, format="json")
+    assert response.status_code == 400, response.content
+    assert (loc, code) in _codes(response)
+    assert all(e["msg"] for e in response.json()["errors"])
+    assert _state() == before
+
+
+def test_rejected_body_reports_every_error_at_once(writer):
+    """All problems come back in one response, as loadconfigs reports them."""
+    doc = _rejected(hidden_size="x", name="", layer_types__0__specs__num_kv_heads=3)
+    response = writer.post("/models/", doc, format="json")
+    assert {
+        ("hidden_size", "not_an_integer"),
+        ("name", "blank"),
+        ("layer_types[0].specs.num_kv_heads", "heads_not_divisible"),
+    } <= set(_codes(response))
+
+
+def test_errors_match_loadconfigs(writer, tmp_path):
+    """The API and loadconfigs give the same codes and messages for the same document."""
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    doc = _rejected(layer_types__0__specs__num_kv_heads=7)
+    api_errors = writer.post("/models/", doc, format="json").json()["errors"]
+    path = tmp_path / f"{TINY}.json"
+    path.write_text(json.dumps(doc))
+    err = StringIO()
+    out = StringIO()
+    with pytest.raises(CommandError):
+        call_command("loadconfigs", str(path), stderr=err, stdout=out)
+    for e in api_errors:
+        assert f"{e['loc']}: {e['msg']} [{e['code']}]" in err.getvalue() + out.getvalue()
+
+
+def test_malformed_json_and_other_media_types(writer):
+    """A body that is not JSON is a 400 (parse_error); another media type is a 415."""
+    response = writer.post("/models/", data='{"model_id": ', content_type="application/json")
+    assert response.status_code == 400 and _codes(response) == [("$", "parse_error")]
+    response = writer.post("/models/", data="model_id=x", content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415 and response.json()["errors"][0]["code"] == "unsupported_media_type"
+    assert not ModelConfig.objects.exists()
+
+
+# ---- replace, change, delete -------------------------------------------------------------------
+
+
+def test_put_replaces_a_config(writer):
+    """PUT /models/{id} replaces the whole document (200) and records the revision."""
+    store(small_config())
+    response = writer.put(TINY_URL, small_config(name="Replaced", validated=True), format="json")
+    assert response.status_code == 200
+    assert response.json()["name"] == "Replaced" and response.json()["validated"] is True
+    assert ModelConfig.objects.get().name == "Replaced"
+    assert ConfigRevision.objects.filter(action="updated", source="api").count() == 1
+
+
+def test_put_unknown_id_creates(writer):
+    """PUT to an id not stored yet creates it: 201 with Location."""
+    response = writer.put(f"{TINY_URL}/", small_config(), format="json")
+    assert response.status_code == 201
+    assert response["Location"] == f"http://testserver{TINY_URL}"
+    assert ModelConfig.objects.filter(model_id=TINY).exists()
+
+
+def test_put_unchanged_document_writes_no_revision(writer):
+    """Replacing a config with the same document answers 200 and records nothing."""
+    store(small_config())
+    before = _state()
+    response = writer.put(TINY_URL, small_config(), format="json")
+    assert response.status_code == 200 and _state() == before
+
+
+def test_put_body_for_another_id_is_rejected(writer):
+    """The document's model_id must be the one in the URL."""
+    store(small_config())
+    before = _state()
+    other = small_config(model_id="acme_tiny-2", hf_model_id="acme/tiny-2")
+    response = writer.put(TINY_URL, other, format="json")
+    assert response.status_code == 400 and _codes(response) == [("model_id", "model_id_changed")]
+    assert _state() == before
+
+
+def test_put_if_none_match_star_only_creates(writer):
+    """If-None-Match: * makes PUT create-only: 412 when the config exists."""
+    assert writer.put(TINY_URL, small_config(), format="json", HTTP_IF_NONE_MATCH="*").status_code == 201
+    before = _state()
+    response = writer.put(TINY_URL, small_config(name="Again"), format="json", HTTP_IF_NONE_MATCH="*")
+    assert response.status_code == 412 and _state() == before
+
+
+def test_patch_merges_top_level_keys(writer):
+    """PATCH replaces the given keys, keeps the rest, recomputes derived values and validates the whole."""
+    store(small_config())
+    response = writer.patch(TINY_URL, {"name": "Patched", "validation_notes": "checked"}, format="json")
+    assert response.status_code == 200
+    expected = services.validate_config(small_config(name="Patched", validation_notes="checked")).config
+    assert response.json() == expected.to_document()
+    assert ModelConfig.objects.get().name == "Patched"
+
+
+def test_patch_replaces_layer_types_wholesale(writer):
+    """layer_types given in a PATCH replace the stored list; the totals follow."""
+    store(small_config())
+    layers = copy.deepcopy(small_config()["layer_types"][:1])
+    response = writer.patch(TINY_URL, {"layer_types": layers}, format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert [lt["name"] for lt in body["layer_types"]] == ["attention"]
+    assert body["total_params"] == 2 * 12288
+
+
+def test_patch_result_is_validated_as_a_whole(writer):
+    """A PATCH whose result breaks a rule is a 400 naming the stored part it conflicts with."""
+    store(small_config())
+    before = _state()
+    response = writer.patch(TINY_URL, {"hidden_size": 128}, format="json")
+    assert response.status_code == 400
+    assert ("layer_types[0].specs.hidden_size", "hidden_size_mismatch") in _codes(response)
+    assert _state() == before
+
+
+def test_patch_given_derived_values_must_match(writer):
+    """A derived value in the patch is checked against the recomputed one."""
+    store(small_config())
+    response = writer.patch(TINY_URL, {"total_params": 5}, format="json")
+    assert response.status_code == 400 and _codes(response) == [("total_params", "total_params_mismatch")]
+
+
+def test_patch_body_must_be_an_object(writer):
+    """A PATCH body that is not an object is the core's not_an_object."""
+    store(small_config())
+    response = writer.patch(TINY_URL, [1, 2], format="json")
+    assert response.status_code == 400 and _codes(response) == [("$", "not_an_object")]
+
+
+def test_patch_unknown_id_is_404(writer):
+    """PATCH never creates."""
+    assert writer.patch(TINY_URL, {"name": "x"}, format="json").status_code == 404
+
+
+def test_delete(writer):
+    """DELETE answers 204, the config is gone, its last document is kept in the history."""
+    store(small_config())
+    response = writer.delete(TINY_URL)
+    assert response.status_code == 204 and response.content == b""
+    assert not ModelConfig.objects.exists() and not LayerType.objects.exists()
+    assert ConfigRevision.objects.filter(action="deleted", source="api").get().before["model_id"] == TINY
+    assert writer.get(TINY_URL).status_code == 404
+    assert writer.delete(TINY_URL).status_code == 404
+
+
+# ---- If-Match ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_write_with_the_current_etag_succeeds(writer, method):
+    """If-Match with the current ETag (or *) lets the write through."""
+    config = store(small_config())
+    for header in (_etag(config), "*"):
+        kwargs = {"format": "json", "HTTP_IF_MATCH": header}
+        if method == "delete":
+            response = writer.delete(TINY_URL, HTTP_IF_MATCH=header)
+            assert response.status_code == 204
+            return
+        body = small_config(name=f"via {header}") if method == "put" else {"name": f"via {header}"}
+        response = getattr(writer, method)(TINY_URL, body, **kwargs)
+        assert response.status_code == 200, response.content
+        config = ModelConfig.objects.get()
+
+
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+@pytest.mark.parametrize("header", ['"stale"', 'W/"{d}"', "not-an-etag"])
+def test_write_with_a_stale_if_match_is_412_and_changes_nothing(writer, method, header):
+    """A stale, weak or malformed If-Match is 412, carries the current ETag, and nothing changes."""
+    config = store(small_config())
+    before = _state()
+    header = header.format(d=config.digest)
+    if method == "delete":
+        response = writer.delete(TINY_URL, HTTP_IF_MATCH=header)
+    else:
+        body = small_config(name="Lost") if method == "put" else {"name": "Lost"}
+        response = getattr(writer, method)(TINY_URL, body, format="json", HTTP_IF_MATCH=header)
+    assert response.status_code == 412
+    assert _codes(response) == [("header.If-Match", "precondition_failed")]
+    assert response["ETag"] == _etag(config)
+    assert _state() == before
+
+
+def test_if_match_star_on_a_missing_config_is_412(writer):
+    """PUT with If-Match: * does not create."""
+    response = writer.put(TINY_URL, small_config(), format="json", HTTP_IF_MATCH="*")
+    assert response.status_code == 412 and not ModelConfig.objects.exists()
+
+
+def test_two_clients_cannot_lose_an_update(writer):
+    """Both read the same ETag; the first write wins, the second gets 412 and must re-read."""
+    store(small_config())
+    etag = writer.get(TINY_URL)["ETag"]
+    first = writer.put(TINY_URL, small_config(name="First"), format="json", HTTP_IF_MATCH=etag)
+    second = writer.put(TINY_URL, small_config(name="Second"), format="json", HTTP_IF_MATCH=etag)
+    assert (first.status_code, second.status_code) == (200, 412)
+    assert ModelConfig.objects.get().name == "First"
+    assert second["ETag"] == first["ETag"]
+
+
+def test_if_match_is_checked_inside_the_write(writer, monkeypatch):
+    """A write landing between the view's read and the write's transaction still makes If-Match fail."""
+    config = store(small_config())
+    real_upsert = views.config_upsert
+
+    def racing_upsert(**kwargs):
+        services.config_upsert(data=small_config(name="Concurrent"), source="test")
+        return real_upsert(**kwargs)
+
+    monkeypatch.setattr(views, "config_upsert", racing_upsert)
+    response = writer.put(TINY_URL, small_config(name="Mine"), format="json", HTTP_IF_MATCH=_etag(config))
+    assert response.status_code == 412
+    assert ModelConfig.objects.get().name == "Concurrent"
+
+
+def test_patch_without_if_match_merges_into_the_newest_version(writer, monkeypatch):
+    """Without If-Match a PATCH that meets a concurrent write re-merges, so neither change is lost."""
+    store(small_config())
+    real_upsert = views.config_upsert
+    calls = []
+
+    def racing_upsert(**kwargs):
+        if not calls:
+            services.config_upsert(data=small_config(validation_notes="concurrent"), source="test")
+        calls.append(kwargs)
+        return real_upsert(**kwargs)
+
+    monkeypatch.setattr(views, "config_upsert", racing_upsert)
+    response = writer.patch(TINY_URL, {"name": "Mine"}, format="json")
+    assert response.status_code == 200 and len(calls) == 2
+    stored = ModelConfig.objects.get()
+    assert (stored.name, stored.validation_notes) == ("Mine", "concurrent")
+
+
+# ---- validate ----------------------------------------------------------------------------------
+
+
+def test_validate_a_valid_document(api, db):
+    """POST /models/validate returns valid, no errors, the warnings, counts and the normalized document."""
+    response = api.post("/models/validate", small_config(num_layers=3), format="json")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["valid"] is True and body["errors"] == [] and body["recomputed"] == []
+    assert ("layer_types[0].count", "count_not_num_layers") in [(w["loc"], w["code"]) for w in body["warnings"]]
+    assert body["counts"]["total_params"] == 187200
+    assert [r["subtotal"] for r in body["counts"]["layer_types"]] == [24576, 98304, 320, 64000]
+    assert body["document"]["total_params_formatted"] == "187.2K"
+    assert not ModelConfig.objects.exists()
+
+
+def test_validate_an_invalid_document(api, db):
+    """A 400 with valid false, the errors, no counts and no document; nothing is written."""
+    response = api.post("/models/validate/", _rejected(layer_types__0__specs__num_kv_heads=3), format="json")
+    body = response.json()
+    assert response.status_code == 400 and body["valid"] is False
+    assert [(e["loc"], e["code"]) for e in body["errors"]] == [
+        ("layer_types[0].specs.num_kv_heads", "heads_not_divisible")
+    ]
+    assert body["counts"] is None and body["document"] is None
+    assert not ModelConfig.objects.exists()
+
+
+def test_validate_with_recompute_lists_replaced_values(api, db):
+    """With ?recompute=true stale derived values are listed as recomputed, not as errors."""
+    response = api.post("/models/validate?recompute=true", small_config(total_params=3), format="json")
+    body = response.json()
+    assert body["valid"] is True
+    assert [(r["loc"], r["code"]) for r in body["recomputed"]] == [("total_params", "total_params_mismatch")]
+
+
+def test_validate_is_not_a_model_id(writer):
+    """'validate' is routed to validation, before the detail route."""
+    assert writer.get("/models/validate").status_code == 405
