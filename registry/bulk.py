@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.db import connections, models, router
@@ -20,12 +20,14 @@ def reserve_ids(model: type[models.Model], n: int) -> list[int]:
         return [value for (value,) in cursor.fetchall()]
 
 
-def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[int] | None:
+def insert_rows(
+    model: type[models.Model], fields: Sequence[str], rows: Sequence[Sequence[Any]], *, return_ids: bool = False
+) -> list[int]:
     """Insert ``rows`` (values for ``fields``, JSON fields as Python objects or pre-encoded ``RawJson``).
 
-    On PostgreSQL the primary keys are reserved first and the rows written with one COPY,
-    several times faster than ``bulk_create``, which binds every value as a parameter. Returns
-    the new primary keys in row order.
+    On PostgreSQL the rows are written with one COPY, several times faster than ``bulk_create``,
+    which binds every value as a parameter. With ``return_ids`` the primary keys are reserved
+    first and returned in row order; otherwise the list is empty.
     """
     if not rows:
         return []
@@ -41,16 +43,45 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Sequence
             for row in rows
         ]
         model.objects.using(alias).bulk_create(objs, batch_size=500)
-        return [obj.pk for obj in objs]
-    ids = reserve_ids(model, len(rows))
-    is_json = [isinstance(f, models.JSONField) for f in field_objs]
-    columns = ", ".join(connection.ops.quote_name(c) for c in [meta.pk.column, *(f.column for f in field_objs)])
-    sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({columns}) FROM STDIN"
+        return [obj.pk for obj in objs] if return_ids else []
+    converters = [_converter(f) for f in field_objs]
+    columns = [f.column for f in field_objs]
+    if return_ids:
+        ids = reserve_ids(model, len(rows))
+        columns.insert(0, meta.pk.column)
+        converters.insert(0, str)
+        rows = [[pk, *row] for pk, row in zip(ids, rows, strict=True)]
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({quoted}) FROM STDIN"
+    lines = [
+        "\t".join(["\\N" if v is None else conv(v) for v, conv in zip(row, converters, strict=True)])
+        for row in rows
+    ]
+    payload = ("\n".join(lines) + "\n").encode()
     # cursor.cursor is the psycopg cursor under Django's wrapper: COPY is not in Django's API.
     with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for pk, row in zip(ids, rows, strict=True):
-            copy.write_row([pk, *(_json_text(v) if j else v for v, j in zip(row, is_json, strict=True))])
-    return ids
+        copy.write(payload)
+    return ids if return_ids else []
+
+
+def _escape(text: str) -> str:
+    """Text in COPY's text format: backslash escapes for the characters that delimit rows and columns."""
+    if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
+        return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return text
+
+
+def _converter(field: models.Field) -> Callable[[Any], str]:
+    """How a non-null value of ``field`` is written in COPY's text format (chosen once per column)."""
+    if isinstance(field, models.JSONField):
+        return lambda v: _escape(_json_text(v))
+    if isinstance(field, models.BooleanField):
+        return lambda v: "t" if v else "f"
+    if isinstance(field, models.DateTimeField):
+        return lambda v: v.isoformat()
+    if isinstance(field, (models.IntegerField, models.ForeignKey)):
+        return str
+    return lambda v: _escape(str(v))
 
 
 class RawJson:
@@ -63,9 +94,7 @@ class RawJson:
         self.text = text
 
 
-def _json_text(value: Any) -> str | None:
-    if value is None:
-        return None
+def _json_text(value: Any) -> str:
     if isinstance(value, RawJson):
         return value.text
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)

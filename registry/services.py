@@ -230,56 +230,57 @@ def import_configs(
     ``prune`` deletes stored configs that none of the inputs describes.
     """
     report = ImportReport()
-    docs: dict[str, tuple[ConfigDoc, Any, SourceReport]] = {}
-    for item in items:
-        entry = SourceReport(source=item.source)
-        report.sources.append(entry)
-        if progress is not None:
-            progress.update(1)
-        if item.read_error is not None:
-            entry.errors.append(item.read_error)
-            continue
-        validation = validate_config(item.data, filename=item.filename, recompute=recompute)
-        entry.warnings = validation.warnings
-        entry.recomputed = validation.recomputed
-        if not validation.ok:
-            entry.errors = validation.errors
-            if isinstance(item.data, dict) and isinstance(item.data.get("model_id"), str):
-                entry.model_id = item.data["model_id"]
-            continue
-        doc = validation.config
-        assert doc is not None
-        entry.model_id = doc.model_id
-        if doc.model_id in docs:
-            other = docs[doc.model_id][2].source
-            entry.errors.append(
-                Issue("model_id", "duplicate_model_id", f"model_id {doc.model_id!r} is also defined by {other}")
-            )
-            continue
-        entry.status = "pending"
-        docs[doc.model_id] = (doc, item.data, entry)
-    if not report.ok:
-        for entry in report.sources:
-            if entry.status == "pending":
-                entry.status = "not written"
-        return report
-
     with transaction.atomic():
         stored = {
             mid: (pk, dig)
             for mid, pk, dig in ModelConfig.objects.select_for_update().values_list("model_id", "pk", "digest")
         }
+        seen: dict[str, SourceReport] = {}
+        docs: dict[str, ConfigDoc] = {}
+        for item in items:
+            entry = SourceReport(source=item.source)
+            report.sources.append(entry)
+            if progress is not None:
+                progress.update(1)
+            if item.read_error is not None:
+                entry.errors.append(item.read_error)
+                continue
+            model_id = item.data.get("model_id") if isinstance(item.data, dict) else None
+            entry.model_id = model_id if isinstance(model_id, str) else None
+            if _stored_as_is(item, stored):
+                entry.status = "unchanged"
+            else:
+                validation = validate_config(item.data, filename=item.filename, recompute=recompute)
+                entry.warnings = validation.warnings
+                entry.recomputed = validation.recomputed
+                if not validation.ok:
+                    entry.errors = validation.errors
+                    continue
+                assert validation.config is not None
+                docs[validation.config.model_id] = validation.config
+                entry.status = "pending"
+            assert entry.model_id is not None
+            if entry.model_id in seen:
+                other = seen[entry.model_id].source
+                entry.errors.append(
+                    Issue("model_id", "duplicate_model_id", f"model_id {entry.model_id!r} is also defined by {other}")
+                )
+                entry.status = "failed"
+                continue
+            seen[entry.model_id] = entry
+        if not report.ok:
+            for entry in report.sources:
+                if entry.status in {"pending", "unchanged"}:
+                    entry.status = "not written"
+            return report
+
         to_create: list[_Pending] = []
         to_update: list[_Pending] = []
-        for model_id, (doc, data, entry) in docs.items():
-            # A valid input already in canonical form hashes to the stored digest: unchanged,
-            # without building its document. Anything else is compared through its document.
-            if model_id in stored and _input_digest(data) == stored[model_id][1]:
-                entry.status = "unchanged"
-                continue
+        for model_id, doc in docs.items():
             document = doc.to_document()
             text = compact(document)
             pending = _Pending(doc, RawJson(document, text), digest(document, text))
+            entry = seen[model_id]
             if model_id not in stored:
                 entry.status = "created"
                 to_create.append(pending)
@@ -290,12 +291,27 @@ def import_configs(
                 pending.pk = stored[model_id][0]
                 to_update.append(pending)
         if prune:
-            report.pruned = sorted(set(stored) - set(docs))
+            report.pruned = sorted(set(stored) - set(seen))
         if dry_run or not (to_create or to_update or report.pruned):
             return report
         _bulk_write(to_create, to_update, report.pruned, user=user, source=source)
         report.written = True
     return report
+
+
+def _stored_as_is(item: ImportItem, stored: dict[str, tuple[int, str]]) -> bool:
+    """Whether the input is exactly a stored document, under its own file name.
+
+    Such an input is unchanged and needs no validation: the stored document passed these very
+    rules when written (the digest covers the rules' version and the catalogue).
+    """
+    data = item.data
+    model_id = data.get("model_id") if isinstance(data, dict) else None
+    if not isinstance(model_id, str) or model_id not in stored:
+        return False
+    if item.filename is not None and item.filename != f"{model_id}.json":
+        return False
+    return _input_digest(data) == stored[model_id][1]
 
 
 def _input_digest(data: Any) -> str | None:
@@ -347,7 +363,10 @@ def _bulk_write(
         ]
     if to_create:
         new_ids = insert_rows(
-            ModelConfig, [*CONFIG_FIELDS, "digest", "created", "updated"], [_config_row(p, now) for p in to_create]
+            ModelConfig,
+            [*CONFIG_FIELDS, "digest", "created", "updated"],
+            [_config_row(p, now) for p in to_create],
+            return_ids=True,
         )
         for p, pk in zip(to_create, new_ids, strict=True):
             p.pk = pk

@@ -94,6 +94,39 @@ def test_a_second_run_reports_unchanged_and_writes_nothing():
     assert _state() == before
 
 
+def test_a_stored_file_skips_validation_until_the_rules_change(monkeypatch):
+    """A file identical to its stored document is unchanged without being validated again; once the
+    rules' version changes, every file is validated again (and rewritten under the new digest)."""
+    from registry.core import document
+    from registry.services import validate_config as real_validate
+
+    load()
+    calls: list[str | None] = []
+
+    def counting(data, **kwargs):
+        calls.append(kwargs.get("filename"))
+        return real_validate(data, **kwargs)
+
+    monkeypatch.setattr("registry.services.validate_config", counting)
+    out, _ = load()
+    assert summary(out) == (0, 0, 4, 0)
+    assert calls == []
+
+    monkeypatch.setattr(document, "RULES_VERSION", document.RULES_VERSION + "-next")
+    document._salt.cache_clear()
+    try:
+        out, _ = load()
+        assert summary(out) == (0, 4, 0, 0)
+        assert sorted(calls) == sorted(f"{m}.json" for m in PUBLISHED)
+        calls.clear()
+        out, _ = load()
+        assert summary(out) == (0, 0, 4, 0)
+        assert calls == []
+    finally:
+        monkeypatch.undo()
+        document._salt.cache_clear()
+
+
 def test_a_changed_file_is_updated_and_the_rest_unchanged(fixture_copy):
     """Editing one file updates that config only, with an 'updated' revision."""
     load(str(fixture_copy))

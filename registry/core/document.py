@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -72,12 +73,32 @@ def compact(document: dict[str, Any]) -> str:
     return orjson.dumps(document).decode()
 
 
-def digest(document: dict[str, Any], text: str | None = None) -> str:
-    """A content hash of a document; equal documents have equal digests (a strong ETag).
+# Bump when a validation rule changes: stored digests then stop matching, so loadconfigs
+# validates (and rewrites) every config again instead of taking a byte-identical file as unchanged.
+RULES_VERSION = "1"
 
-    ``text``, when given, is ``compact(document)`` already computed.
+
+@functools.cache
+def _salt() -> bytes:
+    """The rules a stored document was validated under: RULES_VERSION and the catalogue's shape."""
+    from registry.core import catalogue
+
+    shape = [
+        (c.name, [(s.name, s.kind.value) for s in c.allowed.values()], sorted(c.required_names), c.formula_text)
+        for c in catalogue.classes()
+    ]
+    return hashlib.sha256(orjson.dumps([RULES_VERSION, shape])).digest()
+
+
+def digest(document: dict[str, Any], text: str | None = None) -> str:
+    """A content hash of a document under the current rules; equal documents have equal digests (a strong ETag).
+
+    ``text``, when given, is ``compact(document)`` already computed. The hash covers the rules
+    too (``_salt``), so a digest that matches a stored one means: this exact document, valid
+    under these rules.
     """
-    return hashlib.sha256((text if text is not None else compact(document)).encode()).hexdigest()
+    body = text if text is not None else compact(document)
+    return hashlib.sha256(_salt() + body.encode()).hexdigest()
 
 
 def order_specs(class_name: str, specs: dict[str, Any]) -> dict[str, Any]:
