@@ -54,8 +54,7 @@ def insert_rows(
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     sql = f"COPY {connection.ops.quote_name(meta.db_table)} ({quoted}) FROM STDIN"
     lines = [
-        "\t".join(["\\N" if v is None else conv(v) for v, conv in zip(row, converters, strict=True)])
-        for row in rows
+        "\t".join(["\\N" if v is None else conv(v) for v, conv in zip(row, converters, strict=True)]) for row in rows
     ]
     payload = ("\n".join(lines) + "\n").encode()
     # cursor.cursor is the psycopg cursor under Django's wrapper: COPY is not in Django's API.

@@ -70,7 +70,7 @@ DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("CONN_MAX_AGE", "600")),
-        conn_health_checks=_env_bool("CONN_HEALTH_CHECKS", True),
+        conn_health_checks=_env_bool("CONN_HEALTH_CHECKS", False),
     )
 }
 

@@ -118,6 +118,77 @@ def test_detail_in_the_browsable_api(api, loaded_fixtures):
     assert b"GroupedQueryAttentionLayer" in response.content
 
 
+# ---- the lean path of a cached read (views.lean_detail) ----------------------------------------
+
+HEADERS = ("Content-Type", "ETag", "Last-Modified", "Allow", "Vary")
+
+
+def _warm(api, model_id: str = LLAMA) -> None:
+    assert api.get(f"/models/{model_id}").status_code == 200
+
+
+@pytest.mark.parametrize("accept", [None, "application/json", "*/*", "application/json, */*;q=0.8"])
+def test_lean_read_answers_as_drf_does(api, loaded_fixtures, accept, django_assert_num_queries):
+    """A cached read skips DRF (one query, no session) yet sends DRF's body and headers."""
+    extra = {"HTTP_ACCEPT": accept} if accept else {}
+    _warm(api)
+    drf = api.get(f"/models/{LLAMA}?format=json", **extra)
+    with django_assert_num_queries(1):
+        lean = api.get(f"/models/{LLAMA}", **extra)
+    assert lean.status_code == drf.status_code == 200
+    assert lean.content == drf.content
+    assert {h: lean.get(h) for h in HEADERS} == {h: drf.get(h) for h in HEADERS}
+
+
+def test_lean_head_and_304_match_drf(api, loaded_fixtures):
+    """HEAD and a conditional GET on the lean path carry the same validators as DRF's."""
+    _warm(api)
+    head, drf_head = api.head(f"/models/{LLAMA}"), api.head(f"/models/{LLAMA}?format=json")
+    assert head.status_code == drf_head.status_code == 200
+    assert head.content == b""
+    assert head["ETag"] == drf_head["ETag"]
+    tag = head["ETag"]
+    lean = api.get(f"/models/{LLAMA}", HTTP_IF_NONE_MATCH=tag)
+    drf = api.get(f"/models/{LLAMA}?format=json", HTTP_IF_NONE_MATCH=tag)
+    assert lean.status_code == drf.status_code == 304
+    assert lean["ETag"] == drf["ETag"] == tag
+
+
+def test_lean_read_follows_a_write(api, db):
+    """A write changes the digest, so the lean path can never serve the old body."""
+    store(small_config())
+    _warm(api, "acme_tiny-1")
+    services.config_upsert(data=small_config(name="Renamed"), source="test")
+    response = api.get("/models/acme_tiny-1")
+    assert response.json()["name"] == "Renamed"
+    assert response["ETag"] == f'"{ModelConfig.objects.get().digest}"'
+    services.config_delete(config=ModelConfig.objects.get(), source="test")
+    assert api.get("/models/acme_tiny-1").status_code == 404
+
+
+def test_lean_read_respects_reads_require_auth(api, loaded_fixtures, settings):
+    """With reads requiring auth, a cached document is still a 401 for an anonymous client."""
+    _warm(api)
+    settings.REGISTRY_READS_REQUIRE_AUTH = True
+    response = api.get(f"/models/{LLAMA}")
+    assert response.status_code == 401
+    assert response["Content-Type"] == "application/json"
+
+
+def test_lean_read_leaves_bad_credentials_to_drf(api, loaded_fixtures):
+    """A bad token is a 401 on a public read too, cached document or not."""
+    _warm(api)
+    api.credentials(HTTP_AUTHORIZATION="Token not-a-real-token")
+    assert api.get(f"/models/{LLAMA}").status_code == 401
+
+
+def test_lean_read_leaves_browsers_to_drf(api, loaded_fixtures):
+    """A browser asking for HTML gets the browsable API even when the document is cached."""
+    _warm(api)
+    response = api.get(f"/models/{LLAMA}", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+    assert response["Content-Type"].startswith("text/html")
+
+
 # ---- the list ----------------------------------------------------------------------------------
 
 

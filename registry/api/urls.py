@@ -1,5 +1,7 @@
 """API routes at the site root; each path answers with and without a trailing slash, never redirecting."""
 
+from collections.abc import Callable
+
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
@@ -10,10 +12,10 @@ app_name = "api"
 MODEL_ID = r"(?P<model_id>[A-Za-z0-9._-]+)"
 
 
-def _both(pattern: str, view: type, name: str, *, slash: bool) -> list:
+def _both(pattern: str, view: type, name: str, *, slash: bool, wrap: Callable = lambda v: v) -> list:
     """The canonical route (in the schema) and its twin with or without the slash (left out of it)."""
     canonical, twin = (f"^{pattern}/$", f"^{pattern}$") if slash else (f"^{pattern}$", f"^{pattern}/$")
-    return [re_path(canonical, view.as_view(), name=name), re_path(twin, view.as_view(schema=None))]
+    return [re_path(canonical, wrap(view.as_view()), name=name), re_path(twin, wrap(view.as_view(schema=None)))]
 
 
 urlpatterns = [
@@ -21,7 +23,7 @@ urlpatterns = [
     # Before the detail route: "validate" would otherwise be taken for a model_id.
     *_both("models/validate", views.ConfigValidateView, "model-validate", slash=False),
     *_both(f"models/{MODEL_ID}/parameters", views.ConfigParametersView, "model-parameters", slash=False),
-    *_both(f"models/{MODEL_ID}", views.ConfigDetailView, "model-detail", slash=False),
+    *_both(f"models/{MODEL_ID}", views.ConfigDetailView, "model-detail", slash=False, wrap=views.lean_detail),
     *_both("layer-classes", views.LayerClassListView, "layer-class-list", slash=True),
     *_both(r"layer-classes/(?P<name>[A-Za-z0-9_.-]+)", views.LayerClassDetailView, "layer-class-detail", slash=False),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
