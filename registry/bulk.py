@@ -6,6 +6,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import orjson
 from django.db import connections, models, router
 
 
@@ -96,4 +97,7 @@ class RawJson:
 def _json_text(value: Any) -> str:
     if isinstance(value, RawJson):
         return value.text
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    try:
+        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # what orjson does not take (integers beyond 64 bits, ...) the json module does
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
