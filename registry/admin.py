@@ -84,7 +84,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
     actions = ("recompute_counts", "validate_configs", "export_json")
     readonly_fields = ("total_params_display", "digest", "created", "updated")
     fieldsets = (
-        (None, {"fields": ("model_id", "hf_model_id", "name")}),
+        (None, {"fields": ("model_id", "hf_model_id", "name", "base_digest")}),
         ("Architecture", {"fields": ("hidden_size", "num_layers", "vocab_size", "total_params_display")}),
         ("Curation", {"fields": ("validated", "validation_notes")}),
         ("Record", {"classes": ("collapse",), "fields": ("digest", "created", "updated")}),

@@ -8,12 +8,13 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.forms.models import BaseInlineFormSet, construct_instance
 
 from registry.core import Issue, Validation, catalogue, validate_config
 from registry.core.catalogue import PARAMETER_COUNT, LayerClass, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX
-from registry.models import LayerType, ModelConfig
+from registry.models import ConfigRevision, LayerType, ModelConfig
 
 SPEC_PREFIX = "spec_"
 # Top-level keys of a document that staff type in; the derived ones are computed by the core.
@@ -81,6 +82,8 @@ class ModelConfigForm(forms.ModelForm):
     hidden_size = forms.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Model (residual stream) width.")
     num_layers = forms.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Number of decoder layers.")
     vocab_size = forms.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Tokens in the vocabulary.")
+    # The digest of the version the page was opened on: a save over a newer one is refused.
+    base_digest = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = ModelConfig
@@ -89,6 +92,38 @@ class ModelConfigForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         setattr(self.instance, PARENT_FORM_ATTR, self)
+        if self.instance.pk:
+            self.fields["base_digest"].initial = self.instance.digest
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        base = cleaned.get("base_digest")
+        if self.instance.pk and base:
+            self._check_unchanged_since(base)
+        return cleaned
+
+    def _check_unchanged_since(self, base: str) -> None:
+        """Refuse to overwrite a version saved by someone else after this page was opened.
+
+        Inside the admin's transaction the row stays locked from here until the save, so no
+        write can land in between.
+        """
+        rows = ModelConfig.objects.filter(pk=self.instance.pk)
+        if connection.in_atomic_block:
+            rows = rows.select_for_update()
+        current = rows.values_list("digest", flat=True).first()
+        if current is None or current == base:
+            return
+        latest = ConfigRevision.objects.filter(config_id=self.instance.pk).select_related("user").first()
+        by = ""
+        if latest is not None:
+            who = latest.user.get_username() if latest.user else latest.source
+            by = f" (by {who}, {latest.created:%Y-%m-%d %H:%M:%S %Z})"
+        raise ValidationError(
+            f"This config was changed{by} after you opened this page, so your changes were not saved. "
+            "Open it again to see the current version, then make your change there.",
+            code="stale",
+        )
 
     def _unique(self, field: str) -> Any:
         value = self.cleaned_data[field]

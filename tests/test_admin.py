@@ -404,3 +404,50 @@ def test_delete_goes_through_the_write_path(admin_client, admin_user, llama):
     assert not ModelConfig.objects.filter(model_id=LLAMA).exists()
     revision = ConfigRevision.objects.filter(model_id=LLAMA).first()
     assert (revision.action, revision.user, revision.before["model_id"]) == ("deleted", admin_user, LLAMA)
+
+
+# ---- two staff editing the same config ---------------------------------------------------------
+
+
+def test_saving_over_a_newer_version_is_refused(client, admin_client, django_user_model, llama):
+    """A page opened before someone else's save cannot overwrite it: an error names who saved, nothing is written."""
+    other = django_user_model.objects.create_superuser("other", "other@example.com", "pw")
+    client.force_login(other)
+    mine = form_data(admin_client.get(change_url(llama)))
+    theirs = form_data(client.get(change_url(llama)))
+    theirs[row(theirs, "feedforward") + "spec_intermediate_size"] = 29696
+    assert client.post(change_url(llama), theirs).status_code == 302
+    llama.refresh_from_db()
+    after_theirs = (llama.digest, ConfigRevision.objects.count())
+
+    mine["name"] = "My rename"
+    response = admin_client.post(change_url(llama), mine)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.non_field_errors().as_data()
+    assert [e.code for e in errors] == ["stale"]
+    assert "changed (by other," in errors[0].message
+    assert "your changes were not saved" in response.content.decode()
+    llama.refresh_from_db()
+    assert (llama.digest, ConfigRevision.objects.count()) == after_theirs
+    assert llama.layer_types.get(name="feedforward").specs["intermediate_size"] == 29696
+
+    # Opened again, the page shows the newer version and saves over it.
+    again = form_data(admin_client.get(change_url(llama)))
+    assert again[row(again, "feedforward") + "spec_intermediate_size"] == 29696
+    again["name"] = "My rename"
+    assert admin_client.post(change_url(llama), again).status_code == 302
+    llama.refresh_from_db()
+    assert (llama.name, llama.layer_types.get(name="feedforward").specs["intermediate_size"]) == ("My rename", 29696)
+
+
+def test_a_write_from_elsewhere_also_makes_the_page_stale(admin_client, llama):
+    """The check is against the stored version, whatever wrote it (here the API's write path)."""
+    data = form_data(admin_client.get(change_url(llama)))
+    document = llama.to_document()
+    document["name"] = "Renamed by a tool"
+    services.config_upsert(data=document, source="api")
+    response = admin_client.post(change_url(llama), data)
+    assert response.status_code == 200
+    assert "changed (by api," in response.context["adminform"].form.non_field_errors()[0]
+    llama.refresh_from_db()
+    assert llama.name == "Renamed by a tool"
