@@ -114,7 +114,7 @@ class ModelConfigForm(forms.ModelForm):
         current = rows.values_list("digest", flat=True).first()
         if current is None or current == base:
             return
-        latest = ConfigRevision.objects.filter(config_id=self.instance.pk).select_related("user").first()
+        latest = ConfigRevision.objects.filter(model_id=self.instance.model_id).select_related("user").first()
         by = ""
         if latest is not None:
             who = latest.user.get_username() if latest.user else latest.source

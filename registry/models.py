@@ -71,7 +71,8 @@ class ModelConfig(models.Model):
 class LayerType(models.Model):
     """One entry of a config's ``layer_types``, kept in file order by ``position``."""
 
-    config = models.ForeignKey(ModelConfig, on_delete=models.CASCADE, related_name="layer_types")
+    # No index of its own: the unique (config, name) and (config, position) indexes lead with it.
+    config = models.ForeignKey(ModelConfig, on_delete=models.CASCADE, related_name="layer_types", db_index=False)
     position = models.PositiveIntegerField(help_text="Order within the config's layer_types, from 0.")
     name = models.CharField(max_length=100)
     class_name = models.CharField("class", max_length=100, help_text="A class of the layer-class catalogue.")
@@ -115,18 +116,20 @@ class ConfigRevision(models.Model):
         DELETED = "deleted"
         RESTORED = "restored"
 
-    model_id = models.CharField(max_length=200, db_index=True)
+    model_id = models.CharField(max_length=200)
     config = models.ForeignKey(ModelConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
     action = models.CharField(max_length=16, choices=Action.choices)
     source = models.CharField(max_length=32, help_text="admin, api, loadconfigs, recomputecounts, ...")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
-    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["-created", "-id"]
         get_latest_by = "created"
+        # A config's history, newest first: the one way revisions are read.
+        indexes = [models.Index(fields=["model_id", "-created", "-id"], name="revision_history")]
 
     def __str__(self) -> str:
         return f"{self.model_id} {self.action} at {self.created:%Y-%m-%d %H:%M:%S}"

@@ -20,6 +20,25 @@ def test_accepts_a_utf8_byte_order_mark():
 
 
 @pytest.mark.parametrize(
+    "text",
+    [
+        '{"n": 123456789012345678901234567890}',  # beyond 64 bits: must stay an exact int
+        '{"n": 18446744073709551616, "m": -9223372036854775809}',
+        '{"n": 9223372036854775807, "x": 1e400, "y": NaN}',  # non-standard values the stdlib takes
+        '{"s": "\\ud800", "t": "\\u00e9", "a": 1, "a": 2}',  # lone surrogate, escapes, duplicate keys
+        '{"f": 1.0, "z": -0, "e": 2.5e-3, "deep": [[[[[[1]]]]]]}',
+    ],
+)
+def test_values_are_exactly_what_the_stdlib_parser_reads(text):
+    """The fast parser never changes a value: big integers stay ints, so validation can call them too large."""
+    data, issue = parse_config_bytes(text.encode())
+    expected = json.loads(text)
+    assert issue is None
+    assert json.dumps(data, sort_keys=True) == json.dumps(expected, sort_keys=True)
+    assert {k: type(v) for k, v in data.items()} == {k: type(v) for k, v in expected.items()}
+
+
+@pytest.mark.parametrize(
     ("raw", "line", "column"),
     [
         (b'{\n  "a": 1,\n  "b": 2,\n}', 4, 1),
