@@ -306,6 +306,10 @@ def test_put_if_none_match_star_only_creates(writer):
     before = _state()
     response = writer.put(TINY_URL, small_config(name="Again"), format="json", HTTP_IF_NONE_MATCH="*")
     assert response.status_code == 412 and _state() == before
+    # The body is judged first, as with If-Match: an invalid one is a 400 whatever the precondition.
+    response = writer.put(TINY_URL, small_config(name=""), format="json", HTTP_IF_NONE_MATCH="*")
+    assert response.status_code == 400 and _codes(response) == [("name", "blank")]
+    assert _state() == before
 
 
 def test_patch_merges_top_level_keys(writer):

@@ -235,9 +235,8 @@ class ConfigDetailView(RegistryAPIView):
         current = ModelConfig.objects.filter(model_id=model_id).values_list("digest", flat=True).first()
         if current is None and not request.user.has_perm("registry.add_modelconfig"):
             self.permission_denied(request, "Creating a config needs the add permission.")
+        # Checked by the services after the body, inside the write's transaction, as If-Match is.
         create_only = conditional.if_none_match_any(request)
-        if create_only and current is not None:
-            raise _exists()
         try:
             result = config_upsert(
                 data=request.data,
