@@ -35,8 +35,19 @@ class StrictBooleanFilter(django_filters.TypedChoiceFilter):
         super().__init__(*args, **kwargs)
 
 
+class _NoEmptyItemsCSVField(django_filters.fields.BaseCSVField):
+    """A comma-separated value with no empty item (``ordering=name,`` is a mistake, not ``name``)."""
+
+    def clean(self, value: Any) -> Any:
+        if value is not None and any(item in self.empty_values for item in value):
+            raise forms.ValidationError("expected comma-separated names, none of them empty", code="blank")
+        return super().clean(value)
+
+
 class StableOrderingFilter(django_filters.OrderingFilter):
     """django-filter's ordering with model_id as the tie-breaker, so pages never overlap."""
+
+    base_field_class = _NoEmptyItemsCSVField
 
     def filter(self, qs: QuerySet, value: Any) -> QuerySet:
         if value in django_filters.constants.EMPTY_VALUES:
