@@ -12,21 +12,10 @@ from django.utils import timezone
 from registry.bulk import RawJson, insert_rows
 from registry.core import ConfigDoc, Issue, digest, validate_config
 from registry.core.document import compact
-from registry.core.validation import Validation
+from registry.core.validation import CONFIG_VALUE_KEYS, Validation
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
-CONFIG_FIELDS = (
-    "model_id",
-    "hf_model_id",
-    "name",
-    "hidden_size",
-    "num_layers",
-    "vocab_size",
-    "total_params",
-    "total_params_formatted",
-    "validated",
-    "validation_notes",
-)
+CONFIG_FIELDS = CONFIG_VALUE_KEYS
 
 
 class ConfigRejected(Exception):

@@ -17,7 +17,13 @@ from rest_framework import serializers
 from registry.core import ConfigDoc, catalogue
 from registry.core.catalogue import LayerClass, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX
-from registry.core.validation import MAX_ID_LENGTH, MAX_LAYER_NAME_LENGTH, MAX_NAME_LENGTH, MODEL_ID_RE
+from registry.core.validation import (
+    CONFIG_VALUE_KEYS,
+    MAX_ID_LENGTH,
+    MAX_LAYER_NAME_LENGTH,
+    MAX_NAME_LENGTH,
+    MODEL_ID_RE,
+)
 from registry.models import ModelConfig
 
 REQUEST, RESPONSE = "request", "response"
@@ -106,20 +112,7 @@ class ConfigSummarySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ModelConfig
-        fields = [
-            "model_id",
-            "hf_model_id",
-            "name",
-            "hidden_size",
-            "num_layers",
-            "vocab_size",
-            "total_params",
-            "total_params_formatted",
-            "validated",
-            "validation_notes",
-            "url",
-            "updated",
-        ]
+        fields = [*CONFIG_VALUE_KEYS, "url", "updated"]
         read_only_fields = fields
 
     def get_url(self, config: ModelConfig) -> str:

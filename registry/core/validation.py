@@ -31,6 +31,8 @@ TOP_LEVEL_KEYS = (
     "validated",
     "validation_notes",
 )
+# A config's own values, stored as its row's columns: every top-level key but its layer types.
+CONFIG_VALUE_KEYS = tuple(key for key in TOP_LEVEL_KEYS if key != "layer_types")
 REQUIRED_TOP_LEVEL = ("model_id", "hf_model_id", "name", "hidden_size", "num_layers", "vocab_size", "layer_types")
 LAYER_TYPE_KEYS = ("name", "class", "count", "specs")
 _TOP_LEVEL_SET = dict.fromkeys(TOP_LEVEL_KEYS).keys()
