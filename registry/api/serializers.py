@@ -11,6 +11,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+from django.utils import timezone
 from drf_spectacular.utils import PolymorphicProxySerializer, extend_schema_field
 from rest_framework import serializers
 
@@ -131,7 +132,6 @@ class LayerShareSerializer(serializers.Serializer):
 
 
 SUMMARY_MODEL_FIELDS = [f for f in ConfigSummarySerializer.Meta.fields if f != "url"]
-_datetime = serializers.DateTimeField()
 
 
 def summaries(rows: list[dict[str, Any]], detail_prefix: str) -> list[dict[str, Any]]:
@@ -140,12 +140,14 @@ def summaries(rows: list[dict[str, Any]], detail_prefix: str) -> list[dict[str, 
     A list page holds up to 500 items; building them from plain rows is many times faster
     than instantiating models and serializers (a test keeps the two identical).
     """
+    # The serializer's own field, with the request's time zone looked up once rather than per row.
+    updated_field = serializers.DateTimeField(default_timezone=timezone.get_current_timezone())
     out = []
     for row in rows:
         item = dict(row)
         updated = item.pop("updated")
         item["url"] = detail_prefix + row["model_id"]
-        item["updated"] = _datetime.to_representation(updated)
+        item["updated"] = updated_field.to_representation(updated)
         out.append(item)
     return out
 
