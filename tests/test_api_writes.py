@@ -253,9 +253,10 @@ def test_errors_match_loadconfigs(writer, tmp_path):
 
 
 def test_malformed_json_and_other_media_types(writer):
-    """A body that is not JSON is a 400 (parse_error); another media type is a 415."""
+    """A body that is not JSON is a 400 (the core's invalid_json, as loadconfigs says); another media type is a 415."""
     response = writer.post("/models/", data='{"model_id": ', content_type="application/json")
-    assert response.status_code == 400 and _codes(response) == [("$", "parse_error")]
+    assert response.status_code == 400 and _codes(response) == [("$", "invalid_json")]
+    assert response.json()["errors"][0]["msg"].startswith("invalid JSON at line 1, column 14")
     response = writer.post("/models/", data="model_id=x", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415 and response.json()["errors"][0]["code"] == "unsupported_media_type"
     assert not ModelConfig.objects.exists()
@@ -310,6 +311,38 @@ def test_put_if_none_match_star_only_creates(writer):
     response = writer.put(TINY_URL, small_config(name=""), format="json", HTTP_IF_NONE_MATCH="*")
     assert response.status_code == 400 and _codes(response) == [("name", "blank")]
     assert _state() == before
+
+
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        pytest.param(b'{"a":' * 5000 + b"1" + b"}" * 5000, "invalid_json", id="nested-5000"),
+        pytest.param(b'{"name": "x\\ud800y"}', "invalid_json", id="lone-surrogate"),
+        pytest.param(b'{"hidden_size": ' + b"9" * 5000 + b"}", "invalid_json", id="5000-digits"),
+        pytest.param(b'{"name": "\xff"}', "not_utf8", id="not-utf8"),
+        pytest.param(b"   ", "empty_file", id="blank"),
+    ],
+)
+@pytest.mark.parametrize("url", ["/models/", "/models/validate", TINY_URL])
+def test_unreadable_bodies_are_400s_with_the_core_codes(writer, raw, code, url):
+    """Bodies the parser cannot take are the same 400s loadconfigs reports for such files; nothing is written."""
+    method = writer.put if url == TINY_URL else writer.post
+    response = method(url, data=raw, content_type="application/json")
+    assert response.status_code == 400
+    assert _codes(response) == [("$", code)]
+    assert not ModelConfig.objects.exists()
+
+
+def test_a_body_over_the_upload_limit_is_413(writer, settings):
+    """More than DATA_UPLOAD_MAX_MEMORY_SIZE bytes is a 413 naming the limit."""
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+    document = small_config(validation_notes="x" * 2000)
+    response = writer.post("/models/", data=json.dumps(document), content_type="application/json")
+    assert response.status_code == 413
+    assert response.json()["errors"] == [
+        {"loc": "$", "code": "too_large", "msg": "expected a body of at most 1000 bytes"}
+    ]
+    assert not ModelConfig.objects.exists()
 
 
 def test_patch_merges_top_level_keys(writer):

@@ -25,7 +25,7 @@ def test_accepts_a_utf8_byte_order_mark():
         '{"n": 123456789012345678901234567890}',  # beyond 64 bits: must stay an exact int
         '{"n": 18446744073709551616, "m": -9223372036854775809}',
         '{"n": 9223372036854775807, "x": 1e400, "y": NaN}',  # non-standard values the stdlib takes
-        '{"s": "\\ud800", "t": "\\u00e9", "a": 1, "a": 2}',  # lone surrogate, escapes, duplicate keys
+        '{"s": "\\ud83d\\ude00", "t": "\\u00e9", "a": 1, "a": 2}',  # escapes, a surrogate pair, duplicate keys
         '{"f": 1.0, "z": -0, "e": 2.5e-3, "deep": [[[[[[1]]]]]]}',
     ],
 )
@@ -82,6 +82,31 @@ def test_deeply_nested_json_is_an_issue():
     data, issue = parse_config_bytes(b"[" * 100_000 + b"]" * 100_000)
     assert data is None
     assert issue.code == FileCode.INVALID_JSON
+
+
+@pytest.mark.parametrize("tail", [b"1", b"NaN"], ids=["orjson", "stdlib"])
+def test_nesting_deeper_than_the_parsers_take_is_an_issue(tail):
+    """Either parser's recursion limit is invalid_json, never a crash (NaN sends it to the stdlib)."""
+    data, issue = parse_config_bytes(b'{"a":' * 5000 + tail + b"}" * 5000)
+    assert data is None
+    assert (issue.code, issue.msg) == (FileCode.INVALID_JSON, "invalid JSON: nested too deeply")
+    assert parse_config_bytes(b'{"a":' * 900 + tail + b"}" * 900)[1] is None
+
+
+def test_a_lone_surrogate_escape_is_invalid_json():
+    """ "\\ud800" decodes to no character: it could not be stored or sent as UTF-8, so it is refused here."""
+    data, issue = parse_config_bytes(b'{"name": "a\\ud800b"}')
+    assert data is None and issue.code == FileCode.INVALID_JSON
+    assert "surrogate" in issue.msg
+    # A whole pair is a character like any other.
+    assert parse_config_bytes(b'{"name": "\\ud83d\\ude00"}') == ({"name": "\U0001f600"}, None)
+
+
+def test_a_number_too_long_for_python_is_invalid_json():
+    """Python reads integers of at most 4300 digits; a longer one is invalid_json with the limit named."""
+    data, issue = parse_config_bytes(b'{"hidden_size": ' + b"9" * 5000 + b"}")
+    assert data is None
+    assert (issue.code, issue.msg) == (FileCode.INVALID_JSON, "invalid JSON: a number of more than 4300 digits")
 
 
 def test_read_config_file_reads_a_file(tmp_path):

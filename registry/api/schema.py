@@ -35,6 +35,7 @@ _ERRORS = {
     406: "The Accept header asks for a type the API cannot give.",
     409: "A config with this model_id already exists (or a concurrent write won).",
     412: "If-Match names a version that is no longer current; nothing was written.",
+    413: "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE.",
     415: "The body is not application/json.",
 }
 

@@ -114,7 +114,7 @@ class RegistryAPIView(APIView):
         return response
 
 
-WRITE_ERRORS = (400, 401, 403, 406, 415)
+WRITE_ERRORS = (400, 401, 403, 406, 413, 415)
 
 
 class ConfigListView(RegistryAPIView):
@@ -354,7 +354,7 @@ class ConfigValidateView(RegistryAPIView):
                 description="The document breaks the rules listed; the body is then a whole ValidationReport "
                 "(valid, errors, warnings, recomputed, counts, document). Or a query parameter is wrong.",
             ),
-            **errors(*READ_ERRORS, 415),
+            **errors(*READ_ERRORS, 413, 415),
         },
     )
     def post(self, request: Any) -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,20 @@ def parse_config_bytes(raw: bytes) -> tuple[Any, Issue | None]:
         )
     except RecursionError:
         return None, Issue("$", FileCode.INVALID_JSON, "invalid JSON: nested too deeply")
+    except _LoneSurrogate:
+        return None, Issue(
+            "$",
+            FileCode.INVALID_JSON,
+            "invalid JSON text: a \\u escape gives half of a UTF-16 surrogate pair (\\ud800-\\udfff) "
+            "without the other half, which is not a character",
+        )
+    except ValueError:  # Python's limit on the digits of an integer
+        limit = sys.get_int_max_str_digits()
+        return None, Issue("$", FileCode.INVALID_JSON, f"invalid JSON: a number of more than {limit} digits")
+
+
+class _LoneSurrogate(ValueError):
+    pass
 
 
 def _loads(raw: bytes, text: str) -> Any:
@@ -55,7 +70,12 @@ def _loads(raw: bytes, text: str) -> Any:
             return orjson.loads(text)
         except orjson.JSONDecodeError:
             pass
-    return json.loads(text)
+    value = json.loads(text)
+    try:
+        json.dumps(value, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        raise _LoneSurrogate from None
+    return value
 
 
 def read_config_file(path: Path) -> tuple[Any, Issue | None]:
