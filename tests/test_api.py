@@ -289,6 +289,9 @@ def test_list_pages_default_50_and_limit_offset(api, db):
         ("search=a%00b", "query.search", "null_characters_not_allowed"),
         ("validated=", "query.validated", "blank"),
         ("min_params=", "query.min_params", "blank"),
+        ("limit=1&limit=2", "query.limit", "repeated_parameter"),
+        ("ordering=name&ordering=-name", "query.ordering", "repeated_parameter"),
+        ("format=xml", "query.format", "invalid_choice"),
     ],
 )
 def test_list_rejects_unknown_parameters_and_bad_values(api, loaded_fixtures, query, loc, code):
@@ -296,6 +299,16 @@ def test_list_rejects_unknown_parameters_and_bad_values(api, loaded_fixtures, qu
     response = api.get(f"/models/?{query}")
     assert response.status_code == 400
     assert {"loc": loc, "code": code} in [{"loc": e["loc"], "code": e["code"]} for e in response.json()["errors"]]
+
+
+def test_head_and_options_take_the_list_parameters(api, loaded_fixtures):
+    """HEAD answers as GET does, filters included; OPTIONS describes the endpoint whatever the query."""
+    get = api.get("/models/?limit=1&layer_class=NormLayer")
+    head = api.head("/models/?limit=1&layer_class=NormLayer")
+    assert (get.status_code, head.status_code) == (200, 200)
+    assert head.content == b"" and head["Content-Type"] == get["Content-Type"]
+    assert api.head("/models/?colour=red").status_code == 400
+    assert api.options("/models/?limit=1").status_code == 200
 
 
 def test_unknown_parameter_on_other_endpoints_is_400(api, loaded_fixtures):

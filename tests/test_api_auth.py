@@ -139,3 +139,25 @@ def test_session_auth_for_the_browsable_api(db):
     client.get("/admin/login/")  # sets the CSRF cookie
     token = client.cookies["csrftoken"].value
     assert client.post("/models/", small_config(), format="json", HTTP_X_CSRFTOKEN=token).status_code == 201
+
+
+def test_put_creates_with_the_add_permission_alone(db):
+    """PUT to a new id needs add, not change; replacing an existing config still needs change."""
+    adder = token_client(user_with("adder", "add_modelconfig"))
+    assert adder.put(TINY_URL, small_config(), format="json").status_code == 201
+    response = adder.put(TINY_URL, small_config(name="Replaced"), format="json")
+    assert response.status_code == 403
+    assert "change permission" in response.json()["errors"][0]["msg"]
+    assert ModelConfig.objects.get().name == small_config()["name"]
+
+
+@pytest.mark.parametrize(
+    "method, url",
+    [("delete", "/models/"), ("put", "/models/"), ("post", f"{TINY_URL}/parameters"), ("get", "/models/validate")],
+)
+def test_a_method_the_path_lacks_is_405_for_anyone(api, stored, method, url):
+    """405 with Allow comes before authentication: an anonymous caller is not told to log in first."""
+    response = getattr(api, method)(url)
+    assert response.status_code == 405
+    assert response.json()["errors"][0]["code"] == "method_not_allowed"
+    assert "Allow" in response

@@ -345,6 +345,21 @@ def test_a_body_over_the_upload_limit_is_413(writer, settings):
     assert not ModelConfig.objects.exists()
 
 
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_a_write_whose_if_none_match_names_the_current_version_is_412(writer, method):
+    """RFC 9110: If-None-Match on a write fails when it lists the current ETag; another tag lets it through."""
+    store(small_config())
+    etag = writer.get(TINY_URL)["ETag"]
+    before = _state()
+    body = {"name": "Changed"} if method == "patch" else small_config(name="Changed")
+    call = getattr(writer, method)
+    response = call(TINY_URL, body, format="json", HTTP_IF_NONE_MATCH=f'"other", {etag}')
+    assert response.status_code == 412
+    assert _codes(response) == [("header.If-None-Match", "precondition_failed")]
+    assert _state() == before
+    assert call(TINY_URL, body, format="json", HTTP_IF_NONE_MATCH='"other"').status_code in (200, 204)
+
+
 def test_patch_merges_top_level_keys(writer):
     """PATCH replaces the given keys, keeps the rest, recomputes derived values and validates the whole."""
     store(small_config())

@@ -53,6 +53,15 @@ def if_match(request: Any, current: str | None) -> str | None:
     return current if current is not None and current in strong else NO_MATCH
 
 
+def none_match_names(request: Any, current: str | None) -> bool:
+    """Whether If-None-Match lists ``current`` by its tag (weak comparison); ``*`` is not a tag here."""
+    header = request.META.get("HTTP_IF_NONE_MATCH")
+    if header is None or current is None:
+        return False
+    tags = parse_etags(header)
+    return tags != ["*"] and any(_opaque(tag) == current for tag in tags)
+
+
 def if_none_match_any(request: Any) -> bool:
     """``If-None-Match: *``: the write may only create."""
     return request.META.get("HTTP_IF_NONE_MATCH", "").strip() == "*"

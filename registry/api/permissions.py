@@ -21,7 +21,8 @@ class CanRead(BasePermission):
 
 
 class ConfigPermissions(DjangoModelPermissions):
-    """Reads as ``CanRead``; POST, PUT, PATCH, DELETE need the add, change, delete permission.
+    """Reads as ``CanRead``; POST, PATCH, DELETE need the add, change, delete permission, and PUT
+    add (to create) or change (to replace).
 
     A view marks a POST that writes nothing (``/models/validate``) with ``read_only_post = True``.
     """
@@ -29,4 +30,10 @@ class ConfigPermissions(DjangoModelPermissions):
     def has_permission(self, request: Any, view: Any) -> bool:
         if request.method in SAFE_METHODS or getattr(view, "read_only_post", False):
             return CanRead().has_permission(request, view)
+        if request.method == "PUT":
+            # PUT creates or replaces: add or change lets it in, the view asks for the one it needs.
+            user = request.user
+            return bool(user and user.is_authenticated) and (
+                user.has_perm("registry.add_modelconfig") or user.has_perm("registry.change_modelconfig")
+            )
         return super().has_permission(request, view)

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
@@ -70,10 +70,14 @@ class RegistryAPIView(APIView):
     query_params: Mapping[str, tuple[str, ...]] = {}
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
+        method = request.method.lower()
+        if method not in self.http_method_names or not hasattr(self, method):
+            # Before authentication: a method the path does not have is a 405 whoever asks.
+            raise exceptions.MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
-        if not hasattr(self, request.method.lower()):
-            return  # a 405 follows; the parameters do not matter
-        allowed = {"format", *self.query_params.get(request.method.lower(), ())}
+        if method == "options":
+            return  # describes the endpoint; the parameters do not matter
+        allowed = {"format", *self.query_params.get("get" if method == "head" else method, ())}
         unknown = [name for name in request.query_params if name not in allowed]
         if unknown:
             hint = ", ".join(sorted(allowed - {"format"})) or "none"
@@ -81,6 +85,20 @@ class RegistryAPIView(APIView):
                 Issue(f"query.{name}", "unknown_parameter", f"unknown query parameter {name!r}; allowed: {hint}")
                 for name in unknown
             )
+        repeated = [(name, len(values)) for name, values in request.query_params.lists() if len(values) > 1]
+        if repeated:
+            raise Invalid(
+                Issue(f"query.{name}", "repeated_parameter", f"expected {name!r} once, got it {n} times")
+                for name, n in repeated
+            )
+
+    def perform_content_negotiation(self, request: Any, force: bool = False) -> Any:
+        try:
+            return super().perform_content_negotiation(request, force)
+        except Http404:  # DRF's answer to ?format= naming no renderer
+            value = request.query_params.get("format")
+            formats = ", ".join(r.format for r in self.get_renderers())
+            raise query_error("format", "invalid_choice", f"expected one of {formats}, got {value!r}") from None
 
     def recompute(self, request: Any) -> bool:
         """``?recompute=true|false``, strictly."""
@@ -235,6 +253,9 @@ class ConfigDetailView(RegistryAPIView):
         current = ModelConfig.objects.filter(model_id=model_id).values_list("digest", flat=True).first()
         if current is None and not request.user.has_perm("registry.add_modelconfig"):
             self.permission_denied(request, "Creating a config needs the add permission.")
+        if current is not None and not request.user.has_perm("registry.change_modelconfig"):
+            self.permission_denied(request, "Replacing a config needs the change permission.")
+        _refuse_if_none_match(request, current)
         # Checked by the services after the body, inside the write's transaction, as If-Match is.
         create_only = conditional.if_none_match_any(request)
         try:
@@ -269,6 +290,7 @@ class ConfigDetailView(RegistryAPIView):
             config = ModelConfig.objects.prefetch_related("layer_types").filter(model_id=model_id).first()
             if config is None:
                 raise exceptions.NotFound("No config with this model_id.")
+            _refuse_if_none_match(request, config.digest)
             wanted = conditional.if_match(request, config.digest)
             data = _merge(config.to_document(), patch) if isinstance(patch, Mapping) else patch
             try:
@@ -299,10 +321,21 @@ class ConfigDetailView(RegistryAPIView):
         config = ModelConfig.objects.filter(model_id=model_id).first()
         if config is None:
             raise exceptions.NotFound("No config with this model_id.")
+        _refuse_if_none_match(request, config.digest)
         config_delete(
             config=config, user=request.user, source="api", if_match=conditional.if_match(request, config.digest)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _refuse_if_none_match(request: Any, current: str | None) -> None:
+    """A write whose If-None-Match names the current version is a 412 (RFC 9110 §13.1.2).
+
+    ``*`` is the services' create-only check (``must_not_exist``), made inside the write.
+    """
+    if conditional.none_match_names(request, current):
+        issue = Issue("header.If-None-Match", "precondition_failed", "If-None-Match names the config's current version")
+        raise Invalid([issue], status_code=status.HTTP_412_PRECONDITION_FAILED)
 
 
 def _exists() -> Invalid:
