@@ -9,7 +9,9 @@ from django.core.cache import cache
 from django.utils.http import http_date
 
 from registry import services
+from registry.api.urls import urlpatterns
 from registry.core import catalogue
+from registry.core.validation import RESERVED_MODEL_IDS
 from registry.models import ModelConfig
 from tests import test_api_helpers
 from tests.conftest import FIXTURES, fixture_document, small_config
@@ -523,3 +525,18 @@ def test_openapi_schema_and_swagger_ui(api, db):
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
     docs = api.get("/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+    # Like every path, both answer without the slash too, not redirecting.
+    assert api.get("/schema?format=json").json() == schema
+    docs = api.get("/docs")
+    assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+
+
+def test_every_fixed_route_under_models_is_a_reserved_model_id():
+    """A route like /models/validate must be an id the validator refuses, or it would hide a config."""
+    fixed = set()
+    for pattern in urlpatterns:
+        regex = str(pattern.pattern).strip("^$")
+        if regex.startswith("models/") and "(" not in regex:
+            fixed.add(regex.removeprefix("models/").strip("/"))
+    fixed.discard("")
+    assert fixed and fixed <= RESERVED_MODEL_IDS

@@ -414,6 +414,19 @@ def test_rejects_model_id_characters_outside_the_allowed_set(model_id):
     assert issues(result) == [("model_id", Code.MODEL_ID_CHARACTERS)]
 
 
+@pytest.mark.parametrize("model_id", ["validate", ".", "..", "..."])
+def test_rejects_model_ids_a_url_cannot_name(model_id):
+    """An API route's name or an id of dots only would make /models/<id> point elsewhere."""
+    result = validate_config(small_config(model_id=model_id, hf_model_id=model_id))
+    assert issues(result) == [("model_id", Code.MODEL_ID_RESERVED)]
+
+
+@pytest.mark.parametrize("model_id", ["validated", "validate.v2", ".hidden", "a..b"])
+def test_accepts_ids_that_only_resemble_reserved_ones(model_id):
+    """Only the exact reserved names and dots-only ids are refused."""
+    assert validate_config(small_config(model_id=model_id, hf_model_id=model_id)).ok
+
+
 def test_accepts_every_allowed_model_id_character():
     """Letters, digits, dot, underscore and hyphen are all allowed."""
     hf = "Org-9/Model_v1.5-B"

@@ -20,12 +20,15 @@ def _both(pattern: str, view: type, name: str, *, slash: bool, wrap: Callable = 
 
 urlpatterns = [
     *_both("models", views.ConfigListView, "model-list", slash=True),
-    # Before the detail route: "validate" would otherwise be taken for a model_id.
+    # Before the detail route: "validate" would otherwise be taken for a model_id (the validator
+    # refuses it as one: core.validation.RESERVED_MODEL_IDS, kept in step by a test).
     *_both("models/validate", views.ConfigValidateView, "model-validate", slash=False),
     *_both(f"models/{MODEL_ID}/parameters", views.ConfigParametersView, "model-parameters", slash=False),
     *_both(f"models/{MODEL_ID}", views.ConfigDetailView, "model-detail", slash=False, wrap=views.lean_detail),
     *_both("layer-classes", views.LayerClassListView, "layer-class-list", slash=True),
     *_both(r"layer-classes/(?P<name>[A-Za-z0-9_.-]+)", views.LayerClassDetailView, "layer-class-detail", slash=False),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema", SpectacularAPIView.as_view()),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="api:schema")),
 ]

@@ -75,7 +75,7 @@ def compact(document: dict[str, Any]) -> str:
 
 # Bump when a validation rule changes: stored digests then stop matching, so loadconfigs
 # validates (and rewrites) every config again instead of taking a byte-identical file as unchanged.
-RULES_VERSION = "1"
+RULES_VERSION = "2"  # 2: reserved model_ids
 
 
 @functools.cache

@@ -31,6 +31,8 @@ TOP_LEVEL_KEYS = (
     "validated",
     "validation_notes",
 )
+# Ids that /models/<id> cannot name: the API's own routes under /models/ (registry/api/urls.py).
+RESERVED_MODEL_IDS = frozenset({"validate"})
 # A config's own values, stored as its row's columns: every top-level key but its layer types.
 CONFIG_VALUE_KEYS = tuple(key for key in TOP_LEVEL_KEYS if key != "layer_types")
 REQUIRED_TOP_LEVEL = ("model_id", "hf_model_id", "name", "hidden_size", "num_layers", "vocab_size", "layer_types")
@@ -61,6 +63,7 @@ class Code:
     UNKNOWN_CLASS = "unknown_class"
     MODEL_ID_CHARACTERS = "model_id_characters"
     MODEL_ID_MISMATCH = "model_id_mismatch"
+    MODEL_ID_RESERVED = "model_id_reserved"
     FILENAME_MISMATCH = "filename_mismatch"
     HIDDEN_SIZE_MISMATCH = "hidden_size_mismatch"
     VOCAB_SIZE_MISMATCH = "vocab_size_mismatch"
@@ -218,6 +221,15 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
                 "model_id",
                 Code.MODEL_ID_CHARACTERS,
                 f"expected only the characters A-Za-z0-9._- in model_id, got {_show(model_id)}",
+            )
+            model_id = None
+        elif model_id is not None and (model_id in RESERVED_MODEL_IDS or not model_id.strip(".")):
+            check.error(
+                "model_id",
+                Code.MODEL_ID_RESERVED,
+                f"expected a model_id other than {model_id!r}: it is a path segment of its own "
+                f"(only dots, or one of {', '.join(sorted(RESERVED_MODEL_IDS))}), so /models/{model_id} "
+                "could not name the config",
             )
             model_id = None
     if "hf_model_id" in data:
