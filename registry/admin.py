@@ -65,6 +65,26 @@ class LayerTypeInline(admin.TabularInline):
     def get_extra(self, request: HttpRequest, obj: ModelConfig | None = None, **kwargs: Any) -> int:
         return 0 if obj else 1
 
+    # A config's layer types are part of its document: the config's permissions govern them
+    # (the API and the README speak only of registry.*_modelconfig).
+    def _config_perm(self, request: HttpRequest, action: str) -> bool:
+        return request.user.has_perm(f"registry.{action}_modelconfig")
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._config_perm(request, "view") or self._config_perm(request, "change")
+
+    def _may_edit(self, request: HttpRequest, obj: Any) -> bool:
+        return self._config_perm(request, "change" if obj is not None else "add")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_edit(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_edit(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_edit(request, obj)
+
     @admin.display(description="Parameters per layer")
     def per_layer(self, obj: LayerType) -> str:
         return f"{obj.parameter_count:,}" if obj.pk else "-"
@@ -125,7 +145,9 @@ class ModelConfigAdmin(admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: list[Any], change: bool) -> None:
         """Write the document the forms describe in one config_upsert call (counts and history follow)."""
-        formset = next(fs for fs in formsets if isinstance(fs, LayerTypeFormSet))
+        formset = next((fs for fs in formsets if isinstance(fs, LayerTypeFormSet)), None)
+        if formset is None:  # the inline's permissions follow the config's, so this is not reached
+            raise PermissionDenied("Editing a config needs its layer types too.")
         obj = form.instance
         old_total = obj.total_params if change else None
         result = services.config_upsert(
@@ -144,7 +166,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
         if change and result.changed and old_total != saved.total_params:
             self.message_user(request, f"Total parameters: {params(old_total)} → {params(saved.total_params)}.")
         for warning in result.validation.warnings:
-            self.message_user(request, f"{warning.loc}: {warning.msg}", messages.WARNING)
+            self.message_user(request, _about(warning.loc, warning.msg), messages.WARNING)
 
     def construct_change_message(self, request: HttpRequest, form: Any, formsets: Any, add: bool) -> Any:
         # The inline formsets are not saved themselves (see save_related); history is in ConfigRevision.
@@ -171,7 +193,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
             self.message_user(request, f"The derived counts of the {len(ids)} selected configs were up to date.")
         for recount in recounts:
             self.message_user(
-                request, f"{recount.model_id}: total {params(recount.old_total)} → {params(recount.new_total)}"
+                request, _about(recount.model_id, f"total {params(recount.old_total)} → {params(recount.new_total)}")
             )
 
     @admin.action(description="Validate (run every check; write validated and notes)", permissions=["change"])
@@ -185,7 +207,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
                 failed += 1
                 listing = "; ".join(str(i) for i in hard)
                 self.message_user(
-                    request, f"{config.model_id}: not written, fix it in its form: {listing}", messages.ERROR
+                    request, _about(config.model_id, f"not written, fix it in its form: {listing}"), messages.ERROR
                 )
                 continue
             document["validated"] = not check.errors
@@ -198,7 +220,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
                 failed += 1
                 self.message_user(
                     request,
-                    f"{config.model_id}: {len(check.errors)} error(s), see its validation notes",
+                    _about(config.model_id, f"{len(check.errors)} error(s), see its validation notes"),
                     messages.WARNING,
                 )
             else:
@@ -323,6 +345,11 @@ class ModelConfigAdmin(admin.ModelAdmin):
             else:
                 self.message_user(request, f"The version of {when} is the current one; nothing changed.")
         return HttpResponseRedirect(reverse("admin:registry_modelconfig_history", args=[obj.pk]))
+
+
+def _about(subject: str, text: str) -> str:
+    """A message about an id or a path, which must keep its case (the admin capitalizes messages)."""
+    return format_html("<code>{}</code>: {}", subject, text)
 
 
 def notes_with_checks(notes: str, check: Any) -> str:

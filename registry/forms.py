@@ -178,6 +178,14 @@ class LayerTypeForm(forms.ModelForm):
             if self.instance.pk and entry.spec.name in (self.instance.specs or {}):
                 self.initial[entry.field_name] = self.instance.specs[entry.spec.name]
 
+    def has_changed(self) -> bool:
+        # The page's script numbers a new row after the last position, which differs from the
+        # server's initial value when rows were removed or renumbered: a row changed only there
+        # is still the untouched blank row and is ignored, as Django ignores unchanged extra rows.
+        if self.instance.pk is None and set(self.changed_data) <= {"position"}:
+            return False
+        return super().has_changed()
+
     def chosen_class(self) -> LayerClass | None:
         """The class the form is about: the posted one when bound, else the stored one."""
         if self.is_bound:

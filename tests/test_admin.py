@@ -389,7 +389,7 @@ def test_view_only_staff_see_specs_as_text(client, llama):
     from django.contrib.auth.models import Permission, User
 
     user = User.objects.create_user("viewer", password="pw", is_staff=True)
-    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_modelconfig", "view_layertype"]))
+    user.user_permissions.add(*Permission.objects.filter(codename__in=["view_modelconfig"]))
     client.force_login(user)
     html = client.get(change_url(llama)).content.decode()
     assert "<p>28672</p>" in html
@@ -451,3 +451,33 @@ def test_a_write_from_elsewhere_also_makes_the_page_stale(admin_client, llama):
     assert "changed (by api," in response.context["adminform"].form.non_field_errors()[0]
     llama.refresh_from_db()
     assert llama.name == "Renamed by a tool"
+
+
+@pytest.mark.parametrize("codenames", [["change_modelconfig"], ["view_modelconfig", "change_modelconfig"]])
+def test_config_permissions_govern_its_layer_types(client, django_user_model, llama, codenames):
+    """Staff with the config's change permission (and none on LayerType) edit the layer types too."""
+    from django.contrib.auth.models import Permission
+
+    user = django_user_model.objects.create_user("editor", password="pw", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client.force_login(user)
+    data = form_data(client.get(change_url(llama)))
+    assert row(data, "feedforward")
+    data[row(data, "feedforward") + "spec_intermediate_size"] = 29696
+    data["name"] = "Edited by staff"
+    assert client.post(change_url(llama), data).status_code == 302
+    llama.refresh_from_db()
+    assert llama.name == "Edited by staff"
+    assert llama.layer_types.get(name="feedforward").specs["intermediate_size"] == 29696
+
+
+def test_an_untouched_new_row_is_ignored_whatever_its_position(admin_client, llama):
+    """The page numbers a new row after the last position; left blank, it is not a layer type to validate."""
+    data = form_data(admin_client.get(change_url(llama)))
+    n = int(data["layer_types-TOTAL_FORMS"])
+    data["layer_types-TOTAL_FORMS"] = n + 1
+    data[f"layer_types-{n}-position"] = 42
+    data["name"] = "Renamed"
+    assert admin_client.post(change_url(llama), data).status_code == 302
+    llama.refresh_from_db()
+    assert (llama.name, llama.layer_types.count()) == ("Renamed", n)

@@ -9,6 +9,7 @@ import zipfile
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
+from django.utils.html import strip_tags
 
 from registry import services
 from registry.admin import CHECKS_MARKER
@@ -26,7 +27,8 @@ def run_action(client, action: str, *model_ids: str, follow: bool = True):
 
 
 def messages_of(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]]
+    """The messages as text (ids are wrapped in <code> so the admin's capfirst leaves their case)."""
+    return [strip_tags(str(m)) for m in response.context["messages"]]
 
 
 @pytest.mark.django_db
@@ -36,6 +38,7 @@ def test_recompute_reports_old_and_new_total_of_each_changed_config(admin_client
     LayerType.objects.filter(config__model_id=LLAMA, name="norm").update(parameter_count=1)
     response = run_action(admin_client, "recompute_counts", LLAMA, "mistralai_Mistral-7B-v0.1")
     assert messages_of(response) == [f"{LLAMA}: total 1.0K (1,000) → 70.6B (70,553,706,496)"]
+    assert f"<code>{LLAMA}</code>: total" in response.content.decode()  # not "Meta-llama_..."
     config = ModelConfig.objects.get(model_id=LLAMA)
     assert config.total_params == 70553706496
     assert config.layer_types.get(name="norm").parameter_count == 8192
