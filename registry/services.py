@@ -408,10 +408,19 @@ def recompute_counts(
                 "pk", "config_id", "class_name", "specs", "count", "parameter_count"
             )
         )
-        per_layer = counts.parameter_counts([r[2] for r in layers], [r[3] for r in layers])
+        model_ids = {pk: model_id for pk, model_id, _ in rows}
+        try:
+            per_layer = counts.parameter_counts([r[2] for r in layers], [r[3] for r in layers])
+        except counts.CountError as exc:
+            where = ", ".join(f"{model_ids[layers[i][1]]} ({layers[i][2]})" for i in exc.rows[:10])
+            raise type(exc)(f"{exc} in the layer types of {where}", exc.rows) from exc
         owner = np.fromiter((index[r[1]] for r in layers), dtype=np.int64, count=len(layers))
         layer_counts = np.fromiter((r[4] for r in layers), dtype=np.int64, count=len(layers))
-        new_totals = counts.totals(owner, layer_counts, per_layer, len(rows))
+        try:
+            new_totals = counts.totals(owner, layer_counts, per_layer, len(rows))
+        except counts.CountOverflow as exc:
+            names = ", ".join(rows[i][1] for i in exc.rows[:10])
+            raise counts.CountOverflow(f"{exc} for {names}", exc.rows) from exc
         stored_per_layer = np.fromiter((r[5] for r in layers), dtype=np.int64, count=len(layers))
         old_totals = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
 

@@ -180,7 +180,7 @@ def test_one_bad_file_among_good_ones_writes_nothing(fixture_copy):
     bad_path = write_config(fixture_copy, bad)
     message, err = load_failing(str(fixture_copy))
     assert summary(message) == (0, 0, 0, 1)
-    assert "Nothing was written: 1 of 5 files failed." in message
+    assert "1 failed, 4 valid but not written. Nothing was written: 1 of 5 files failed." in message
     assert f"{bad_path}: 2 error(s)" in err
     assert "num_layers: expected a positive integer, got 0 [not_positive]" in err
     assert "layer_types[0].specs.num_kv_heads: expected a divisor of num_heads (4), got 3 [heads_not_divisible]" in err
@@ -351,6 +351,16 @@ def test_prune_does_not_run_when_a_file_fails(fixture_copy):
     (fixture_copy / "meta-llama_Llama-3.1-405B-Instruct.json").unlink()
     (fixture_copy / "bad.json").write_text("[]")
     load_failing(str(fixture_copy), "--prune")
+    assert ModelConfig.objects.count() == 4
+
+
+def test_prune_refuses_an_input_without_config_files(fixture_copy, tmp_path):
+    """--prune over a folder with no *.json would empty the registry: refused, nothing deleted."""
+    load(str(fixture_copy))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    message, _ = load_failing(str(empty), "--prune")
+    assert "--prune would delete every stored config. Nothing was done." in message
     assert ModelConfig.objects.count() == 4
 
 

@@ -98,6 +98,7 @@ def test_overflow_is_a_command_error_with_nothing_written(loaded_fixtures, field
     with pytest.raises(CommandError, match="Nothing was written") as excinfo:
         recompute()
     assert "9223372036854775807" in str(excinfo.value)
+    assert TINY in str(excinfo.value)  # the config is named, not an internal row number
     assert ModelConfig.objects.get(model_id=MISTRAL).total_params == wrong
     assert LayerType.objects.get(config__model_id=MISTRAL, name="attention").parameter_count == 7
     assert not ConfigRevision.objects.filter(source="recomputecounts").exists()

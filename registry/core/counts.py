@@ -34,15 +34,18 @@ _NEAR_LIMIT = float(2**62)
 
 
 class CountError(ValueError):
-    """Stored specs that cannot be counted (a class not in the catalogue, a value beyond int64)."""
+    """Stored specs that cannot be counted (a class not in the catalogue, a value beyond int64).
 
-
-class CountOverflow(CountError, ArithmeticError):
-    """A derived count does not fit a signed 64-bit integer (PostgreSQL bigint)."""
+    ``rows`` are the indices of the inputs concerned, for the caller to name them.
+    """
 
     def __init__(self, message: str, rows: Sequence[int] = ()) -> None:
         super().__init__(message)
         self.rows = list(rows)
+
+
+class CountOverflow(CountError, ArithmeticError):
+    """A derived count does not fit a signed 64-bit integer (PostgreSQL bigint)."""
 
 
 def parameter_counts(class_names: Sequence[str], specs: Sequence[Mapping[str, Any]]) -> np.ndarray:
@@ -59,7 +62,7 @@ def parameter_counts(class_names: Sequence[str], specs: Sequence[Mapping[str, An
     for row, (name, row_specs) in enumerate(zip(class_names, specs, strict=True)):
         layer_class = catalogue.get(name)
         if layer_class is None:
-            raise CountError(f"row {row}: layer class {name!r} is not in the catalogue")
+            raise CountError(f"layer class {name!r} is not in the catalogue", [row])
         keys = tuple(s.name for s in layer_class.specs if s.name in row_specs)
         groups[(name, keys)].append(row)
     overflowed: list[int] = []
@@ -81,7 +84,7 @@ def parameter_counts(class_names: Sequence[str], specs: Sequence[Mapping[str, An
         out[np.asarray(rows, dtype=np.int64)] = exact
     if overflowed:
         overflowed.sort()
-        raise CountOverflow(f"parameter count exceeds {BIGINT_MAX} in rows {overflowed[:10]}", overflowed)
+        raise CountOverflow(f"parameter count exceeds {BIGINT_MAX}", overflowed)
     return out
 
 
@@ -104,7 +107,7 @@ def totals(owner: np.ndarray, counts: np.ndarray, per_layer: np.ndarray, size: i
                 sums[o] += c * p
         bad = sorted(o for o, total in sums.items() if total > BIGINT_MAX)
         if bad:
-            raise CountOverflow(f"total parameter count exceeds {BIGINT_MAX} for configs {bad[:10]}", bad)
+            raise CountOverflow(f"total parameter count exceeds {BIGINT_MAX}", bad)
         safe = ~np.isin(owner, near)
         np.add.at(exact, owner[safe], counts[safe] * per_layer[safe])
         for o, total in sums.items():

@@ -44,6 +44,11 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"No such file or folder: {', '.join(str(p) for p in missing)}")
         files = config_paths(paths)
+        if options["prune"] and not files:
+            raise CommandError(
+                f"No *.json files under {', '.join(str(p) for p in paths)}: --prune would delete every stored "
+                "config. Nothing was done."
+            )
         show_bar = (
             not options["no_progress"]
             and len(files) >= PROGRESS_THRESHOLD
@@ -87,6 +92,9 @@ class Command(BaseCommand):
         summary = SUMMARY.format(**counts)
         if report.pruned:
             summary += f", {len(report.pruned)} pruned"
+        held = report.count("not written")
+        if held:
+            summary += f", {held} valid but not written"
         if not report.ok:
             raise CommandError(
                 f"{summary}. {NOTHING_WRITTEN.format(failed=counts['failed'], total=len(report.sources))}"
