@@ -462,6 +462,7 @@ def test_if_match_star_on_a_missing_config_is_412(writer):
     """PUT with If-Match: * does not create."""
     response = writer.put(TINY_URL, small_config(), format="json", HTTP_IF_MATCH="*")
     assert response.status_code == 412 and not ModelConfig.objects.exists()
+    assert response.json()["errors"][0]["msg"] == "there is no config with this model_id for If-Match to match"
 
 
 def test_two_clients_cannot_lose_an_update(writer):

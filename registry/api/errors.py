@@ -57,8 +57,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         conflict = any(issue.code in CONFLICT_CODES for issue in exc.issues)
         return Response(body(exc.issues), status=409 if conflict else 400)
     if isinstance(exc, PreconditionFailed):
+        msg = (
+            "the config has changed since it was read"
+            if exc.current
+            else "there is no config with this model_id for If-Match to match"
+        )
         response = Response(
-            body([Issue("header.If-Match", "precondition_failed", "the config has changed since it was read")]),
+            body([Issue("header.If-Match", "precondition_failed", msg)]),
             status=status.HTTP_412_PRECONDITION_FAILED,
         )
         if exc.current:
