@@ -78,17 +78,23 @@ def test_validate_writes_validated_and_notes_keeping_the_curators_text(admin_cli
 
 
 @pytest.mark.django_db
-def test_validate_flags_stale_derived_values(admin_client):
-    """A stored parameter_count the catalogue disagrees with makes validated false, with the error in the notes."""
-    services.config_upsert(data=small_config(validated=True))
+def test_validate_recomputes_stale_derived_values_and_says_so(admin_client):
+    """A stored parameter_count the catalogue disagrees with is recomputed, reported as such in the
+    message and the notes, and the config (now right) is validated; a second run finds nothing."""
+    services.config_upsert(data=small_config(validated=False))
     LayerType.objects.filter(config__model_id="acme_tiny-1", name="norm").update(parameter_count=7)
     response = run_action(admin_client, "validate_configs", "acme_tiny-1")
-    assert "acme_tiny-1: 1 error(s), see its validation notes" in messages_of(response)
+    assert any(
+        m.startswith("acme_tiny-1: stale derived values recomputed: layer_types[2].specs.parameter_count: expected 64")
+        for m in messages_of(response)
+    )
     config = ModelConfig.objects.get(model_id="acme_tiny-1")
-    assert config.validated is False
-    assert "layer_types[2].specs.parameter_count: expected 64" in config.validation_notes
-    assert "[parameter_count_mismatch]" in config.validation_notes
+    assert config.validated is True
+    assert "1 derived value(s) recomputed" in config.validation_notes
+    assert "- recomputed layer_types[2].specs.parameter_count: expected 64" in config.validation_notes
     assert config.layer_types.get(name="norm").parameter_count == 64
+    run_action(admin_client, "validate_configs", "acme_tiny-1")
+    assert ModelConfig.objects.get(model_id="acme_tiny-1").validation_notes.endswith("all checks passed.")
 
 
 @pytest.mark.django_db
