@@ -337,7 +337,8 @@ def attach_issues(
                 leftover.append(issue)
                 continue
             _add_issue(rows[index], _row_field(part, spec), issue)
-        elif issue.loc.startswith("layer_types") or parent is None:
+        elif issue.loc.startswith("layer_types") or issue.loc.startswith("total_params") or parent is None:
+            # The derived total comes from the layer types: its issues (overflow) are shown with them.
             leftover.append(issue)
         else:
             top = issue.loc.split(".", 1)[0].split("[", 1)[0]

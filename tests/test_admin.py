@@ -481,3 +481,18 @@ def test_an_untouched_new_row_is_ignored_whatever_its_position(admin_client, lla
     assert admin_client.post(change_url(llama), data).status_code == 302
     llama.refresh_from_db()
     assert (llama.name, llama.layer_types.count()) == ("Renamed", n)
+
+
+def test_a_total_too_large_for_a_bigint_is_shown_with_the_layer_types(admin_client, llama):
+    """Specs that fit but sum past 2**63-1: the error is at the layer types that make the total; nothing saved."""
+    before = llama.digest
+    data = form_data(admin_client.get(change_url(llama)))
+    data[row(data, "feedforward") + "count"] = (2**63 - 1) // (3 * 8192 * 28672)  # its subtotal just fits
+    response = admin_client.post(change_url(llama), data)
+    assert response.status_code == 200
+    inline_errors = response.context["inline_admin_formsets"][0].formset.non_form_errors().as_data()
+    assert [e.code for e in inline_errors] == ["too_large"]
+    assert "total_params" in inline_errors[0].message and "9223372036854775807" in inline_errors[0].message
+    assert not response.context["adminform"].form.non_field_errors()
+    llama.refresh_from_db()
+    assert llama.digest == before
