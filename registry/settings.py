@@ -121,6 +121,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "COMPONENT_SPLIT_REQUEST": True,
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and Swagger UI are reads like any other: public unless REGISTRY_READS_REQUIRE_AUTH.
+    "SERVE_PERMISSIONS": ["registry.api.permissions.CanRead"],
     "ENUM_NAME_OVERRIDES": {"SpecTypeEnum": "registry.api.serializers.SPEC_TYPES"},
 }
 # Cache alias holding rendered config documents by digest (registry.api.documents).
