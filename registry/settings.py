@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files served by us, not from a CDN (works offline)
     "registry.apps.RegistryConfig",
 ]
 
@@ -123,6 +124,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     # The schema and Swagger UI are reads like any other: public unless REGISTRY_READS_REQUIRE_AUTH.
     "SERVE_PERMISSIONS": ["registry.api.permissions.CanRead"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"SpecTypeEnum": "registry.api.serializers.SPEC_TYPES"},
 }
 # Cache alias holding rendered config documents by digest (registry.api.documents).

@@ -525,6 +525,8 @@ def test_openapi_schema_and_swagger_ui(api, db):
     assert {"tokenAuth", "cookieAuth"} <= set(schema["components"]["securitySchemes"])
     docs = api.get("/docs/")
     assert docs.status_code == 200 and b"swagger" in docs.content.lower()
+    assert b"cdn.jsdelivr" not in docs.content  # Swagger UI's files come from this server (offline machines)
+    assert b"/static/drf_spectacular_sidecar/swagger-ui-dist/swagger-ui-bundle.js" in docs.content
     # Like every path, both answer without the slash too, not redirecting.
     assert api.get("/schema?format=json").json() == schema
     docs = api.get("/docs")
