@@ -298,13 +298,17 @@ class ModelConfigAdmin(admin.ModelAdmin):
             raise PermissionDenied
         current = obj.to_document()
         revisions = []
+        found_current = False
+        # Newest first: the current version is the latest write that produced it, never a deletion,
+        # and not an older write that happened to produce the same document.
         for revision in ConfigRevision.objects.filter(model_id=obj.model_id).select_related("user"):
-            version = revision.after if revision.after is not None else revision.before
+            is_current = not found_current and revision.after is not None and revision.after == current
+            found_current = found_current or is_current
             revisions.append(
                 {
                     "revision": revision,
                     "diff": flat_diff(revision.before, revision.after),
-                    "current": version == current,
+                    "current": is_current,
                 }
             )
         context = {

@@ -100,3 +100,21 @@ def test_restore_only_by_post_with_csrf(admin_client, admin_user, edited):
     assert strict.post(restore_url(edited, created)).status_code == 403
     edited.refresh_from_db()
     assert edited.total_params == 72566972416
+
+
+@pytest.mark.django_db
+def test_only_the_latest_write_is_the_current_version(admin_client, loaded_fixtures):
+    """Deleted and re-created with the same document: the re-creation is current, not the old entries."""
+    from registry import services
+
+    config = ModelConfig.objects.get(model_id=LLAMA)
+    document = config.to_document()
+    services.config_delete(config=config, source="test")
+    services.config_upsert(data=document, source="test")
+    config = ModelConfig.objects.get(model_id=LLAMA)
+    revisions = admin_client.get(history_url(config)).context["revisions"]
+    assert [(r["revision"].action, r["current"]) for r in revisions] == [
+        ("created", True),
+        ("deleted", False),
+        ("created", False),
+    ]
