@@ -15,8 +15,6 @@ from registry.core.document import compact
 from registry.core.validation import CONFIG_VALUE_KEYS, Validation
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
-CONFIG_FIELDS = CONFIG_VALUE_KEYS
-
 
 class ConfigRejected(Exception):
     """The input breaks the rules; nothing was written."""
@@ -58,7 +56,7 @@ def _layer_rows(config: ModelConfig, doc: ConfigDoc) -> list[LayerType]:
 
 
 def _apply(config: ModelConfig, doc: ConfigDoc, document: dict[str, Any]) -> None:
-    for name in CONFIG_FIELDS:
+    for name in CONFIG_VALUE_KEYS:
         setattr(config, name, getattr(doc, name))
     config.digest = digest(document)
 
@@ -319,7 +317,7 @@ class _Pending:
 
 
 def _config_row(p: _Pending, now: Any) -> list[Any]:
-    return [*(getattr(p.doc, name) for name in CONFIG_FIELDS), p.digest, now, now]
+    return [*(getattr(p.doc, name) for name in CONFIG_VALUE_KEYS), p.digest, now, now]
 
 
 REVISION_FIELDS = ("model_id", "config", "action", "source", "user", "before", "after", "created")
@@ -342,10 +340,10 @@ def _bulk_write(
         configs = []
         for p in to_update:
             config = ModelConfig(pk=p.pk, updated=now, digest=p.digest)
-            for name in CONFIG_FIELDS:
+            for name in CONFIG_VALUE_KEYS:
                 setattr(config, name, getattr(p.doc, name))
             configs.append(config)
-        ModelConfig.objects.bulk_update(configs, [*CONFIG_FIELDS, "digest", "updated"], batch_size=1000)
+        ModelConfig.objects.bulk_update(configs, [*CONFIG_VALUE_KEYS, "digest", "updated"], batch_size=1000)
         LayerType.objects.filter(config_id__in=ids).delete()
         revisions += [
             [p.doc.model_id, p.pk, Action.UPDATED, source, user_id, before[p.pk], p.document, now] for p in to_update
@@ -353,7 +351,7 @@ def _bulk_write(
     if to_create:
         new_ids = insert_rows(
             ModelConfig,
-            [*CONFIG_FIELDS, "digest", "created", "updated"],
+            [*CONFIG_VALUE_KEYS, "digest", "created", "updated"],
             [_config_row(p, now) for p in to_create],
             return_ids=True,
         )

@@ -21,8 +21,7 @@ def not_modified(request: Any, digest: str, updated: datetime) -> HttpResponse |
     when If-Modified-Since is not older than the last change; else None."""
     header = request.META.get("HTTP_IF_NONE_MATCH")
     if header is not None:
-        tags = parse_etags(header)
-        match = tags == ["*"] or any(_opaque(tag) == digest for tag in tags)
+        match = header.strip() == "*" or _lists(header, digest)
     else:
         since = parse_http_date_safe(request.META.get("HTTP_IF_MODIFIED_SINCE", ""))
         match = since is not None and int(updated.timestamp()) <= since
@@ -56,15 +55,17 @@ def if_match(request: Any, current: str | None) -> str | None:
 def none_match_names(request: Any, current: str | None) -> bool:
     """Whether If-None-Match lists ``current`` by its tag (weak comparison); ``*`` is not a tag here."""
     header = request.META.get("HTTP_IF_NONE_MATCH")
-    if header is None or current is None:
-        return False
-    tags = parse_etags(header)
-    return tags != ["*"] and any(_opaque(tag) == current for tag in tags)
+    return header is not None and current is not None and _lists(header, current)
 
 
 def if_none_match_any(request: Any) -> bool:
     """``If-None-Match: *``: the write may only create."""
     return request.META.get("HTTP_IF_NONE_MATCH", "").strip() == "*"
+
+
+def _lists(header: str, digest: str) -> bool:
+    """Whether an If-None-Match header names ``digest`` (weak comparison: W/ tags count)."""
+    return any(_opaque(tag) == digest for tag in parse_etags(header))
 
 
 def _opaque(tag: str) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db import connection
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
@@ -334,13 +334,15 @@ def _refuse_if_none_match(request: Any, current: str | None) -> None:
     ``*`` is the services' create-only check (``must_not_exist``), made inside the write.
     """
     if conditional.none_match_names(request, current):
-        issue = Issue("header.If-None-Match", "precondition_failed", "If-None-Match names the config's current version")
-        raise Invalid([issue], status_code=status.HTTP_412_PRECONDITION_FAILED)
+        raise _none_match_failed("If-None-Match names the config's current version")
 
 
 def _exists() -> Invalid:
-    issue = Issue("header.If-None-Match", "precondition_failed", "a config with this model_id already exists")
-    return Invalid([issue], status_code=status.HTTP_412_PRECONDITION_FAILED)
+    return _none_match_failed("a config with this model_id already exists")
+
+
+def _none_match_failed(msg: str) -> Invalid:
+    return Invalid([Issue("header.If-None-Match", "precondition_failed", msg)], status_code=412)
 
 
 def _stored_version(model_id: str) -> tuple[int, str, datetime] | None:
@@ -471,6 +473,11 @@ def lean_detail(drf_view: Any) -> Any:
     unknown ids, a cold cache) goes to DRF unchanged.
     """
 
+    # What DRF itself sends: its view's methods once set up (setup() adds HEAD for GET).
+    drf = drf_view.cls(**drf_view.initkwargs)
+    drf.setup(HttpRequest())
+    allow = ", ".join(drf.allowed_methods)
+
     @csrf_exempt
     def view(request: Any, model_id: str) -> HttpResponse:
         if _lean(request):
@@ -483,7 +490,7 @@ def lean_detail(drf_view: Any) -> Any:
                     response = conditional.set_validators(
                         HttpResponse(body, content_type="application/json"), digest, updated
                     )
-                response["Allow"] = ALLOW
+                response["Allow"] = allow
                 patch_vary_headers(response, ("Accept", "Cookie"))
                 return response
         return drf_view(request, model_id=model_id)
@@ -492,9 +499,6 @@ def lean_detail(drf_view: Any) -> Any:
     view.cls = drf_view.cls  # type: ignore[attr-defined]
     view.initkwargs = drf_view.initkwargs  # type: ignore[attr-defined]
     return view
-
-
-ALLOW = "GET, PUT, PATCH, DELETE, HEAD, OPTIONS"
 
 
 def _lean(request: Any) -> bool:
