@@ -2,9 +2,10 @@
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from registry.core.document import ConfigDoc, LayerTypeDoc, order_specs
+from registry.core.validation import CONFIG_VALUE_KEYS
 
 
 class ModelConfig(models.Model):
@@ -18,10 +19,19 @@ class ModelConfig(models.Model):
     hidden_size = models.PositiveBigIntegerField()
     num_layers = models.PositiveBigIntegerField()
     vocab_size = models.PositiveBigIntegerField()
+    max_position_embeddings = models.PositiveBigIntegerField(
+        "context length", null=True, blank=True, help_text="Tokens of context the model was built for (optional)."
+    )
     total_params = models.PositiveBigIntegerField(
         editable=False, help_text="Σ count × parameter_count over the layer types (derived)."
     )
     total_params_formatted = models.CharField(max_length=32, editable=False)
+    active_params = models.PositiveBigIntegerField(
+        null=True,
+        editable=False,
+        help_text="Parameters one token uses: routed experts count k of E (derived; only configs with experts).",
+    )
+    active_params_formatted = models.CharField(max_length=32, null=True, editable=False)
     validated = models.BooleanField(default=False, help_text="Checked against the published model card.")
     validation_notes = models.TextField(blank=True)
     digest = models.CharField(max_length=64, editable=False, help_text="SHA-256 of the config's document: its ETag.")
@@ -41,6 +51,15 @@ class ModelConfig(models.Model):
             models.CheckConstraint(condition=Q(num_layers__gt=0), name="modelconfig_num_layers_positive"),
             models.CheckConstraint(condition=Q(vocab_size__gt=0), name="modelconfig_vocab_size_positive"),
             models.CheckConstraint(condition=Q(total_params__gt=0), name="modelconfig_total_params_positive"),
+            models.CheckConstraint(
+                condition=Q(active_params__isnull=True) | Q(active_params__lte=F("total_params")),
+                name="modelconfig_active_params_at_most_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(active_params__isnull=True, active_params_formatted__isnull=True)
+                | Q(active_params__isnull=False, active_params_formatted__isnull=False),
+                name="modelconfig_active_params_formatted_with_active_params",
+            ),
         ]
         indexes = [models.Index(fields=["total_params"]), models.Index(fields=["updated"])]
 
@@ -50,17 +69,8 @@ class ModelConfig(models.Model):
     def to_doc(self) -> ConfigDoc:
         """The config as the core's normalized value; uses ``layer_types`` (prefetch them for lists)."""
         return ConfigDoc(
-            model_id=self.model_id,
-            hf_model_id=self.hf_model_id,
-            name=self.name,
-            hidden_size=self.hidden_size,
-            num_layers=self.num_layers,
-            vocab_size=self.vocab_size,
-            total_params=self.total_params,
-            total_params_formatted=self.total_params_formatted,
+            **{key: getattr(self, key) for key in CONFIG_VALUE_KEYS},
             layer_types=tuple(layer.to_doc() for layer in self.layer_types.all()),
-            validated=self.validated,
-            validation_notes=self.validation_notes,
         )
 
     def to_document(self) -> dict:
@@ -78,6 +88,7 @@ class LayerType(models.Model):
     class_name = models.CharField("class", max_length=100, help_text="A class of the layer-class catalogue.")
     count = models.PositiveBigIntegerField()
     specs = models.JSONField(default=dict, help_text="The class's specs, without parameter_count.")
+    # 0 is a real count: a tied output head, a norm without weights.
     parameter_count = models.PositiveBigIntegerField(editable=False, help_text="Parameters of one layer (derived).")
 
     class Meta:
@@ -86,7 +97,6 @@ class LayerType(models.Model):
             models.UniqueConstraint(fields=["config", "name"], name="layertype_config_name_unique"),
             models.UniqueConstraint(fields=["config", "position"], name="layertype_config_position_unique"),
             models.CheckConstraint(condition=Q(count__gt=0), name="layertype_count_positive"),
-            models.CheckConstraint(condition=Q(parameter_count__gt=0), name="layertype_parameter_count_positive"),
             models.CheckConstraint(condition=~Q(name=""), name="layertype_name_not_empty"),
         ]
 

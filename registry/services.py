@@ -391,22 +391,22 @@ def recompute_counts(
     """
     import numpy as np
 
-    from registry.core import counts, format_params
+    from registry.core import catalogue, counts, format_params
 
     with transaction.atomic():
         configs = ModelConfig.objects.select_for_update().order_by("pk")
         if config_ids is not None:
             configs = configs.filter(pk__in=list(config_ids))
-        rows = list(configs.values_list("pk", "model_id", "total_params"))
+        rows = list(configs.values_list("pk", "model_id", "total_params", "active_params"))
         if not rows:
             return []
-        index = {pk: i for i, (pk, _, _) in enumerate(rows)}
+        index = {pk: i for i, (pk, *_) in enumerate(rows)}
         layers = list(
             LayerType.objects.filter(config_id__in=index).values_list(
                 "pk", "config_id", "class_name", "specs", "count", "parameter_count"
             )
         )
-        model_ids = {pk: model_id for pk, model_id, _ in rows}
+        model_ids = {pk: model_id for pk, model_id, *_ in rows}
         try:
             per_layer = counts.parameter_counts([r[2] for r in layers], [r[3] for r in layers])
         except counts.CountError as exc:
@@ -421,9 +421,15 @@ def recompute_counts(
             raise counts.CountOverflow(f"{exc} for {names}", exc.rows) from exc
         stored_per_layer = np.fromiter((r[5] for r in layers), dtype=np.int64, count=len(layers))
         old_totals = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
+        # Active counts (routed experts k of E) for configs with an expert class; None for the rest.
+        active_per_layer = counts.parameter_counts([r[2] for r in layers], [r[3] for r in layers], active=True)
+        active_totals = counts.totals(owner, layer_counts, active_per_layer, len(rows))
+        with_experts = {index[r[1]] for r in layers if catalogue.get(r[2]).has_experts}  # type: ignore[union-attr]
+        new_active = [int(active_totals[i]) if i in with_experts else None for i in range(len(rows))]
 
         changed_layers = np.flatnonzero(per_layer != stored_per_layer)
         changed_configs = set(np.flatnonzero(new_totals != old_totals).tolist())
+        changed_configs |= {i for i in range(len(rows)) if new_active[i] != rows[i][3]}
         changed_configs |= {index[layers[i][1]] for i in changed_layers}
         recounts = [Recount(rows[i][1], int(old_totals[i]), int(new_totals[i])) for i in sorted(changed_configs)]
         if dry_run or not changed_configs:
@@ -441,6 +447,8 @@ def recompute_counts(
             total = int(new_totals[index[config.pk]])
             config.total_params = total
             config.total_params_formatted = format_params(total)
+            config.active_params = new_active[index[config.pk]]
+            config.active_params_formatted = None if config.active_params is None else format_params(config.active_params)
             config.updated = now
             document = config.to_document()
             config.digest = digest(document)
@@ -461,7 +469,9 @@ def recompute_counts(
             batch_size=5000,
         )
         ModelConfig.objects.bulk_update(
-            updated, ["total_params", "total_params_formatted", "digest", "updated"], batch_size=2000
+            updated,
+            ["total_params", "total_params_formatted", "active_params", "active_params_formatted", "digest", "updated"],
+            batch_size=2000,
         )
         ConfigRevision.objects.bulk_create(revisions, batch_size=2000)
     return recounts

@@ -48,6 +48,12 @@ def small_config(**overrides: Any) -> dict[str, Any]:
                 "count": 1,
                 "specs": {"vocab_size": 1000, "hidden_size": 64},
             },
+            {
+                "name": "lm_head",
+                "class": "OutputHeadLayer",
+                "count": 1,
+                "specs": {"vocab_size": 1000, "hidden_size": 64, "tie_word_embeddings": True},
+            },
         ],
         "validated": False,
         "validation_notes": "",
@@ -83,24 +89,65 @@ SPEC_EXAMPLE_ID = "meta-llama_Llama-3.3-70B-Instruct"
 
 
 def hand_parameter_count(class_name: str, specs: dict[str, Any]) -> int:
-    """Parameters of one layer, by the issue's formulas written out independently of the catalogue."""
+    """Parameters of one layer, by the issues' formulas written out independently of the catalogue."""
     h = specs.get("hidden_size")
-    if class_name == "AttentionLayer":
-        return 4 * h * specs["num_heads"] * specs["head_dim"]
-    if class_name == "GroupedQueryAttentionLayer":
-        q = h * specs["num_heads"] * specs["head_dim"]
-        kv = 2 * h * specs["num_kv_heads"] * specs["head_dim"]
-        out = specs["num_heads"] * specs["head_dim"] * h
-        return q + kv + out
+    if class_name in ("AttentionLayer", "GroupedQueryAttentionLayer"):
+        heads, d = specs["num_heads"], specs["head_dim"]
+        kv_heads = specs.get("num_kv_heads", heads)
+        q, kv = h * heads * d, 2 * h * kv_heads * d
+        total = q + kv + heads * d * h
+        if specs.get("qkv_bias"):
+            total += heads * d + 2 * kv_heads * d
+        if specs.get("output_bias"):
+            total += h
+        norm = specs.get("qk_norm", "none")
+        if norm == "per_head":
+            total += 2 * d
+        elif norm == "across_heads":
+            total += heads * d + kv_heads * d
+        return total
     if class_name == "MLPLayer":
-        return 2 * h * specs["intermediate_size"]
+        i = specs["intermediate_size"]
+        return 2 * h * i + ((i + h) if specs.get("mlp_bias") else 0)
     if class_name == "GatedMLPLayer":
-        return 3 * h * specs["intermediate_size"]
+        i = specs["intermediate_size"]
+        return 3 * h * i + ((2 * i + h) if specs.get("mlp_bias") else 0)
     if class_name == "NormLayer":
+        if specs.get("elementwise_affine") is False:
+            return 0
         return 2 * h if specs["has_bias"] else h
     if class_name == "EmbeddingLayer":
         return specs["vocab_size"] * h
+    if class_name == "OutputHeadLayer":
+        return 0 if specs.get("tie_word_embeddings") else specs["vocab_size"] * h
+    if class_name == "PositionEmbeddingLayer":
+        return specs["max_position_embeddings"] * h
+    if class_name == "MoELayer":
+        e, i = specs["num_experts"], specs["moe_intermediate_size"]
+        total = e * (h * i * 2 + i * h) + h * e  # experts (gate, up, down) and router
+        total += e if specs.get("router_bias") else 0
+        shared = specs.get("shared_expert_intermediate_size", 0)
+        total += 3 * h * shared + (h if specs.get("shared_expert_gate") else 0)
+        return total
+    if class_name == "MultiHeadLatentAttentionLayer":
+        heads, rope, nope, v = specs["num_heads"], specs["qk_rope_head_dim"], specs["qk_nope_head_dim"], specs["v_head_dim"]
+        kv_rank, q_rank = specs["kv_lora_rank"], specs.get("q_lora_rank")
+        bias = specs.get("attention_bias", False)
+        if q_rank is None:
+            q = h * heads * (nope + rope)
+        else:  # q_a_proj (+bias), q_a_layernorm, q_b_proj
+            q = h * q_rank + (q_rank if bias else 0) + q_rank + q_rank * heads * (nope + rope)
+        kv = h * (kv_rank + rope) + ((kv_rank + rope) if bias else 0) + kv_rank + kv_rank * heads * (nope + v)
+        return q + kv + heads * v * h + (h if bias else 0)
     raise AssertionError(f"no hand formula for {class_name}")
+
+
+def hand_active_parameter_count(class_name: str, specs: dict[str, Any]) -> int:
+    """Parameters of one layer one token uses: routed experts count k of E."""
+    if class_name != "MoELayer":
+        return hand_parameter_count(class_name, specs)
+    h, e, k, i = specs["hidden_size"], specs["num_experts"], specs["num_experts_per_tok"], specs["moe_intermediate_size"]
+    return hand_parameter_count(class_name, specs) - (e - k) * 3 * h * i
 
 
 def hand_total(document: dict[str, Any]) -> int:

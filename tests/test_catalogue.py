@@ -21,18 +21,32 @@ FORMAT_CLASSES = {
     "NormLayer": ({"hidden_size", "has_bias"}, set()),
     "EmbeddingLayer": ({"vocab_size", "hidden_size"}, {"tensor_parallel"}),
 }
+# The architectures issue's classes, after the format's six.
+EXTENSION_CLASSES = {
+    "OutputHeadLayer": ({"vocab_size", "hidden_size"}, {"tensor_parallel"}),
+    "PositionEmbeddingLayer": ({"max_position_embeddings", "hidden_size"}, set()),
+    "MoELayer": (
+        {"hidden_size", "num_experts", "num_experts_per_tok", "moe_intermediate_size"},
+        {"tensor_parallel", "expert_parallel"},
+    ),
+    "MultiHeadLatentAttentionLayer": (
+        {"hidden_size", "num_heads", "kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"},
+        {"tensor_parallel", "context_parallel"},
+    ),
+}
+ALL_CLASSES = {**FORMAT_CLASSES, **EXTENSION_CLASSES}
 
 
-def test_catalogue_holds_exactly_the_formats_six_classes():
-    """The catalogue names the six classes of the format, in its order."""
-    assert catalogue.names() == list(FORMAT_CLASSES)
-    assert [c.name for c in catalogue.classes()] == list(FORMAT_CLASSES)
+def test_catalogue_holds_the_formats_six_classes_then_the_extensions():
+    """The catalogue names the six classes of the format, in its order, then the architectures' classes."""
+    assert catalogue.names() == list(ALL_CLASSES)
+    assert [c.name for c in catalogue.classes()] == list(ALL_CLASSES)
 
 
-@pytest.mark.parametrize("name", list(FORMAT_CLASSES))
+@pytest.mark.parametrize("name", list(ALL_CLASSES))
 def test_each_class_requires_the_formats_specs_and_supports_its_parallelism(name):
     """Required specs and parallelism follow the format document."""
-    required, parallelism = FORMAT_CLASSES[name]
+    required, parallelism = ALL_CLASSES[name]
     layer_class = catalogue.get(name)
     assert layer_class.required_names == required
     assert {p.value for p in layer_class.parallelism} == parallelism
@@ -55,6 +69,9 @@ def test_allowed_keys_are_metadata_around_the_class_specs():
         "num_kv_heads",
         "head_dim",
         "sliding_window",
+        "qkv_bias",
+        "output_bias",
+        "qk_norm",
         "parameter_count",
     ]
     assert list(catalogue.get("EmbeddingLayer").allowed) == [
@@ -66,11 +83,36 @@ def test_allowed_keys_are_metadata_around_the_class_specs():
 
 
 def test_spec_kinds_are_typed():
-    """has_bias is a boolean, layer_idx may be 0, every other spec is a positive integer."""
-    kinds = {s.name: s.kind for c in catalogue.classes() for s in c.allowed.values()}
-    assert kinds.pop("has_bias") is SpecKind.BOOL
-    assert kinds.pop("layer_idx") is SpecKind.NON_NEGATIVE_INT
-    assert set(kinds.values()) == {SpecKind.POSITIVE_INT}
+    """Flags are booleans with a default, qk_norm a choice, layer_idx and parameter_count may be 0, the rest positive."""
+    specs = {s.name: s for c in catalogue.classes() for s in c.allowed.values()}
+    flags = {n for n, s in specs.items() if s.kind is SpecKind.BOOL}
+    assert flags == {
+        "has_bias",
+        "qkv_bias",
+        "output_bias",
+        "mlp_bias",
+        "elementwise_affine",
+        "tie_word_embeddings",
+        "shared_expert_gate",
+        "router_bias",
+        "attention_bias",
+    }
+    assert all(specs[n].default is not None for n in flags - {"has_bias"})
+    assert specs["qk_norm"].kind is SpecKind.CHOICE
+    assert specs["qk_norm"].choices == ("none", "per_head", "across_heads")
+    assert {n for n, s in specs.items() if s.kind is SpecKind.NON_NEGATIVE_INT} == {"layer_idx", "parameter_count"}
+    rest = {s.kind for n, s in specs.items() if n not in flags | {"qk_norm", "layer_idx", "parameter_count"}}
+    assert rest == {SpecKind.POSITIVE_INT}
+
+
+def test_register_rejects_a_spec_name_that_means_something_else_elsewhere(monkeypatch):
+    """One spec name, one meaning: the admin and the schema show one field per name."""
+    monkeypatch.setattr(catalogue, "_CATALOGUE", dict(catalogue._CATALOGUE))
+    other = Spec("hidden_size", SpecKind.BOOL, "not a width")
+    with pytest.raises(ValueError, match="hidden_size"):
+        catalogue.register(
+            LayerClass(name="OddLayer", description="", required=(other,), formula=lambda s: 1, formula_text="1")
+        )
 
 
 # ---- formulas against hand computation ---------------------------------------------------------------
@@ -198,15 +240,15 @@ def test_register_rejects_an_order_that_does_not_list_exactly_the_specs(monkeypa
 def test_a_registered_class_is_usable_by_validation_at_once(monkeypatch):
     """Adding a class is one register() call: validation then accepts it and counts it by its formula."""
     monkeypatch.setattr(catalogue, "_CATALOGUE", dict(catalogue._CATALOGUE))
-    experts = Spec("num_experts", SpecKind.POSITIVE_INT, "Experts per layer.")
-    intermediate = Spec("intermediate_size", SpecKind.POSITIVE_INT, "Expert width.")
+    experts = Spec("num_banks", SpecKind.POSITIVE_INT, "Experts per layer.")
+    intermediate = catalogue.INTERMEDIATE_SIZE
     catalogue.register(
         LayerClass(
             name="MoEMLPLayer",
             description="Mixture of gated experts.",
             required=(HIDDEN_SIZE, intermediate, experts),
             formula=lambda s: (
-                s["num_experts"] * 3 * s["hidden_size"] * s["intermediate_size"] + s["hidden_size"] * s["num_experts"]
+                s["num_banks"] * 3 * s["hidden_size"] * s["intermediate_size"] + s["hidden_size"] * s["num_banks"]
             ),
             formula_text="E · 3 · h · I + h · E (experts and router)",
             parallelism=(Parallelism.TENSOR,),
@@ -217,7 +259,7 @@ def test_a_registered_class_is_usable_by_validation_at_once(monkeypatch):
         "name": "moe",
         "class": "MoEMLPLayer",
         "count": 2,
-        "specs": {"hidden_size": 64, "intermediate_size": 32, "num_experts": 4},
+        "specs": {"hidden_size": 64, "intermediate_size": 32, "num_banks": 4},
     }
     result = validate_config(doc)
     assert result.ok, result.errors

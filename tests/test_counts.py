@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from registry.core import CountOverflow, catalogue, counts, format_params, validate_config
 from registry.core.counts import BIGINT_MAX
-from tests.conftest import PUBLISHED, hand_parameter_count
+from tests.conftest import PUBLISHED, hand_parameter_count, hand_active_parameter_count
 
 
 @pytest.mark.parametrize(
@@ -55,10 +57,16 @@ def _random_rows(rng: np.random.Generator, n: int) -> tuple[list[str], list[dict
     names = catalogue.names()
     classes: list[str] = []
     specs: list[dict] = []
+
+    def maybe(row: dict, key: str, value: Any) -> None:
+        if rng.integers(2):
+            row[key] = value
+
     for _ in range(n):
         name = names[int(rng.integers(len(names)))]
         h = int(rng.integers(1, 65536))
         kv = int(rng.integers(1, 64))
+        experts = int(rng.integers(1, 300))
         row: dict = {
             "AttentionLayer": {
                 "hidden_size": h,
@@ -75,9 +83,42 @@ def _random_rows(rng: np.random.Generator, n: int) -> tuple[list[str], list[dict
             "GatedMLPLayer": {"hidden_size": h, "intermediate_size": int(rng.integers(1, 1 << 18))},
             "NormLayer": {"hidden_size": h, "has_bias": bool(rng.integers(2))},
             "EmbeddingLayer": {"vocab_size": int(rng.integers(1, 1 << 20)), "hidden_size": h},
+            "OutputHeadLayer": {"vocab_size": int(rng.integers(1, 1 << 20)), "hidden_size": h},
+            "PositionEmbeddingLayer": {"max_position_embeddings": int(rng.integers(1, 1 << 17)), "hidden_size": h},
+            "MoELayer": {
+                "hidden_size": h,
+                "num_experts": experts,
+                "num_experts_per_tok": int(rng.integers(1, experts + 1)),
+                "moe_intermediate_size": int(rng.integers(1, 1 << 15)),
+            },
+            "MultiHeadLatentAttentionLayer": {
+                "hidden_size": h,
+                "num_heads": int(rng.integers(1, 256)),
+                "kv_lora_rank": int(rng.integers(1, 1024)),
+                "qk_nope_head_dim": int(rng.integers(1, 256)),
+                "qk_rope_head_dim": int(rng.integers(1, 128)),
+                "v_head_dim": int(rng.integers(1, 256)),
+            },
         }[name]
-        if "Attention" in name and rng.integers(2):
-            row["sliding_window"] = int(rng.integers(1, 1 << 16))
+        if "Attention" in name and "Latent" not in name:
+            maybe(row, "sliding_window", int(rng.integers(1, 1 << 16)))
+            maybe(row, "qkv_bias", bool(rng.integers(2)))
+            maybe(row, "output_bias", bool(rng.integers(2)))
+            maybe(row, "qk_norm", ["none", "per_head", "across_heads"][int(rng.integers(3))])
+        elif "MLP" in name:
+            maybe(row, "mlp_bias", bool(rng.integers(2)))
+        elif name == "NormLayer" and not row["has_bias"]:
+            maybe(row, "elementwise_affine", bool(rng.integers(2)))
+        elif name == "OutputHeadLayer":
+            maybe(row, "tie_word_embeddings", bool(rng.integers(2)))
+        elif name == "MoELayer":
+            maybe(row, "router_bias", bool(rng.integers(2)))
+            if rng.integers(2):
+                row["shared_expert_intermediate_size"] = int(rng.integers(1, 1 << 15))
+                maybe(row, "shared_expert_gate", bool(rng.integers(2)))
+        elif name == "MultiHeadLatentAttentionLayer":
+            maybe(row, "q_lora_rank", int(rng.integers(1, 2048)))
+            maybe(row, "attention_bias", bool(rng.integers(2)))
         if rng.integers(3) == 0:
             row["layer_idx"] = int(rng.integers(0, 100))
         classes.append(name)
@@ -94,7 +135,16 @@ def test_parameter_counts_equal_exact_per_row_results():
     assert got.shape == (3000,)
     assert got.tolist() == [hand_parameter_count(c, s) for c, s in zip(classes, specs, strict=True)]
     assert got.tolist() == [catalogue.get(c).parameter_count(s) for c, s in zip(classes, specs, strict=True)]
-    assert len(set(classes)) == 6
+    assert set(classes) == set(catalogue.names())
+
+
+def test_active_parameter_counts_equal_exact_per_row_results():
+    """The active pass (routed experts k of E) equals the hand formula row by row; other classes count fully."""
+    rng = np.random.default_rng(7)
+    classes, specs = _random_rows(rng, 2000)
+    got = counts.parameter_counts(classes, specs, active=True)
+    assert got.tolist() == [hand_active_parameter_count(c, s) for c, s in zip(classes, specs, strict=True)]
+    assert "MoELayer" in classes
 
 
 def test_parameter_counts_are_exact_above_float_precision():

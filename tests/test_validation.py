@@ -29,7 +29,7 @@ SIX_CLASSES = (
     "EmbeddingLayer",
 )
 # Positions of the layer types in small_config().
-ATTN, MLP, NORM, EMB = 0, 1, 2, 3
+ATTN, MLP, NORM, EMB, HEAD = 0, 1, 2, 3, 4
 
 
 def _set(path: str, value: Any) -> Callable[[dict], None]:
@@ -98,7 +98,6 @@ POSITIVE_INTEGER_PLACES = [
     f"layer_types.{ATTN}.specs.num_kv_heads",
     f"layer_types.{ATTN}.specs.head_dim",
     f"layer_types.{ATTN}.specs.sliding_window",
-    f"layer_types.{ATTN}.specs.parameter_count",
     f"layer_types.{MLP}.specs.intermediate_size",
     f"layer_types.{EMB}.specs.vocab_size",
 ]
@@ -337,7 +336,7 @@ def test_allows_layer_idx_and_parameter_count_in_any_class():
     result = validate_config(doc)
     assert result.ok, result.errors
     assert all("parameter_count" not in lt.specs for lt in result.config.layer_types)
-    assert [lt.specs.get("layer_idx") for lt in result.config.layer_types] == [3, 3, 3, 3]
+    assert [lt.specs.get("layer_idx") for lt in result.config.layer_types] == [3] * len(doc["layer_types"])
 
 
 # ---- names and classes ---------------------------------------------------------------------------
@@ -594,6 +593,7 @@ def test_rejects_a_derived_total_that_does_not_fit_a_bigint():
     for layer_type in doc["layer_types"]:
         layer_type["specs"]["hidden_size"] = big
     doc["layer_types"][EMB]["specs"]["vocab_size"] = big
+    doc["layer_types"][HEAD]["specs"]["vocab_size"] = big
     result = validate_config(doc)
     assert ("total_params", Code.TOO_LARGE) in issues(result)
 

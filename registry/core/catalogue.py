@@ -19,6 +19,18 @@ class Parallelism(enum.StrEnum):
     TENSOR = "tensor_parallel"
     CONTEXT = "context_parallel"
     SEQUENCE = "sequence_parallel"
+    EXPERT = "expert_parallel"
+
+
+class LayerKind(enum.StrEnum):
+    """What a layer does in the model; counts of the per-decoder-layer kinds add up to num_layers."""
+
+    ATTENTION = "attention"
+    FEEDFORWARD = "feedforward"
+    NORM = "norm"
+    EMBEDDING = "embedding"
+    POSITION_EMBEDDING = "position_embedding"
+    OUTPUT_HEAD = "output_head"
 
 
 class SpecKind(enum.StrEnum):
@@ -27,20 +39,29 @@ class SpecKind(enum.StrEnum):
     POSITIVE_INT = "positive_integer"
     NON_NEGATIVE_INT = "non_negative_integer"
     BOOL = "boolean"
+    CHOICE = "choice"
 
 
 @dataclass(frozen=True)
 class Spec:
-    """One named value in a layer type's ``specs``."""
+    """One named value in a layer type's ``specs``.
+
+    ``default`` is what an optional spec means when absent (documentation: formulas read it with
+    ``.get``); ``choices`` are the strings a ``CHOICE`` spec takes.
+    """
 
     name: str
     kind: SpecKind
     description: str
+    default: Any = None
+    choices: tuple[str, ...] = ()
 
 
 # Keys any layer type's specs may carry besides its class's own: metadata, not architecture.
 LAYER_IDX = Spec("layer_idx", SpecKind.NON_NEGATIVE_INT, "Index of a representative layer.")
-PARAMETER_COUNT = Spec("parameter_count", SpecKind.POSITIVE_INT, "Parameters of one layer of this type (derived).")
+PARAMETER_COUNT = Spec(
+    "parameter_count", SpecKind.NON_NEGATIVE_INT, "Parameters of one layer of this type (derived; 0 for a tied head)."
+)
 METADATA_SPECS: tuple[Spec, ...] = (LAYER_IDX, PARAMETER_COUNT)
 
 HIDDEN_SIZE = Spec("hidden_size", SpecKind.POSITIVE_INT, "Model (residual stream) width.")
@@ -53,6 +74,54 @@ SLIDING_WINDOW = Spec(
 INTERMEDIATE_SIZE = Spec("intermediate_size", SpecKind.POSITIVE_INT, "MLP inner width.")
 HAS_BIAS = Spec("has_bias", SpecKind.BOOL, "Whether the norm has a bias (LayerNorm) or not (RMSNorm).")
 VOCAB_SIZE = Spec("vocab_size", SpecKind.POSITIVE_INT, "Number of tokens in the vocabulary.")
+QKV_BIAS = Spec("qkv_bias", SpecKind.BOOL, "Biases on the Q, K and V projections (Qwen2, GPT-2).", default=False)
+OUTPUT_BIAS = Spec("output_bias", SpecKind.BOOL, "A bias on the output projection (GPT-2).", default=False)
+QK_NORM = Spec(
+    "qk_norm",
+    SpecKind.CHOICE,
+    "Norms on queries and keys: per_head (width head_dim: Qwen3, Gemma-3), across_heads (the whole "
+    "projection: OLMo-2), or none.",
+    default="none",
+    choices=("none", "per_head", "across_heads"),
+)
+MLP_BIAS = Spec("mlp_bias", SpecKind.BOOL, "Biases on the MLP projections (GPT-2; Llama's mlp_bias).", default=False)
+ELEMENTWISE_AFFINE = Spec(
+    "elementwise_affine",
+    SpecKind.BOOL,
+    "Whether the norm has learned weights; false for a parameter-free norm (OLMo-1B).",
+    default=True,
+)
+MAX_POSITION_EMBEDDINGS = Spec("max_position_embeddings", SpecKind.POSITIVE_INT, "Positions with a learned embedding.")
+TIE_WORD_EMBEDDINGS = Spec(
+    "tie_word_embeddings",
+    SpecKind.BOOL,
+    "The head reuses the token embedding's weights: no parameters of its own.",
+    default=False,
+)
+NUM_EXPERTS = Spec("num_experts", SpecKind.POSITIVE_INT, "Routed experts (E).")
+NUM_EXPERTS_PER_TOK = Spec("num_experts_per_tok", SpecKind.POSITIVE_INT, "Routed experts each token uses (k).")
+MOE_INTERMEDIATE_SIZE = Spec("moe_intermediate_size", SpecKind.POSITIVE_INT, "Inner width of one routed expert.")
+SHARED_EXPERT_INTERMEDIATE_SIZE = Spec(
+    "shared_expert_intermediate_size",
+    SpecKind.POSITIVE_INT,
+    "Inner width of the always-active shared expert MLP (DeepSeek: n_shared_experts × moe_intermediate_size); "
+    "absent when there is none.",
+)
+SHARED_EXPERT_GATE = Spec(
+    "shared_expert_gate", SpecKind.BOOL, "A sigmoid gate on the shared expert (Qwen2-MoE): hidden_size weights.",
+    default=False,
+)
+ROUTER_BIAS = Spec("router_bias", SpecKind.BOOL, "A bias parameter on the router.", default=False)
+Q_LORA_RANK = Spec(
+    "q_lora_rank", SpecKind.POSITIVE_INT, "Rank of the query compression; absent when queries are projected directly."
+)
+KV_LORA_RANK = Spec("kv_lora_rank", SpecKind.POSITIVE_INT, "Rank of the key/value latent (what the KV cache holds).")
+QK_NOPE_HEAD_DIM = Spec("qk_nope_head_dim", SpecKind.POSITIVE_INT, "Per-head query/key width without rotary embedding.")
+QK_ROPE_HEAD_DIM = Spec("qk_rope_head_dim", SpecKind.POSITIVE_INT, "Per-head query/key width with rotary embedding.")
+V_HEAD_DIM = Spec("v_head_dim", SpecKind.POSITIVE_INT, "Per-head value width.")
+ATTENTION_BIAS = Spec(
+    "attention_bias", SpecKind.BOOL, "Biases on the down-projections and the output projection.", default=False
+)
 
 # A formula takes the specs by name (Python ints, or numpy arrays of one column each);
 # it reads required specs by key and optional ones with ``.get``.
@@ -70,8 +139,10 @@ class LayerClass:
     formula_text: str
     optional: tuple[Spec, ...] = ()
     parallelism: tuple[Parallelism, ...] = ()
-    # True for classes a decoder has once per layer (attention, MLP): their count should be num_layers.
-    per_decoder_layer: bool = False
+    kind: LayerKind = LayerKind.NORM
+    # Parameters one token uses, where fewer than all (routed experts: k of E); None means all.
+    active_formula: Formula | None = None
+    active_formula_text: str = ""
     # Spec names in the order a document writes them; defaults to required then optional.
     order: tuple[str, ...] = field(default=())
 
@@ -81,6 +152,16 @@ class LayerClass:
         by_name = {s.name: s for s in (*self.required, *self.optional)}
         names = self.order or tuple(by_name)
         return tuple(by_name[n] for n in names)
+
+    @property
+    def per_decoder_layer(self) -> bool:
+        """Whether a decoder has one per layer (attention, MLP): the counts of its kind add up to num_layers."""
+        return self.kind in PER_DECODER_LAYER_KINDS
+
+    @property
+    def has_experts(self) -> bool:
+        """Whether a token uses only some of the parameters (routed experts)."""
+        return self.active_formula is not None
 
     @functools.cached_property
     def required_names(self) -> frozenset[str]:
@@ -95,6 +176,13 @@ class LayerClass:
         """Parameters of one layer with these specs (exact, Python integers)."""
         return int(self.formula(specs))
 
+    def active_parameter_count(self, specs: Mapping[str, Any]) -> int:
+        """Parameters of one layer that one token uses (all of them unless the class routes experts)."""
+        return int((self.active_formula or self.formula)(specs))
+
+
+PER_DECODER_LAYER_KINDS = frozenset({LayerKind.ATTENTION, LayerKind.FEEDFORWARD})
+
 
 _CATALOGUE: dict[str, LayerClass] = {}
 
@@ -104,6 +192,12 @@ def register(layer_class: LayerClass) -> LayerClass:
     if layer_class.name in _CATALOGUE:
         raise ValueError(f"layer class {layer_class.name!r} is already registered")
     missing = set(layer_class.order) ^ {s.name for s in (*layer_class.required, *layer_class.optional)}
+    for spec in (*layer_class.required, *layer_class.optional):
+        for other in classes():
+            known = other.allowed.get(spec.name)
+            if known is not None and known != spec:
+                # The admin shows one field per spec name, the schema one type: a name means one thing.
+                raise ValueError(f"spec {spec.name!r} of {layer_class.name!r} differs from that of {other.name!r}")
     if layer_class.order and missing:
         raise ValueError(f"order of {layer_class.name!r} does not list exactly its specs: {sorted(missing)}")
     _CATALOGUE[layer_class.name] = layer_class
@@ -134,75 +228,233 @@ def suggest(word: str, candidates: list[str]) -> str | None:
     return matches[0] if matches else None
 
 
+def _flag(s: Mapping[str, Any], name: str) -> Any:
+    """An optional boolean spec as 0 or 1 (numpy arrays of one column in the vectorized path)."""
+    return s.get(name, False) * 1
+
+
+def _qk_norm(s: Mapping[str, Any], kv_heads: Any) -> Any:
+    """Weights of the query and key norms: per head (2 · head_dim) or across heads (the two projections)."""
+    mode = s.get("qk_norm", "none")  # a plain string: counts.parameter_counts groups rows by choice values
+    if mode == "per_head":
+        return 2 * s["head_dim"]
+    if mode == "across_heads":
+        return (s["num_heads"] + kv_heads) * s["head_dim"]
+    return 0
+
+
+_ATTENTION_EXTRAS_TEXT = (
+    " + with qkv_bias, the Q, K and V widths + with output_bias, hidden_size"
+    " + with qk_norm, 2 · head_dim (per_head) or the Q and K widths (across_heads)"
+)
+
+
+def _mha(s: Mapping[str, Any]) -> Any:
+    width = s["num_heads"] * s["head_dim"]
+    return (
+        4 * s["hidden_size"] * width
+        + _flag(s, "qkv_bias") * 3 * width
+        + _flag(s, "output_bias") * s["hidden_size"]
+        + _qk_norm(s, s["num_heads"])
+    )
+
+
+def _gqa(s: Mapping[str, Any]) -> Any:
+    q, kv = s["num_heads"] * s["head_dim"], s["num_kv_heads"] * s["head_dim"]
+    return (
+        2 * s["hidden_size"] * q
+        + 2 * s["hidden_size"] * kv
+        + _flag(s, "qkv_bias") * (q + 2 * kv)
+        + _flag(s, "output_bias") * s["hidden_size"]
+        + _qk_norm(s, s["num_kv_heads"])
+    )
+
+
+def _mla(s: Mapping[str, Any]) -> Any:
+    h, heads = s["hidden_size"], s["num_heads"]
+    qk_head = s["qk_nope_head_dim"] + s["qk_rope_head_dim"]
+    kv_down = s["kv_lora_rank"] + s["qk_rope_head_dim"]
+    if "q_lora_rank" in s:
+        q = h * s["q_lora_rank"] + s["q_lora_rank"] + s["q_lora_rank"] * heads * qk_head
+        q_bias = s["q_lora_rank"]
+    else:
+        q, q_bias = h * heads * qk_head, 0
+    kv = h * kv_down + s["kv_lora_rank"] + s["kv_lora_rank"] * heads * (s["qk_nope_head_dim"] + s["v_head_dim"])
+    out = heads * s["v_head_dim"] * h
+    return q + kv + out + _flag(s, "attention_bias") * (q_bias + kv_down + h)
+
+
+def _mlp(s: Mapping[str, Any]) -> Any:
+    return 2 * s["hidden_size"] * s["intermediate_size"] + _flag(s, "mlp_bias") * (
+        s["intermediate_size"] + s["hidden_size"]
+    )
+
+
+def _gated_mlp(s: Mapping[str, Any]) -> Any:
+    return 3 * s["hidden_size"] * s["intermediate_size"] + _flag(s, "mlp_bias") * (
+        2 * s["intermediate_size"] + s["hidden_size"]
+    )
+
+
+def _moe(s: Mapping[str, Any], experts: Any = None) -> Any:
+    h, e = s["hidden_size"], s["num_experts"]
+    routed = (e if experts is None else experts) * 3 * h * s["moe_intermediate_size"]
+    router = h * e + _flag(s, "router_bias") * e
+    shared = 3 * h * s.get("shared_expert_intermediate_size", 0) + _flag(s, "shared_expert_gate") * h
+    return routed + router + shared
+
+
 register(
     LayerClass(
         name="AttentionLayer",
-        per_decoder_layer=True,
+        kind=LayerKind.ATTENTION,
         description="Vanilla multi-head attention (MHA).",
         required=(HIDDEN_SIZE, NUM_HEADS, HEAD_DIM),
-        optional=(SLIDING_WINDOW,),
+        optional=(SLIDING_WINDOW, QKV_BIAS, OUTPUT_BIAS, QK_NORM),
         parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
-        formula=lambda s: 4 * s["hidden_size"] * s["num_heads"] * s["head_dim"],
-        formula_text="4 · hidden_size · num_heads · head_dim (Q, K, V and output projections)",
+        formula=_mha,
+        formula_text="4 · hidden_size · num_heads · head_dim (Q, K, V and output projections)" + _ATTENTION_EXTRAS_TEXT,
     )
 )
 register(
     LayerClass(
         name="GroupedQueryAttentionLayer",
-        per_decoder_layer=True,
+        kind=LayerKind.ATTENTION,
         description="Grouped query attention (GQA).",
         required=(HIDDEN_SIZE, NUM_HEADS, NUM_KV_HEADS, HEAD_DIM),
-        optional=(SLIDING_WINDOW,),
+        optional=(SLIDING_WINDOW, QKV_BIAS, OUTPUT_BIAS, QK_NORM),
         parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
-        formula=lambda s: (
-            s["hidden_size"] * s["num_heads"] * s["head_dim"]
-            + 2 * s["hidden_size"] * s["num_kv_heads"] * s["head_dim"]
-            + s["num_heads"] * s["head_dim"] * s["hidden_size"]
-        ),
+        formula=_gqa,
         formula_text=(
             "hidden_size · num_heads · head_dim (Q) + 2 · hidden_size · num_kv_heads · head_dim (K, V)"
-            " + num_heads · head_dim · hidden_size (output)"
+            " + num_heads · head_dim · hidden_size (output)" + _ATTENTION_EXTRAS_TEXT
         ),
     )
 )
 register(
     LayerClass(
         name="MLPLayer",
-        per_decoder_layer=True,
+        kind=LayerKind.FEEDFORWARD,
         description="Standard 2-projection MLP.",
         required=(HIDDEN_SIZE, INTERMEDIATE_SIZE),
+        optional=(MLP_BIAS,),
         parallelism=(Parallelism.TENSOR, Parallelism.SEQUENCE),
-        formula=lambda s: 2 * s["hidden_size"] * s["intermediate_size"],
-        formula_text="2 · hidden_size · intermediate_size (up and down projections)",
+        formula=_mlp,
+        formula_text=(
+            "2 · hidden_size · intermediate_size (up and down projections)"
+            " + with mlp_bias, intermediate_size + hidden_size"
+        ),
     )
 )
 register(
     LayerClass(
         name="GatedMLPLayer",
-        per_decoder_layer=True,
+        kind=LayerKind.FEEDFORWARD,
         description="3-projection gated MLP (SwiGLU).",
         required=(HIDDEN_SIZE, INTERMEDIATE_SIZE),
+        optional=(MLP_BIAS,),
         parallelism=(Parallelism.TENSOR, Parallelism.SEQUENCE),
-        formula=lambda s: 3 * s["hidden_size"] * s["intermediate_size"],
-        formula_text="3 · hidden_size · intermediate_size (gate, up and down projections)",
+        formula=_gated_mlp,
+        formula_text=(
+            "3 · hidden_size · intermediate_size (gate, up and down projections)"
+            " + with mlp_bias, 2 · intermediate_size + hidden_size"
+        ),
     )
 )
 register(
     LayerClass(
         name="NormLayer",
+        kind=LayerKind.NORM,
         description="LayerNorm or RMSNorm; typically replicated.",
         required=(HIDDEN_SIZE, HAS_BIAS),
-        formula=lambda s: s["hidden_size"] * (1 + (s["has_bias"] * 1)),
-        formula_text="hidden_size, or 2 · hidden_size with has_bias (scale and bias)",
+        optional=(ELEMENTWISE_AFFINE,),
+        formula=lambda s: s["hidden_size"] * (1 + (s["has_bias"] * 1)) * s.get("elementwise_affine", True),
+        formula_text=(
+            "hidden_size, or 2 · hidden_size with has_bias (scale and bias); 0 when elementwise_affine is false"
+        ),
     )
 )
 register(
     LayerClass(
         name="EmbeddingLayer",
+        kind=LayerKind.EMBEDDING,
         description="Token embeddings (or an untied output head).",
         required=(VOCAB_SIZE, HIDDEN_SIZE),
         parallelism=(Parallelism.TENSOR,),
         formula=lambda s: s["vocab_size"] * s["hidden_size"],
         formula_text="vocab_size · hidden_size",
+    )
+)
+register(
+    LayerClass(
+        name="OutputHeadLayer",
+        kind=LayerKind.OUTPUT_HEAD,
+        description="The output projection to the vocabulary (lm_head); tied when it reuses the token embedding.",
+        required=(VOCAB_SIZE, HIDDEN_SIZE),
+        optional=(TIE_WORD_EMBEDDINGS,),
+        parallelism=(Parallelism.TENSOR,),
+        formula=lambda s: s["vocab_size"] * s["hidden_size"] * (1 - _flag(s, "tie_word_embeddings")),
+        formula_text="vocab_size · hidden_size; 0 with tie_word_embeddings (counted once, in the embedding)",
+    )
+)
+register(
+    LayerClass(
+        name="PositionEmbeddingLayer",
+        kind=LayerKind.POSITION_EMBEDDING,
+        description="Learned absolute position embeddings (GPT-2).",
+        required=(MAX_POSITION_EMBEDDINGS, HIDDEN_SIZE),
+        formula=lambda s: s["max_position_embeddings"] * s["hidden_size"],
+        formula_text="max_position_embeddings · hidden_size",
+    )
+)
+register(
+    LayerClass(
+        name="MoELayer",
+        kind=LayerKind.FEEDFORWARD,
+        description=(
+            "Mixture of experts: a router picks num_experts_per_tok of num_experts gated MLPs per token; "
+            "optionally a shared expert every token uses (Mixtral, Qwen-MoE, DeepSeek-V3)."
+        ),
+        required=(HIDDEN_SIZE, NUM_EXPERTS, NUM_EXPERTS_PER_TOK, MOE_INTERMEDIATE_SIZE),
+        optional=(SHARED_EXPERT_INTERMEDIATE_SIZE, SHARED_EXPERT_GATE, ROUTER_BIAS),
+        parallelism=(Parallelism.TENSOR, Parallelism.EXPERT),
+        formula=_moe,
+        formula_text=(
+            "num_experts · 3 · hidden_size · moe_intermediate_size (routed experts)"
+            " + hidden_size · num_experts (router; + num_experts with router_bias)"
+            " + 3 · hidden_size · shared_expert_intermediate_size (shared expert)"
+            " + with shared_expert_gate, hidden_size"
+        ),
+        active_formula=lambda s: _moe(s, experts=s["num_experts_per_tok"]),
+        active_formula_text="as the total, with num_experts_per_tok routed experts instead of num_experts",
+    )
+)
+register(
+    LayerClass(
+        name="MultiHeadLatentAttentionLayer",
+        kind=LayerKind.ATTENTION,
+        description="Multi-head latent attention (DeepSeek-V2/V3): queries and keys/values through low-rank latents.",
+        required=(HIDDEN_SIZE, NUM_HEADS, KV_LORA_RANK, QK_NOPE_HEAD_DIM, QK_ROPE_HEAD_DIM, V_HEAD_DIM),
+        optional=(Q_LORA_RANK, ATTENTION_BIAS),
+        order=(
+            "hidden_size",
+            "num_heads",
+            "q_lora_rank",
+            "kv_lora_rank",
+            "qk_nope_head_dim",
+            "qk_rope_head_dim",
+            "v_head_dim",
+            "attention_bias",
+        ),
+        parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
+        formula=_mla,
+        formula_text=(
+            "queries: hidden_size · q_lora_rank + q_lora_rank (latent norm) + q_lora_rank · num_heads · "
+            "(qk_nope_head_dim + qk_rope_head_dim), or hidden_size · num_heads · (qk_nope_head_dim + "
+            "qk_rope_head_dim) without q_lora_rank; keys and values: hidden_size · (kv_lora_rank + "
+            "qk_rope_head_dim) + kv_lora_rank (latent norm) + kv_lora_rank · num_heads · (qk_nope_head_dim + "
+            "v_head_dim); output: num_heads · v_head_dim · hidden_size; with attention_bias, + q_lora_rank + "
+            "kv_lora_rank + qk_rope_head_dim + hidden_size"
+        ),
     )
 )

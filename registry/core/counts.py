@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from registry.core import catalogue
+from registry.core.catalogue import SpecKind
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,8 +49,12 @@ class CountOverflow(CountError, ArithmeticError):
     """A derived count does not fit a signed 64-bit integer (PostgreSQL bigint)."""
 
 
-def parameter_counts(class_names: Sequence[str], specs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+def parameter_counts(
+    class_names: Sequence[str], specs: Sequence[Mapping[str, Any]], *, active: bool = False
+) -> np.ndarray:
     """Parameters of one layer for each (class, specs) row, in one numpy pass per class.
+
+    With ``active``, the parameters one token uses (``LayerClass.active_parameter_count``).
 
     Rows are grouped by class and by which specs they carry, so a formula sees exactly
     the keys a single-row call would. Raises ``CountOverflow`` naming every row whose
@@ -58,25 +63,33 @@ def parameter_counts(class_names: Sequence[str], specs: Sequence[Mapping[str, An
     import numpy as np  # only the vectorized paths need it; validation starts faster without
 
     out = np.zeros(len(class_names), dtype=np.int64)
-    groups: dict[tuple[str, tuple[str, ...]], list[int]] = defaultdict(list)
+    # Rows are grouped by class, by the specs they carry and by the values of their choice specs
+    # (strings): a formula sees numeric columns and plain strings.
+    groups: dict[tuple[str, tuple[str, ...], tuple[tuple[str, Any], ...]], list[int]] = defaultdict(list)
     for row, (name, row_specs) in enumerate(zip(class_names, specs, strict=True)):
         layer_class = catalogue.get(name)
         if layer_class is None:
             raise CountError(f"layer class {name!r} is not in the catalogue", [row])
-        keys = tuple(s.name for s in layer_class.specs if s.name in row_specs)
-        groups[(name, keys)].append(row)
+        keys = tuple(s.name for s in layer_class.specs if s.name in row_specs and s.kind is not SpecKind.CHOICE)
+        choices = tuple(
+            (s.name, row_specs[s.name]) for s in layer_class.specs if s.name in row_specs and s.kind is SpecKind.CHOICE
+        )
+        groups[(name, keys, choices)].append(row)
     overflowed: list[int] = []
-    for (name, keys), rows in groups.items():
+    for (name, keys, choices), rows in groups.items():
         layer_class = catalogue.get(name)
         assert layer_class is not None
+        formula = (layer_class.active_formula if active else None) or layer_class.formula
         try:
             ints = {k: np.asarray([specs[r][k] for r in rows], dtype=np.int64) for k in keys}
         except OverflowError as exc:
             raise CountOverflow(f"a spec of class {name} exceeds {BIGINT_MAX}", rows) from exc
-        exact = np.broadcast_to(np.asarray(layer_class.formula(ints), dtype=np.int64), (len(rows),)).copy()
-        approx = np.asarray(layer_class.formula({k: v.astype(np.float64) for k, v in ints.items()}), dtype=np.float64)
+        fixed = dict(choices)
+        exact = np.broadcast_to(np.asarray(formula({**ints, **fixed}), dtype=np.int64), (len(rows),)).copy()
+        floats = {k: v.astype(np.float64) for k, v in ints.items()}
+        approx = np.asarray(formula({**floats, **fixed}), dtype=np.float64)
         for i in np.flatnonzero(np.broadcast_to(approx, (len(rows),)) >= _NEAR_LIMIT).tolist():
-            value = layer_class.parameter_count({k: int(v[i]) for k, v in ints.items()})
+            value = int(formula({**{k: int(v[i]) for k, v in ints.items()}, **fixed}))
             if value > BIGINT_MAX:
                 overflowed.append(rows[i])
             else:

@@ -45,22 +45,32 @@ class ConfigDoc:
     layer_types: tuple[LayerTypeDoc, ...]
     validated: bool
     validation_notes: str
+    # Optional: absent from the document when None (a config without them dumps as before they existed).
+    max_position_embeddings: int | None = None
+    active_params: int | None = None
+    active_params_formatted: str | None = None
 
     def to_document(self) -> dict[str, Any]:
-        """The config as the format writes it, keys in the spec's order."""
-        return {
+        """The config as the format writes it, keys in the spec's order; optional ones only when set."""
+        document: dict[str, Any] = {
             "model_id": self.model_id,
             "hf_model_id": self.hf_model_id,
             "name": self.name,
             "hidden_size": self.hidden_size,
             "num_layers": self.num_layers,
             "vocab_size": self.vocab_size,
-            "total_params": self.total_params,
-            "total_params_formatted": self.total_params_formatted,
-            "layer_types": [layer.to_document() for layer in self.layer_types],
-            "validated": self.validated,
-            "validation_notes": self.validation_notes,
         }
+        if self.max_position_embeddings is not None:
+            document["max_position_embeddings"] = self.max_position_embeddings
+        document["total_params"] = self.total_params
+        document["total_params_formatted"] = self.total_params_formatted
+        if self.active_params is not None:
+            document["active_params"] = self.active_params
+            document["active_params_formatted"] = self.active_params_formatted
+        document["layer_types"] = [layer.to_document() for layer in self.layer_types]
+        document["validated"] = self.validated
+        document["validation_notes"] = self.validation_notes
+        return document
 
 
 def dumps(document: dict[str, Any]) -> str:
@@ -75,7 +85,7 @@ def compact(document: dict[str, Any]) -> str:
 
 # Bump when a validation rule changes: stored digests then stop matching, so loadconfigs
 # validates (and rewrites) every config again instead of taking a byte-identical file as unchanged.
-RULES_VERSION = "2"  # 2: reserved model_ids
+RULES_VERSION = "3"  # 2: reserved model_ids; 3: architectures (biases, MoE, MLA, tied heads, context length)
 
 
 @functools.cache
@@ -84,7 +94,13 @@ def _salt() -> bytes:
     from registry.core import catalogue
 
     shape = [
-        (c.name, [(s.name, s.kind.value) for s in c.allowed.values()], sorted(c.required_names), c.formula_text)
+        (
+            c.name,
+            [(s.name, s.kind.value, s.choices) for s in c.allowed.values()],
+            sorted(c.required_names),
+            c.formula_text,
+            c.active_formula_text,
+        )
         for c in catalogue.classes()
     ]
     return hashlib.sha256(orjson.dumps([RULES_VERSION, shape])).digest()

@@ -25,8 +25,11 @@ TOP_LEVEL_KEYS = (
     "hidden_size",
     "num_layers",
     "vocab_size",
+    "max_position_embeddings",
     "total_params",
     "total_params_formatted",
+    "active_params",
+    "active_params_formatted",
     "layer_types",
     "validated",
     "validation_notes",
@@ -40,7 +43,15 @@ LAYER_TYPE_KEYS = ("name", "class", "count", "specs")
 _TOP_LEVEL_SET = dict.fromkeys(TOP_LEVEL_KEYS).keys()
 _LAYER_TYPE_SET = dict.fromkeys(LAYER_TYPE_KEYS).keys()
 # Derived values: may be left out; where given, they must equal the computed ones.
-DERIVED_CODES = frozenset({"parameter_count_mismatch", "total_params_mismatch", "total_params_formatted_mismatch"})
+DERIVED_CODES = frozenset(
+    {
+        "parameter_count_mismatch",
+        "total_params_mismatch",
+        "total_params_formatted_mismatch",
+        "active_params_mismatch",
+        "active_params_formatted_mismatch",
+    }
+)
 
 
 class Code:
@@ -73,6 +84,16 @@ class Code:
     TOTAL_PARAMS_FORMATTED_MISMATCH = "total_params_formatted_mismatch"
     COUNT_NOT_NUM_LAYERS = "count_not_num_layers"
     NUL_CHARACTER = "nul_character"
+    INVALID_CHOICE = "invalid_choice"
+    EXPERTS_PER_TOKEN = "experts_per_tok_exceeds_experts"
+    SHARED_GATE_WITHOUT_SHARED_EXPERT = "shared_gate_without_shared_expert"
+    BIAS_WITHOUT_WEIGHTS = "bias_without_weights"
+    TIED_WITHOUT_EMBEDDING = "tied_without_embedding"
+    NO_OUTPUT_HEAD = "no_output_head"
+    NO_PARAMETERS = "no_parameters"
+    ACTIVE_PARAMS_MISMATCH = "active_params_mismatch"
+    ACTIVE_PARAMS_FORMATTED_MISMATCH = "active_params_formatted_mismatch"
+    ACTIVE_PARAMS_WITHOUT_EXPERTS = "active_params_without_experts"
 
 
 @dataclass(frozen=True)
@@ -180,6 +201,15 @@ class _Checker:
     def spec(self, loc: str, spec: Spec, value: Any) -> Any:
         if spec.kind is SpecKind.BOOL:
             return self.boolean(loc, value)
+        if spec.kind is SpecKind.CHOICE:
+            if isinstance(value, str) and value in spec.choices:
+                return value
+            self.error(
+                loc,
+                Code.INVALID_CHOICE,
+                f"expected one of {', '.join(map(repr, spec.choices))}, got {_json_type(value)} ({_show(value)})",
+            )
+            return None
         minimum = 0 if spec.kind is SpecKind.NON_NEGATIVE_INT else 1
         return self.integer(loc, value, minimum=minimum)
 
@@ -251,6 +281,9 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
         )
 
     sizes = {k: check.integer(k, data[k]) for k in ("hidden_size", "num_layers", "vocab_size") if k in data}
+    context = None
+    if data.get("max_position_embeddings") is not None:
+        context = check.integer("max_position_embeddings", data["max_position_embeddings"])
     validated = check.boolean("validated", data["validated"]) if "validated" in data else False
     notes: str | None = ""
     if data.get("validation_notes") is not None:
@@ -277,7 +310,11 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
         total = sum(layer.count * layer.parameter_count for layer in layers)
         if total > BIGINT_MAX:
             check.error("total_params", Code.TOO_LARGE, f"the derived total {total} exceeds {BIGINT_MAX}")
+        elif total == 0:
+            check.error("total_params", Code.NO_PARAMETERS, "expected a model with parameters; every layer type has 0")
         formatted = format_params(total)
+        active, recomputed_active = _check_active(check, data, layers, recompute=recompute)
+        recomputed.extend(recomputed_active)
         if "total_params" in data:
             given_total = check.integer("total_params", data["total_params"])
             if given_total is not None and given_total != total:
@@ -299,6 +336,7 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
                     )
                 )
     else:
+        active = None
         if "total_params" in data:
             check.integer("total_params", data["total_params"])
         if "total_params_formatted" in data:
@@ -323,8 +361,57 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
         layer_types=tuple(layers),
         validated=bool(validated),
         validation_notes=notes or "",
+        max_position_embeddings=context,
+        active_params=active,
+        active_params_formatted=format_params(active) if active is not None else None,
     )
     return Validation(warnings=check.warnings, recomputed=recomputed, config=config)
+
+
+def _check_active(
+    check: _Checker, data: Mapping[str, Any], layers: list[LayerTypeDoc], *, recompute: bool
+) -> tuple[int | None, list[Issue]]:
+    """The derived active_params (None without routed experts) and the stale values given for it."""
+    recomputed: list[Issue] = []
+    with_experts = [layer for layer in layers if catalogue.get(layer.class_name).has_experts]  # type: ignore[union-attr]
+    if not with_experts:
+        for key in ("active_params", "active_params_formatted"):
+            if key in data:
+                check.error(
+                    key,
+                    Code.ACTIVE_PARAMS_WITHOUT_EXPERTS,
+                    f"expected no {key}: only a config with routed experts (MoELayer) has one; "
+                    "every parameter of this config is active",
+                )
+        return None, recomputed
+    active = 0
+    for layer in layers:
+        layer_class = catalogue.get(layer.class_name)
+        assert layer_class is not None
+        active += layer.count * layer_class.active_parameter_count(layer.specs)
+    formatted = format_params(active)
+    if "active_params" in data:
+        given = check.integer("active_params", data["active_params"])
+        if given is not None and given != active:
+            recomputed.append(
+                Issue(
+                    "active_params",
+                    Code.ACTIVE_PARAMS_MISMATCH,
+                    f"expected {active} (every parameter but the routed experts, of which "
+                    f"num_experts_per_tok of num_experts), got {given}",
+                )
+            )
+    if "active_params_formatted" in data:
+        given_fmt = check.string("active_params_formatted", data["active_params_formatted"], max_length=32)
+        if given_fmt is not None and given_fmt != formatted:
+            recomputed.append(
+                Issue(
+                    "active_params_formatted",
+                    Code.ACTIVE_PARAMS_FORMATTED_MISMATCH,
+                    f"expected {formatted!r} for {active} parameters, got {given_fmt!r}",
+                )
+            )
+    return active, recomputed
 
 
 def _check_layer_types(check: _Checker, value: Any, sizes: Mapping[str, int | None]) -> list[LayerTypeDoc] | None:
@@ -387,22 +474,53 @@ def _check_layer_types(check: _Checker, value: Any, sizes: Mapping[str, int | No
                     parameter_count=layer_class.parameter_count(specs),
                 )
             )
-    attention_counts = [
-        (i, layer.count)
-        for i, layer in enumerate(out)
-        if catalogue.get(layer.class_name).per_decoder_layer  # type: ignore[union-attr]
-    ]
-    num_layers = sizes.get("num_layers")
-    for i, count in attention_counts:
-        if num_layers is not None and count != num_layers:
-            check.warnings.append(
-                Issue(
-                    f"layer_types[{i}].count",
-                    Code.COUNT_NOT_NUM_LAYERS,
-                    f"this class usually occurs once per decoder layer ({num_layers}), got count {count}",
-                )
+    if len(check.errors) != errors_before:
+        return None
+    _check_stack(check, out, sizes.get("num_layers"))
+    return out
+
+
+def _check_stack(check: _Checker, layers: list[LayerTypeDoc], num_layers: int | None) -> None:
+    """Rules across layer types: decoder layers add up, a tied head has an embedding to tie to, a head exists."""
+    by_kind: dict[catalogue.LayerKind, list[int]] = {}
+    for i, layer in enumerate(layers):
+        layer_class = catalogue.get(layer.class_name)
+        assert layer_class is not None
+        by_kind.setdefault(layer_class.kind, []).append(i)
+    for kind, rows in by_kind.items():
+        if kind not in catalogue.PER_DECODER_LAYER_KINDS or num_layers is None:
+            continue
+        total = sum(layers[i].count for i in rows)
+        if total == num_layers:
+            continue
+        if len(rows) == 1:
+            msg = f"this class usually occurs once per decoder layer ({num_layers}), got count {total}"
+        else:
+            parts = " + ".join(f"{layers[i].count} ({layers[i].name})" for i in rows)
+            msg = (
+                f"the {kind.value} layer types usually make up one per decoder layer between them ({num_layers}), "
+                f"got {parts} = {total}"
             )
-    return out if len(check.errors) == errors_before else None
+        check.warnings.append(Issue(f"layer_types[{rows[0]}].count", Code.COUNT_NOT_NUM_LAYERS, msg))
+    embeddings = by_kind.get(catalogue.LayerKind.EMBEDDING, [])
+    heads = by_kind.get(catalogue.LayerKind.OUTPUT_HEAD, [])
+    for i in heads:
+        if layers[i].specs.get("tie_word_embeddings") and not embeddings:
+            check.error(
+                f"layer_types[{i}].specs.tie_word_embeddings",
+                Code.TIED_WITHOUT_EMBEDDING,
+                "expected an EmbeddingLayer to tie to: a tied output head reuses the token embedding's weights",
+            )
+    # An untied head written as a second EmbeddingLayer (the format's first convention) counts as one.
+    if not heads and sum(layers[i].count for i in embeddings) < 2:
+        check.warnings.append(
+            Issue(
+                "layer_types",
+                Code.NO_OUTPUT_HEAD,
+                "no output head: add an OutputHeadLayer (with tie_word_embeddings true if the model ties it to "
+                "the token embedding) or, for an untied head, a second EmbeddingLayer",
+            )
+        )
 
 
 def _check_specs(
@@ -440,6 +558,7 @@ def _check_specs(
         if key in clean and sizes.get(key) is not None and clean[key] != sizes[key]:
             code = Code.HIDDEN_SIZE_MISMATCH if key == "hidden_size" else Code.VOCAB_SIZE_MISMATCH
             check.error(f"{loc}.{key}", code, f"expected the config's {key} {sizes[key]}, got {clean[key]}")
+    _check_spec_rules(check, loc, clean)
     if "num_heads" in clean and "num_kv_heads" in clean and clean["num_heads"] % clean["num_kv_heads"]:
         check.error(
             f"{loc}.num_kv_heads",
@@ -450,3 +569,26 @@ def _check_specs(
         return None
     clean.pop("parameter_count", None)
     return clean
+
+
+def _check_spec_rules(check: _Checker, loc: str, specs: Mapping[str, Any]) -> None:
+    """Specs that contradict each other within one layer type."""
+    if specs.get("num_experts_per_tok", 0) > specs.get("num_experts", BIGINT_MAX):
+        check.error(
+            f"{loc}.num_experts_per_tok",
+            Code.EXPERTS_PER_TOKEN,
+            f"expected at most num_experts ({specs['num_experts']}) experts per token, "
+            f"got {specs['num_experts_per_tok']}",
+        )
+    if specs.get("shared_expert_gate") and "shared_expert_intermediate_size" not in specs:
+        check.error(
+            f"{loc}.shared_expert_gate",
+            Code.SHARED_GATE_WITHOUT_SHARED_EXPERT,
+            "expected shared_expert_intermediate_size with shared_expert_gate: the gate scales the shared expert",
+        )
+    if specs.get("has_bias") and specs.get("elementwise_affine") is False:
+        check.error(
+            f"{loc}.has_bias",
+            Code.BIAS_WITHOUT_WEIGHTS,
+            "expected has_bias false with elementwise_affine false: a norm without weights has no bias either",
+        )

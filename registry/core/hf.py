@@ -1,0 +1,615 @@
+"""Hugging Face ``config.json`` to a registry document, exact to the parameter for each supported model_type.
+
+Absent (or null) keys mean what that model_type's transformers configuration class makes of them;
+the model's dimensions must be given. A key that changes the architecture in a way this module
+does not count is an error naming it, never dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from registry.core.validation import Issue, _json_type, _show
+
+# Keys whose null means something of its own (not "the default").
+_NULL_MEANS_NONE = frozenset({"q_lora_rank", "sliding_window", "n_inner", "num_key_value_heads", "head_dim"})
+
+
+class HFCode:
+    """Stable codes of the importer's errors."""
+
+    UNSUPPORTED_MODEL_TYPE = "unsupported_model_type"
+    MISSING_DIMENSION = "missing_dimension"
+    INVALID_VALUE = "invalid_value"
+    UNSUPPORTED_KEY = "unsupported_architecture_key"
+    CONTRADICTION = "contradictory_values"
+    INVALID_HF_ID = "invalid_hf_model_id"
+
+
+@dataclass(frozen=True)
+class Arch:
+    """What one model_type builds: key names, the configuration class's defaults, and its modules."""
+
+    keys: Mapping[str, str] = field(default_factory=dict)  # our name -> the config's key (when it differs)
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    head_dim_default: int | None = None  # None: hidden_size // num_attention_heads
+    qkv_bias: Callable[[Mapping[str, Any]], bool] = lambda c: False
+    output_bias: Callable[[Mapping[str, Any]], bool] = lambda c: False
+    mlp_bias: Callable[[Mapping[str, Any]], bool] = lambda c: False
+    gated_mlp: bool = True
+    norms_per_layer: int = 2
+    norm_bias: bool = False
+    norm_weights: bool = True
+    qk_norm: str = "none"
+    moe: str | None = None  # mixtral, qwen_moe, deepseek
+    mla: bool = False
+    position_embeddings: bool = False
+    sliding: str = "none"  # none, all, qwen, qwen2_moe, gemma2
+    # Keys that change the architecture beyond what is counted here: the value they must have.
+    fixed: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _key(c: Mapping[str, Any], name: str) -> bool:
+    return bool(c.get(name))
+
+
+_LLAMA_DEFAULTS = {"max_position_embeddings": 2048, "tie_word_embeddings": False}
+ARCHITECTURES: dict[str, Arch] = {
+    "llama": Arch(
+        defaults={**_LLAMA_DEFAULTS, "attention_bias": False, "mlp_bias": False},
+        qkv_bias=lambda c: _key(c, "attention_bias"),
+        output_bias=lambda c: _key(c, "attention_bias"),
+        mlp_bias=lambda c: _key(c, "mlp_bias"),
+    ),
+    "mistral": Arch(
+        defaults={"max_position_embeddings": 131072, "tie_word_embeddings": False, "sliding_window": 4096},
+        sliding="all",
+    ),
+    "mixtral": Arch(
+        defaults={"max_position_embeddings": 131072, "tie_word_embeddings": False, "sliding_window": None},
+        moe="mixtral",
+        sliding="all",
+    ),
+    "qwen2": Arch(
+        defaults={
+            "max_position_embeddings": 32768,
+            "tie_word_embeddings": False,
+            "use_sliding_window": False,
+            "sliding_window": 4096,
+            "max_window_layers": 28,
+        },
+        qkv_bias=lambda c: True,
+        sliding="qwen",
+    ),
+    "qwen2_moe": Arch(
+        defaults={
+            "max_position_embeddings": 32768,
+            "tie_word_embeddings": False,
+            "use_sliding_window": False,
+            "sliding_window": 4096,
+            "max_window_layers": 28,
+            "qkv_bias": True,
+            "decoder_sparse_step": 1,
+            "mlp_only_layers": [],
+        },
+        qkv_bias=lambda c: _key(c, "qkv_bias"),
+        moe="qwen_moe",
+        sliding="qwen2_moe",
+    ),
+    "qwen3": Arch(
+        defaults={
+            "max_position_embeddings": 32768,
+            "tie_word_embeddings": False,
+            "attention_bias": False,
+            "use_sliding_window": False,
+            "sliding_window": 4096,
+            "max_window_layers": 28,
+        },
+        head_dim_default=128,
+        qkv_bias=lambda c: _key(c, "attention_bias"),
+        output_bias=lambda c: _key(c, "attention_bias"),
+        qk_norm="per_head",
+        sliding="qwen",
+    ),
+    "qwen3_moe": Arch(
+        defaults={
+            "max_position_embeddings": 32768,
+            "tie_word_embeddings": False,
+            "attention_bias": False,
+            "use_sliding_window": False,
+            "sliding_window": 4096,
+            "decoder_sparse_step": 1,
+            "mlp_only_layers": [],
+        },
+        keys={"num_experts": "num_experts"},
+        qkv_bias=lambda c: _key(c, "attention_bias"),
+        output_bias=lambda c: _key(c, "attention_bias"),
+        qk_norm="per_head",
+        moe="qwen_moe",
+        sliding="all_if_enabled",
+    ),
+    "gemma": Arch(
+        defaults={"max_position_embeddings": 8192, "tie_word_embeddings": True, "attention_bias": False},
+        head_dim_default=256,
+        qkv_bias=lambda c: _key(c, "attention_bias"),
+        output_bias=lambda c: _key(c, "attention_bias"),
+    ),
+    "gemma2": Arch(
+        defaults={
+            "max_position_embeddings": 8192,
+            "tie_word_embeddings": True,
+            "attention_bias": False,
+            "sliding_window": 4096,
+        },
+        head_dim_default=256,
+        qkv_bias=lambda c: _key(c, "attention_bias"),
+        output_bias=lambda c: _key(c, "attention_bias"),
+        norms_per_layer=4,
+        sliding="gemma2",
+    ),
+    "phi3": Arch(
+        defaults={"max_position_embeddings": 4096, "tie_word_embeddings": False, "sliding_window": None},
+        sliding="all",
+    ),
+    "gpt2": Arch(
+        keys={
+            "hidden_size": "n_embd",
+            "num_hidden_layers": "n_layer",
+            "num_attention_heads": "n_head",
+            "max_position_embeddings": "n_positions",
+        },
+        defaults={"n_positions": 1024, "tie_word_embeddings": True, "n_inner": None, "add_cross_attention": False},
+        qkv_bias=lambda c: True,
+        output_bias=lambda c: True,
+        mlp_bias=lambda c: True,
+        gated_mlp=False,
+        norm_bias=True,
+        position_embeddings=True,
+        fixed={"add_cross_attention": False},
+    ),
+    "olmo": Arch(
+        defaults={**_LLAMA_DEFAULTS, "attention_bias": False},
+        qkv_bias=lambda c: _key(c, "attention_bias"),
+        output_bias=lambda c: _key(c, "attention_bias"),
+        norm_weights=False,
+    ),
+    "olmo2": Arch(
+        defaults={**_LLAMA_DEFAULTS, "attention_bias": False},
+        qkv_bias=lambda c: _key(c, "attention_bias"),
+        output_bias=lambda c: _key(c, "attention_bias"),
+        qk_norm="across_heads",
+    ),
+    "deepseek_v3": Arch(
+        keys={"num_experts": "n_routed_experts"},
+        defaults={
+            "max_position_embeddings": 4096,
+            "tie_word_embeddings": False,
+            "attention_bias": False,
+            "first_k_dense_replace": 3,
+            "n_shared_experts": 1,
+            "moe_layer_freq": 1,
+        },
+        moe="deepseek",
+        mla=True,
+        fixed={"moe_layer_freq": 1},
+    ),
+}
+SUPPORTED_MODEL_TYPES = tuple(sorted(ARCHITECTURES))
+# Types whose configuration class defaults num_key_value_heads to a number of some default model's
+# (not to num_attention_heads): an absent value would be a guess, so it is required.
+_KV_HEADS_REQUIRED = frozenset({"mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma", "gemma2"})
+# Aliases transformers accepts for the same key (attribute_map).
+_ALIASES = {
+    "mixtral": {"num_local_experts": ("num_experts",)},
+    "qwen3_moe": {"num_experts": ("num_local_experts",)},
+    "deepseek_v3": {"n_routed_experts": ("num_local_experts",)},
+    "gpt2": {
+        "n_embd": ("hidden_size",),
+        "n_layer": ("num_hidden_layers",),
+        "n_head": ("num_attention_heads",),
+        "n_positions": ("max_position_embeddings",),
+    },
+}
+
+
+class _Reader:
+    """Reads a config.json's values with the model_type's defaults, collecting every problem."""
+
+    def __init__(self, config: Mapping[str, Any], model_type: str, arch: Arch) -> None:
+        self.config, self.model_type, self.arch = config, model_type, arch
+        self.errors: list[Issue] = []
+
+    def name(self, ours: str) -> str:
+        return self.arch.keys.get(ours, ours)
+
+    def raw(self, key: str) -> tuple[bool, Any]:
+        """Whether ``key`` (or an alias of it) is given, and its value."""
+        for k in (key, *_ALIASES.get(self.model_type, {}).get(key, ())):
+            if k in self.config:
+                return True, self.config[k]
+        return False, None
+
+    def error(self, key: str, code: str, msg: str) -> None:
+        self.errors.append(Issue(f"config.{key}", code, msg))
+
+    def dimension(self, ours: str) -> int | None:
+        """A required dimension: absent or null is an error, never a default model's value."""
+        key = self.name(ours)
+        given, value = self.raw(key)
+        if not given or value is None:
+            self.error(
+                key,
+                HFCode.MISSING_DIMENSION,
+                f"{key!r} is required: it is a dimension of the model, and a {self.model_type} config.json "
+                "without it cannot be counted",
+            )
+            return None
+        return self._positive(key, value)
+
+    def value(self, ours: str) -> Any:
+        """An optional value: absent or null takes the configuration class's default."""
+        key = self.name(ours)
+        given, value = self.raw(key)
+        if not given or (value is None and key not in _NULL_MEANS_NONE):
+            return self.arch.defaults.get(key)
+        return value
+
+    def integer(self, ours: str, *, default: int | None = None, minimum: int = 1) -> int | None:
+        key = self.name(ours)
+        value = self.value(ours)
+        if value is None:
+            return default
+        return self._positive(key, value, minimum=minimum)
+
+    def flag(self, ours: str) -> bool:
+        key = self.name(ours)
+        value = self.value(ours)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self.error(key, HFCode.INVALID_VALUE, f"expected true or false, got {_json_type(value)} ({_show(value)})")
+            return False
+        return value
+
+    def _positive(self, key: str, value: Any, *, minimum: int = 1) -> int | None:
+        if type(value) is not int or value < minimum:
+            wanted = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
+            self.error(key, HFCode.INVALID_VALUE, f"expected {wanted}, got {_json_type(value)} ({_show(value)})")
+            return None
+        return value
+
+
+@dataclass
+class Conversion:
+    """The document built from a config.json, or the problems that stopped it."""
+
+    document: dict[str, Any] | None
+    errors: list[Issue]
+
+
+def convert(config: Any, hf_model_id: str) -> Conversion:
+    """The registry document of a Hugging Face ``config.json`` (parsed) for the repo ``hf_model_id``."""
+    if not isinstance(config, dict):
+        return Conversion(None, [Issue("config", "not_an_object", f"expected a JSON object, got {_json_type(config)}")])
+    errors: list[Issue] = []
+    if not isinstance(hf_model_id, str) or hf_model_id.count("/") != 1 or not all(hf_model_id.split("/")):
+        errors.append(
+            Issue("hf_model_id", HFCode.INVALID_HF_ID, f"expected a Hub id ORG/NAME, got {_show(hf_model_id)}")
+        )
+    model_type = config.get("model_type")
+    if model_type not in ARCHITECTURES:
+        given = "no model_type" if model_type is None else f"model_type {_show(model_type)}"
+        errors.append(
+            Issue(
+                "config.model_type",
+                HFCode.UNSUPPORTED_MODEL_TYPE,
+                f"{given} is not supported; supported: {', '.join(SUPPORTED_MODEL_TYPES)}",
+            )
+        )
+        return Conversion(None, errors)
+    reader = _Reader(config, model_type, ARCHITECTURES[model_type])
+    document = _build(reader, hf_model_id)
+    errors.extend(reader.errors)
+    return Conversion(None if errors else document, errors)
+
+
+def _build(r: _Reader, hf_model_id: str) -> dict[str, Any] | None:
+    arch = r.arch
+    for key, expected in arch.fixed.items():
+        value = r.value(key)
+        if value != expected:
+            r.error(
+                key,
+                HFCode.UNSUPPORTED_KEY,
+                f"{key}={_show(value)} changes the architecture in a way the importer does not count "
+                f"(supported: {_show(expected)}); write this config by hand",
+            )
+    h = r.dimension("hidden_size")
+    layers = r.dimension("num_hidden_layers")
+    heads = r.dimension("num_attention_heads")
+    vocab = r.dimension("vocab_size")
+    context = r.integer("max_position_embeddings")
+    if h is None or layers is None or heads is None or vocab is None:
+        return None
+
+    windows = _sliding_windows(r, layers)
+    moe_layers = _moe_layers(r, layers) if arch.moe else [False] * layers
+    layer_types: list[dict[str, Any]] = []
+    layer_types += _attention(r, h, heads, layers, windows)
+    layer_types += _feedforward(r, h, moe_layers)
+    norm_specs: dict[str, Any] = {"hidden_size": h, "has_bias": arch.norm_bias}
+    if not arch.norm_weights:
+        norm_specs["elementwise_affine"] = False
+    layer_types.append(
+        {"name": "norm", "class": "NormLayer", "count": arch.norms_per_layer * layers + 1, "specs": norm_specs}
+    )
+    layer_types.append(
+        {"name": "embedding", "class": "EmbeddingLayer", "count": 1, "specs": {"vocab_size": vocab, "hidden_size": h}}
+    )
+    if arch.position_embeddings:
+        if context is None:
+            r.error(r.name("max_position_embeddings"), HFCode.MISSING_DIMENSION, "expected the number of positions")
+            return None
+        layer_types.append(
+            {
+                "name": "position_embedding",
+                "class": "PositionEmbeddingLayer",
+                "count": 1,
+                "specs": {"max_position_embeddings": context, "hidden_size": h},
+            }
+        )
+    tied = r.flag("tie_word_embeddings")
+    layer_types.append(
+        {
+            "name": "lm_head",
+            "class": "OutputHeadLayer",
+            "count": 1,
+            "specs": {"vocab_size": vocab, "hidden_size": h, "tie_word_embeddings": tied},
+        }
+    )
+    if r.errors:
+        return None
+    org_name = hf_model_id.split("/", 1)
+    document: dict[str, Any] = {
+        "model_id": hf_model_id.replace("/", "_"),
+        "hf_model_id": hf_model_id,
+        "name": org_name[-1],
+        "hidden_size": h,
+        "num_layers": layers,
+        "vocab_size": vocab,
+    }
+    if context is not None:
+        document["max_position_embeddings"] = context
+    document["layer_types"] = layer_types
+    document["validated"] = False
+    document["validation_notes"] = _notes(r)
+    return document
+
+
+def _head_dim(r: _Reader, h: int, heads: int) -> int | None:
+    given, value = r.raw("head_dim")
+    if given and value is not None:
+        return r._positive("head_dim", value)
+    if r.arch.head_dim_default is not None and not (given and value is None):
+        return r.arch.head_dim_default
+    if h % heads:
+        r.error(
+            r.name("num_attention_heads"),
+            HFCode.CONTRADICTION,
+            f"expected a divisor of the hidden size ({h}) when head_dim is not given, got {heads}",
+        )
+        return None
+    return h // heads
+
+
+def _attention(r: _Reader, h: int, heads: int, layers: int, windows: list[int | None]) -> list[dict[str, Any]]:
+    arch = r.arch
+    if arch.mla:
+        specs: dict[str, Any] = {"layer_idx": 0, "hidden_size": h, "num_heads": heads}
+        given, q_rank = r.raw("q_lora_rank")
+        if not given:
+            r.error(
+                "q_lora_rank",
+                HFCode.MISSING_DIMENSION,
+                "'q_lora_rank' is required: it is a dimension of the model (null when queries are not compressed)",
+            )
+        elif q_rank is not None:
+            specs["q_lora_rank"] = r._positive("q_lora_rank", q_rank)
+        for key in ("kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
+            specs[key] = r.dimension(key)
+        if r.flag("attention_bias"):
+            specs["attention_bias"] = True
+        return [{"name": "attention", "class": "MultiHeadLatentAttentionLayer", "count": layers, "specs": specs}]
+    d = _head_dim(r, h, heads)
+    given, kv = r.raw("num_key_value_heads")
+    if arch.position_embeddings:  # gpt2: multi-head attention, no key for kv heads
+        kv_heads: int | None = heads
+    elif given:
+        kv_heads = heads if kv is None else r._positive("num_key_value_heads", kv)
+    elif r.model_type in _KV_HEADS_REQUIRED:
+        kv_heads = r.dimension("num_key_value_heads")
+    else:  # the configuration class makes an absent value num_attention_heads
+        kv_heads = heads
+    if d is None or kv_heads is None:
+        return []
+    if heads % kv_heads:
+        r.error(
+            "num_key_value_heads",
+            HFCode.CONTRADICTION,
+            f"expected a divisor of num_attention_heads ({heads}), got {kv_heads}",
+        )
+        return []
+    specs = {"layer_idx": 0, "hidden_size": h, "num_heads": heads}
+    class_name = "AttentionLayer"
+    if kv_heads != heads:
+        class_name = "GroupedQueryAttentionLayer"
+        specs["num_kv_heads"] = kv_heads
+    specs["head_dim"] = d
+    if arch.qkv_bias(_effective(r, ("attention_bias", "qkv_bias"))):
+        specs["qkv_bias"] = True
+    if arch.output_bias(_effective(r, ("attention_bias",))):
+        specs["output_bias"] = True
+    if arch.qk_norm != "none":
+        specs["qk_norm"] = arch.qk_norm
+    groups: dict[int | None, list[int]] = {}
+    for i, window in enumerate(windows):
+        groups.setdefault(window, []).append(i)
+    out = []
+    for window, indices in groups.items():
+        name = "attention" if len(groups) == 1 else ("attention_sliding" if window else "attention_full")
+        group_specs = {**specs, "layer_idx": indices[0]}
+        if window:
+            group_specs = _insert_after(group_specs, "head_dim", "sliding_window", window)
+        out.append({"name": name, "class": class_name, "count": len(indices), "specs": group_specs})
+    return out
+
+
+def _insert_after(specs: dict[str, Any], after: str, key: str, value: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in specs.items():
+        out[k] = v
+        if k == after:
+            out[key] = value
+    return out
+
+
+def _effective(r: _Reader, keys: tuple[str, ...]) -> dict[str, bool]:
+    return {k: r.flag(k) for k in keys}
+
+
+def _feedforward(r: _Reader, h: int, moe_layers: list[bool]) -> list[dict[str, Any]]:
+    arch = r.arch
+    out = []
+    dense = [i for i, moe in enumerate(moe_layers) if not moe]
+    sparse = [i for i, moe in enumerate(moe_layers) if moe]
+    mixed = bool(dense and sparse)
+    if dense:
+        if arch.position_embeddings:  # gpt2: n_inner null means 4 · n_embd
+            inner = r.integer("n_inner", default=4 * h)
+        else:
+            inner = r.dimension("intermediate_size")
+        specs: dict[str, Any] = {"layer_idx": dense[0], "hidden_size": h, "intermediate_size": inner}
+        if arch.mlp_bias(_effective(r, ("mlp_bias",))):
+            specs["mlp_bias"] = True
+        out.append(
+            {
+                "name": "feedforward_dense" if mixed else "feedforward",
+                "class": "GatedMLPLayer" if arch.gated_mlp else "MLPLayer",
+                "count": len(dense),
+                "specs": specs,
+            }
+        )
+    if sparse:
+        out.append(
+            {
+                "name": "feedforward_moe" if mixed else "feedforward",
+                "class": "MoELayer",
+                "count": len(sparse),
+                "specs": {"layer_idx": sparse[0], **_moe_specs(r, h)},
+            }
+        )
+    return out
+
+
+def _moe_specs(r: _Reader, h: int) -> dict[str, Any]:
+    kind = r.arch.moe
+    experts_key = {"mixtral": "num_local_experts", "qwen_moe": "num_experts", "deepseek": "n_routed_experts"}[kind]
+    experts = r.dimension(experts_key)
+    per_token = r.dimension("num_experts_per_tok")
+    inner = r.dimension("intermediate_size" if kind == "mixtral" else "moe_intermediate_size")
+    specs: dict[str, Any] = {
+        "hidden_size": h,
+        "num_experts": experts,
+        "num_experts_per_tok": per_token,
+        "moe_intermediate_size": inner,
+    }
+    if experts is not None and per_token is not None and per_token > experts:
+        r.error(
+            "num_experts_per_tok",
+            HFCode.CONTRADICTION,
+            f"expected at most {experts_key} ({experts}) experts per token, got {per_token}",
+        )
+    if r.model_type == "qwen2_moe":
+        specs["shared_expert_intermediate_size"] = r.dimension("shared_expert_intermediate_size")
+        specs["shared_expert_gate"] = True
+    elif kind == "deepseek":
+        shared = r.integer("n_shared_experts", minimum=0)
+        if shared and inner:
+            specs["shared_expert_intermediate_size"] = shared * inner
+    return specs
+
+
+def _moe_layers(r: _Reader, layers: int) -> list[bool]:
+    """Which decoder layers hold experts, by the model_type's own rule in transformers."""
+    kind = r.arch.moe
+    if kind == "mixtral":
+        return [True] * layers
+    if kind == "deepseek":
+        first_dense = r.integer("first_k_dense_replace", minimum=0) or 0
+        return [i >= first_dense for i in range(layers)]
+    step = r.integer("decoder_sparse_step") or 1
+    only_mlp = r.value("mlp_only_layers") or []
+    if not isinstance(only_mlp, list) or not all(type(i) is int for i in only_mlp):
+        r.error("mlp_only_layers", HFCode.INVALID_VALUE, f"expected a list of layer indices, got {_show(only_mlp)}")
+        only_mlp = []
+    given, experts = r.raw("num_experts")
+    has_experts = not (given and experts == 0)
+    return [i not in only_mlp and has_experts and (i + 1) % step == 0 for i in range(layers)]
+
+
+def _sliding_windows(r: _Reader, layers: int) -> list[int | None]:
+    """The sliding window of each decoder layer (None: full attention), as transformers configures it."""
+    rule = r.arch.sliding
+    if rule == "none":
+        return [None] * layers
+    window = r.integer("sliding_window")
+    if rule == "all":
+        return [window] * layers
+    enabled = r.flag("use_sliding_window")
+    if rule == "all_if_enabled":
+        return [window if enabled else None] * layers
+    explicit = r.value("layer_types")
+    if explicit is not None and rule in ("qwen", "gemma2"):
+        if not isinstance(explicit, list) or len(explicit) != layers:
+            r.error("layer_types", HFCode.INVALID_VALUE, f"expected a list of {layers} layer types")
+            return [None] * layers
+        out: list[int | None] = []
+        for i, kind in enumerate(explicit):
+            if kind not in ("sliding_attention", "full_attention"):
+                r.error(
+                    f"layer_types[{i}]",
+                    HFCode.INVALID_VALUE,
+                    f"expected 'sliding_attention' or 'full_attention', got {_show(kind)}",
+                )
+            out.append(window if kind == "sliding_attention" and (enabled or rule == "gemma2") else None)
+        return out
+    if rule == "gemma2":
+        return [window if (i + 1) % 2 else None for i in range(layers)]
+    max_window = r.integer("max_window_layers", minimum=0) or 0
+    if rule == "qwen":
+        return [window if enabled and i >= max_window else None for i in range(layers)]
+    return [window if enabled and (i + 1) % 2 and i < max_window else None for i in range(layers)]  # qwen2_moe
+
+
+def _notes(r: _Reader) -> str:
+    notes = [
+        f"Imported by importhf from a Hugging Face config.json (model_type {r.model_type}); absent keys take "
+        "the transformers configuration class's defaults."
+    ]
+    quantization = r.config.get("quantization_config")
+    if quantization is not None:
+        method = quantization.get("quant_method") if isinstance(quantization, dict) else None
+        notes.append(
+            f"quantization_config{f' ({method})' if method else ''} does not change the parameter counts: "
+            "they count parameters, whatever the bytes that store them."
+        )
+    if r.model_type == "deepseek_v3":
+        mtp = r.config.get("num_nextn_predict_layers")
+        if mtp:
+            notes.append(
+                f"The {mtp} multi-token-prediction layer(s) (num_nextn_predict_layers) are not counted, as "
+                "transformers does not build them; the router's e_score_correction_bias is a buffer, not a parameter."
+            )
+    return " ".join(notes)
