@@ -22,7 +22,7 @@ from registry.core import CountError, catalogue, dumps, format_params, validate_
 from registry.core.document import order_specs
 from registry.core.files import parse_config_bytes
 from registry.core.validation import LAYER_TYPE_KEYS, TOP_LEVEL_KEYS
-from registry.forms import ImportForm, LayerTypeForm, LayerTypeFormSet, ModelConfigForm
+from registry.forms import ImportForm, ImportHFForm, LayerTypeForm, LayerTypeFormSet, ModelConfigForm
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
 HF_URL = "https://huggingface.co/{}"
@@ -98,14 +98,26 @@ class LayerTypeInline(admin.TabularInline):
 class ModelConfigAdmin(admin.ModelAdmin):
     form = ModelConfigForm
     inlines = [LayerTypeInline]
-    list_display = ("model_id", "name", "hf_link", "layer_type_count", "total", "validated", "updated")
+    list_display = ("model_id", "name", "hf_link", "layer_type_count", "total", "active", "validated", "updated")
     list_filter = (LayerClassFilter, "validated")
     search_fields = ("model_id", "hf_model_id", "name")
     actions = ("recompute_counts", "validate_configs", "export_json")
-    readonly_fields = ("total_params_display", "digest", "created", "updated")
+    readonly_fields = ("total_params_display", "active_params_display", "digest", "created", "updated")
     fieldsets = (
         (None, {"fields": ("model_id", "hf_model_id", "name", "base_digest")}),
-        ("Architecture", {"fields": ("hidden_size", "num_layers", "vocab_size", "total_params_display")}),
+        (
+            "Architecture",
+            {
+                "fields": (
+                    "hidden_size",
+                    "num_layers",
+                    "vocab_size",
+                    "max_position_embeddings",
+                    "total_params_display",
+                    "active_params_display",
+                )
+            },
+        ),
         ("Curation", {"fields": ("validated", "validation_notes")}),
         ("Record", {"classes": ("collapse",), "fields": ("digest", "created", "updated")}),
     )
@@ -129,11 +141,30 @@ class ModelConfigAdmin(admin.ModelAdmin):
     def total(self, obj: ModelConfig) -> str:
         return format_html('<span title="{}">{}</span>', f"{obj.total_params:,}", obj.total_params_formatted)
 
+    @admin.display(description="Active params", ordering="active_params", empty_value="—")
+    def active(self, obj: ModelConfig) -> str | None:
+        if obj.active_params is None:
+            return None
+        return format_html('<span title="{}">{}</span>', f"{obj.active_params:,}", obj.active_params_formatted)
+
     # ---- change form ---------------------------------------------------------------------------
 
     @admin.display(description="Total parameters")
     def total_params_display(self, obj: ModelConfig) -> str:
         return params(obj.total_params) if obj.pk else "computed on save"
+
+    @admin.display(description="Active parameters")
+    def active_params_display(self, obj: ModelConfig) -> str:
+        return params(obj.active_params)
+
+    def get_fieldsets(self, request: HttpRequest, obj: ModelConfig | None = None) -> Any:
+        # Active parameters exist only for configs with routed experts: no empty row for the others.
+        if obj is not None and obj.active_params is not None:
+            return self.fieldsets
+        return [
+            (title, {**options, "fields": tuple(f for f in options["fields"] if f != "active_params_display")})
+            for title, options in self.fieldsets
+        ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ModelConfig | None = None) -> tuple[str, ...]:
         readonly = tuple(super().get_readonly_fields(request, obj))
@@ -149,7 +180,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
         if formset is None:  # the inline's permissions follow the config's, so this is not reached
             raise PermissionDenied("Editing a config needs its layer types too.")
         obj = form.instance
-        old_total = obj.total_params if change else None
+        old_total, old_active = (obj.total_params, obj.active_params) if change else (None, None)
         result = services.config_upsert(
             data=formset.document,
             user=request.user,
@@ -161,10 +192,20 @@ class ModelConfigAdmin(admin.ModelAdmin):
         saved = result.config
         obj.pk = saved.pk
         obj._state.adding = False
-        for name in ("total_params", "total_params_formatted", "digest", "created", "updated"):
+        for name in (
+            "total_params",
+            "total_params_formatted",
+            "active_params",
+            "active_params_formatted",
+            "digest",
+            "created",
+            "updated",
+        ):
             setattr(obj, name, getattr(saved, name))
         if change and result.changed and old_total != saved.total_params:
             self.message_user(request, f"Total parameters: {params(old_total)} → {params(saved.total_params)}.")
+        if change and result.changed and old_active != saved.active_params:
+            self.message_user(request, f"Active parameters: {params(old_active)} → {params(saved.active_params)}.")
         for warning in result.validation.warnings:
             self.message_user(request, _about(warning.loc, warning.msg), messages.WARNING)
 
@@ -245,6 +286,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
         info = f"{self.opts.app_label}_{self.opts.model_name}"
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name=f"{info}_import"),
+            path("import-hf/", self.admin_site.admin_view(self.import_hf_view), name=f"{info}_import_hf"),
             path(
                 "<path:object_id>/history/<int:revision_id>/restore/",
                 self.admin_site.admin_view(self.restore_view),
@@ -253,10 +295,34 @@ class ModelConfigAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def import_view(self, request: HttpRequest) -> HttpResponse:
-        """Upload config files: validated and written like loadconfigs, all of them or none, with a report."""
+    def _check_import_permission(self, request: HttpRequest) -> None:
+        # An import creates some configs and updates others: it needs both permissions.
         if not (self.has_add_permission(request) and self.has_change_permission(request)):
             raise PermissionDenied
+
+    def _report_import(self, request: HttpRequest, report: services.ImportReport, dry_run: bool) -> None:
+        summary = ", ".join(f"{report.count(s)} {s}" for s in ("created", "updated", "unchanged", "failed"))
+        if not report.ok:
+            self.message_user(request, f"Nothing was written: {summary}.", messages.ERROR)
+        elif dry_run:
+            self.message_user(request, f"Dry run, nothing written: {summary}.", messages.WARNING)
+        else:
+            self.message_user(request, f"Imported: {summary}.")
+
+    def _import_page(self, request: HttpRequest, template: str, form: Any, report: Any, **extra: Any) -> HttpResponse:
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "form": form,
+            "report": report,
+            "has_view_permission": self.has_view_permission(request),
+            **extra,
+        }
+        return TemplateResponse(request, template, context)
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload config files: validated and written like loadconfigs, all of them or none, with a report."""
+        self._check_import_permission(request)
         report = None
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
@@ -272,22 +338,34 @@ class ModelConfigAdmin(admin.ModelAdmin):
                 user=request.user,
                 source="admin",
             )
-            summary = ", ".join(f"{report.count(s)} {s}" for s in ("created", "updated", "unchanged", "failed"))
-            if not report.ok:
-                self.message_user(request, f"Nothing was written: {summary}.", messages.ERROR)
-            elif form.cleaned_data["dry_run"]:
-                self.message_user(request, f"Dry run, nothing written: {summary}.", messages.WARNING)
-            else:
-                self.message_user(request, f"Imported: {summary}.")
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Import model configs",
-            "opts": self.opts,
-            "form": form,
-            "report": report,
-            "has_view_permission": self.has_view_permission(request),
-        }
-        return TemplateResponse(request, "admin/registry/modelconfig/import.html", context)
+            self._report_import(request, report, form.cleaned_data["dry_run"])
+        return self._import_page(
+            request, "admin/registry/modelconfig/import.html", form, report, title="Import model configs"
+        )
+
+    def import_hf_view(self, request: HttpRequest) -> HttpResponse:
+        """A Hugging Face config.json, uploaded or pasted: converted, validated and imported, with a report."""
+        self._check_import_permission(request)
+        report = None
+        form = ImportHFForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            name, raw = form.source()
+            config, error = parse_config_bytes(raw)
+            hf_model_id = form.cleaned_data["hf_model_id"]
+            source = services.HFSource(name, hf_model_id, config=config, read_error=error)
+            report = services.import_hf(
+                [source], dry_run=form.cleaned_data["dry_run"], user=request.user, source="importhf"
+            )
+            self._report_import(request, report, form.cleaned_data["dry_run"])
+        return self._import_page(
+            request,
+            "admin/registry/modelconfig/import_hf.html",
+            form,
+            report,
+            title="Import a Hugging Face config.json",
+            breadcrumb="Import Hugging Face config.json",
+            source_label="Input",
+        )
 
     def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None) -> HttpResponse:
         """Every kept version of the config: who, when, how, and what changed; each one restorable."""

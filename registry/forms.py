@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from django import forms
@@ -14,6 +15,7 @@ from django.forms.models import BaseInlineFormSet, construct_instance
 from registry.core import Issue, Validation, catalogue, validate_config
 from registry.core.catalogue import PARAMETER_COUNT, LayerClass, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX
+from registry.hf_sources import HUB_ID_RE
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
 SPEC_PREFIX = "spec_"
@@ -25,6 +27,7 @@ CONFIG_KEYS = (
     "hidden_size",
     "num_layers",
     "vocab_size",
+    "max_position_embeddings",
     "validated",
     "validation_notes",
 )
@@ -62,13 +65,50 @@ def catalogue_specs() -> list[CatalogueSpec]:
     return [CatalogueSpec(spec, tuple(classes), tuple(required)) for spec, classes, required in seen.values()]
 
 
-def spec_form_field(spec: Spec) -> forms.Field:
-    """The typed form field of a spec: a checkbox for booleans, a bounded integer otherwise."""
+class OptionalBooleanSelect(forms.NullBooleanSelect):
+    """yes / no / blank, the blank option naming the default an absent key means."""
+
+    def __init__(self, default: bool, attrs: dict[str, Any] | None = None) -> None:
+        super().__init__(attrs)
+        self.choices = [("unknown", f"— (default: {_yes_no(default)})"), ("true", "yes"), ("false", "no")]
+
+
+def _yes_no(value: Any) -> str:
+    return "yes" if value else "no"
+
+
+def _help(spec: Spec) -> str:
+    if spec.default is None:
+        return spec.description
+    default = _yes_no(spec.default) if spec.kind is SpecKind.BOOL else spec.default
+    return f"{spec.description} Default when left blank: {default}."
+
+
+def spec_form_field(entry: CatalogueSpec) -> forms.Field:
+    """The typed form field of a spec, from its kind alone.
+
+    A blank optional field leaves the key absent (its default applies), so saving an untouched
+    form never adds a key to the document. A boolean some class requires stays a checkbox.
+    """
+    spec = entry.spec
     if spec.kind is SpecKind.BOOL:
-        return forms.BooleanField(label=spec.name, required=False, help_text=spec.description)
+        if entry.required_in:
+            return forms.BooleanField(label=spec.name, required=False, help_text=_help(spec))
+        return forms.NullBooleanField(
+            label=spec.name, required=False, help_text=_help(spec), widget=OptionalBooleanSelect(bool(spec.default))
+        )
+    if spec.kind is SpecKind.CHOICE:
+        blank = "—" if spec.default is None else f"— (default: {spec.default})"
+        return forms.TypedChoiceField(
+            label=spec.name,
+            required=False,
+            choices=[("", blank), *((choice, choice) for choice in spec.choices)],
+            empty_value=None,
+            help_text=_help(spec),
+        )
     minimum = 0 if spec.kind is SpecKind.NON_NEGATIVE_INT else 1
     return forms.IntegerField(
-        label=spec.name, required=False, min_value=minimum, max_value=BIGINT_MAX, help_text=spec.description
+        label=spec.name, required=False, min_value=minimum, max_value=BIGINT_MAX, help_text=_help(spec)
     )
 
 
@@ -82,6 +122,13 @@ class ModelConfigForm(forms.ModelForm):
     hidden_size = forms.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Model (residual stream) width.")
     num_layers = forms.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Number of decoder layers.")
     vocab_size = forms.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Tokens in the vocabulary.")
+    max_position_embeddings = forms.IntegerField(
+        label="Context length",
+        required=False,
+        min_value=1,
+        max_value=BIGINT_MAX,
+        help_text="Tokens of context the model was built for (max_position_embeddings); optional.",
+    )
     # The digest of the version the page was opened on: a save over a newer one is refused.
     base_digest = forms.CharField(widget=forms.HiddenInput, required=False)
 
@@ -172,7 +219,7 @@ class LayerTypeForm(forms.ModelForm):
         chosen = self.chosen_class()
         self.spec_entries = catalogue_specs()
         for entry in self.spec_entries:
-            field = spec_form_field(entry.spec)
+            field = spec_form_field(entry)
             field.disabled = chosen is None or entry.spec.name not in chosen.allowed
             self.fields[entry.field_name] = field
             if self.instance.pk and entry.spec.name in (self.instance.specs or {}):
@@ -268,7 +315,8 @@ class LayerTypeFormSet(BaseInlineFormSet):
         document: dict[str, Any] = {}
         for key in CONFIG_KEYS:
             if parent is not None and key in parent.fields:
-                if key in parent.cleaned_data:
+                # None only comes from an optional field left blank: the key is then absent.
+                if parent.cleaned_data.get(key) is not None:
                     document[key] = parent.cleaned_data[key]
             else:
                 document[key] = getattr(self.instance, key)
@@ -375,3 +423,50 @@ class ImportForm(forms.Form):
         required=False, help_text="Replace stale derived values (parameter_count, totals) instead of failing."
     )
     dry_run = forms.BooleanField(required=False, label="Dry run", help_text="Report without writing.")
+
+
+class ImportHFForm(forms.Form):
+    """A Hugging Face config.json, uploaded or pasted, and the Hub repo it belongs to."""
+
+    hf_model_id = forms.CharField(
+        label="Hugging Face model id",
+        max_length=200,
+        help_text="The Hub repo the config.json comes from, ORG/NAME (e.g. mistralai/Mixtral-8x7B-v0.1).",
+    )
+    config_file = forms.FileField(
+        label="config.json file",
+        required=False,
+        allow_empty_file=True,  # an empty file is reported by the import, as a pasted blank text is
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,application/json"}),
+    )
+    config_text = forms.CharField(
+        label="or its text",
+        required=False,
+        strip=False,
+        widget=forms.Textarea(attrs={"rows": 12, "cols": 80, "spellcheck": "false"}),
+        help_text="Paste the config.json here instead of uploading it.",
+    )
+    dry_run = forms.BooleanField(required=False, label="Dry run", help_text="Report without writing.")
+
+    def clean_hf_model_id(self) -> str:
+        value = self.cleaned_data["hf_model_id"].strip()
+        if not HUB_ID_RE.fullmatch(value):
+            raise ValidationError(f"expected a Hub id ORG/NAME, got {value!r}", code="invalid_hf_id")
+        return value
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        has_file = cleaned.get("config_file") is not None
+        has_text = bool((cleaned.get("config_text") or "").strip())
+        if has_file == has_text:
+            raise ValidationError(
+                "Give the config.json either as a file or as pasted text (one of them).", code="one_source"
+            )
+        return cleaned
+
+    def source(self) -> tuple[str, bytes]:
+        """The input's name in the report, and its bytes."""
+        upload = self.cleaned_data.get("config_file")
+        if upload is not None:
+            return PurePath(upload.name).name, upload.read()
+        return "pasted config.json", self.cleaned_data["config_text"].encode("utf-8")

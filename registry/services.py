@@ -199,6 +199,8 @@ class ImportItem:
     data: Any = None
     filename: str | None = None
     read_error: Issue | None = None
+    # Problems found before validation (a config.json that cannot be converted): the input fails with them.
+    errors: tuple[Issue, ...] = ()
 
 
 def import_configs(
@@ -229,8 +231,10 @@ def import_configs(
             report.sources.append(entry)
             if progress is not None:
                 progress.update(1)
-            if item.read_error is not None:
-                entry.errors.append(item.read_error)
+            if item.read_error is not None or item.errors:
+                entry.errors.extend([item.read_error] if item.read_error is not None else item.errors)
+                if isinstance(item.data, dict) and isinstance(item.data.get("model_id"), str):
+                    entry.model_id = item.data["model_id"]
                 continue
             model_id = item.data.get("model_id") if isinstance(item.data, dict) else None
             entry.model_id = model_id if isinstance(model_id, str) else None
@@ -368,6 +372,46 @@ def _bulk_write(
         ],
     )
     insert_rows(ConfigRevision, REVISION_FIELDS, revisions)
+
+
+# ---- Hugging Face import --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HFSource:
+    """One Hugging Face config.json to import: where it came from, its repo id, and its parsed content."""
+
+    source: str
+    hf_model_id: str
+    config: Any = None
+    read_error: Issue | None = None
+
+
+def hf_items(sources: Iterable[HFSource]) -> list[ImportItem]:
+    """The registry documents of Hugging Face configs, as import inputs (conversion problems fail the input)."""
+    from registry.core.hf import convert
+
+    items = []
+    for src in sources:
+        if src.read_error is not None:
+            items.append(ImportItem(source=src.source, read_error=src.read_error))
+            continue
+        conversion = convert(src.config, src.hf_model_id)
+        items.append(
+            ImportItem(
+                source=src.source,
+                data=conversion.document or {"model_id": src.hf_model_id.replace("/", "_")},
+                errors=tuple(conversion.errors),
+            )
+        )
+    return items
+
+
+def import_hf(
+    sources: Iterable[HFSource], *, dry_run: bool = False, user: Any = None, source: str = "importhf"
+) -> ImportReport:
+    """Convert Hugging Face config.json files and import the documents: all of them, or nothing."""
+    return import_configs(hf_items(sources), dry_run=dry_run, user=user, source=source)
 
 
 # ---- derived counts ----------------------------------------------------------------------------

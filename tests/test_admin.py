@@ -39,7 +39,9 @@ def form_data(response: Any) -> dict[str, Any]:
             if bound.field.disabled:
                 continue
             value = bound.value()
-            if isinstance(bound.field, forms.BooleanField):
+            if isinstance(bound.field, forms.NullBooleanField):
+                data[bound.html_name] = bound.field.widget.format_value(value)
+            elif isinstance(bound.field, forms.BooleanField):
                 if value:
                     data[bound.html_name] = "on"
             elif value is not None:
@@ -61,10 +63,8 @@ def set_layer(data: dict[str, Any], index: int, position: int, layer: dict[str, 
     data.update({f"{prefix}position": position, f"{prefix}name": layer["name"], f"{prefix}class_name": layer["class"]})
     data[f"{prefix}count"] = layer["count"]
     for key, value in layer["specs"].items():
-        if value is True:
-            data[f"{prefix}spec_{key}"] = "on"
-        elif value is not False:
-            data[f"{prefix}spec_{key}"] = value
+        # "true"/"false" read the same from a checkbox and from a yes/no/default select.
+        data[f"{prefix}spec_{key}"] = ("true" if value else "false") if isinstance(value, bool) else value
 
 
 def add_data(client: Any, document: dict[str, Any]) -> dict[str, Any]:

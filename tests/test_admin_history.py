@@ -39,7 +39,11 @@ def test_flat_diff_lists_changed_values_by_path():
     after["layer_types"][0], after["layer_types"][1] = after["layer_types"][1], after["layer_types"][0]
     assert flat_diff(before, after) == [
         ("name", "Acme Tiny 1", "Renamed"),
-        ("layer_types (order)", "attention, feedforward, norm, embedding", "feedforward, attention, norm, embedding"),
+        (
+            "layer_types (order)",
+            "attention, feedforward, norm, embedding, lm_head",
+            "feedforward, attention, norm, embedding, lm_head",
+        ),
         ("layer_types[feedforward].specs.intermediate_size", 256, 512),
     ]
     assert ("model_id", None, "acme_tiny-1") in flat_diff(None, before)

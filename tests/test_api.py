@@ -380,7 +380,7 @@ def test_list_filters(api, loaded_fixtures, query, expected):
 def test_layer_class_filter_lists_a_config_once(api, db):
     """A config with two layer types of the class appears once."""
     doc = small_config()
-    doc["layer_types"].append({**doc["layer_types"][3], "name": "lm_head"})
+    doc["layer_types"][4] = {**doc["layer_types"][3], "name": "lm_head"}
     store(doc)
     body = api.get("/models/?layer_class=EmbeddingLayer").json()
     assert body["count"] == 1 and len(body["results"]) == 1
@@ -488,11 +488,19 @@ def test_layer_class_detail(api, db):
         ("num_kv_heads", "positive_integer"),
         ("head_dim", "positive_integer"),
     ]
-    assert [(s["name"], s["type"]) for s in body["optional"]] == [("sliding_window", "positive_integer")]
+    assert [(s["name"], s["type"]) for s in body["optional"]] == [
+        ("sliding_window", "positive_integer"),
+        ("qkv_bias", "boolean"),
+        ("output_bias", "boolean"),
+        ("qk_norm", "choice"),
+    ]
+    qk_norm = body["optional"][3]
+    assert qk_norm["choices"] == ["none", "per_head", "across_heads"] and qk_norm["default"] == "none"
+    assert body["optional"][1]["default"] is False
     assert [s["name"] for s in body["metadata"]] == ["layer_idx", "parameter_count"]
     assert body["parallelism"] == ["tensor_parallel", "context_parallel"]
     assert body["formula_text"] == gqa.formula_text
-    assert body["per_decoder_layer"] is True
+    assert body["per_decoder_layer"] is True and body["kind"] == "attention"
     norm = api.get("/layer-classes/NormLayer/").json()
     assert norm["parallelism"] == [] and ("has_bias", "boolean") in [(s["name"], s["type"]) for s in norm["required"]]
 

@@ -54,7 +54,7 @@ def test_post_creates_a_config(writer):
     body = response.json()
     assert body == config.to_document()
     assert body["total_params"] == 187200 and body["total_params_formatted"] == "187.2K"
-    assert [lt["specs"]["parameter_count"] for lt in body["layer_types"]] == [12288, 49152, 64, 64000]
+    assert [lt["specs"]["parameter_count"] for lt in body["layer_types"]] == [12288, 49152, 64, 64000, 0]
     assert writer.get(TINY_URL).json() == body
     revision = ConfigRevision.objects.get()
     assert (revision.action, revision.source, revision.user.username) == ("created", "api", "writer")
@@ -521,7 +521,7 @@ def test_validate_a_valid_document(api, db):
     assert body["valid"] is True and body["errors"] == [] and body["recomputed"] == []
     assert ("layer_types[0].count", "count_not_num_layers") in [(w["loc"], w["code"]) for w in body["warnings"]]
     assert body["counts"]["total_params"] == 187200
-    assert [r["subtotal"] for r in body["counts"]["layer_types"]] == [24576, 98304, 320, 64000]
+    assert [r["subtotal"] for r in body["counts"]["layer_types"]] == [24576, 98304, 320, 64000, 0]
     assert body["document"]["total_params_formatted"] == "187.2K"
     assert not ModelConfig.objects.exists()
 

@@ -86,7 +86,6 @@ def test_layer_position_is_unique_within_a_config():
     [
         {"count": 0},
         {"count": -1},
-        {"parameter_count": 0},
         {"parameter_count": -5},
         {"name": ""},
         {"position": -1},
@@ -110,7 +109,7 @@ def test_deleting_a_config_deletes_its_layers_and_keeps_its_history():
     """Layer types go with their config; revisions stay, detached."""
     result = config_upsert(data=small_config(), source="test")
     config = result.config
-    assert config.layer_types.count() == 4
+    assert config.layer_types.count() == 5
     config.delete()
     assert not LayerType.objects.exists()
     revision = ConfigRevision.objects.get()

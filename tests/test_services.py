@@ -54,6 +54,7 @@ def test_upsert_creates_a_config_with_its_layers_and_a_revision(django_user_mode
         (1, "feedforward"),
         (2, "norm"),
         (3, "embedding"),
+        (4, "lm_head"),
     ]
     document = _canonical(data)
     assert config.to_document() == document

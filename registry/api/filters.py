@@ -7,12 +7,15 @@ from typing import Any
 import django_filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
 from registry.models import LayerType, ModelConfig
 
-ORDERING_FIELDS = ("total_params", "name", "num_layers", "updated")
+ORDERING_FIELDS = ("total_params", "active_params", "name", "num_layers", "updated")
+# Active parameters of any config: a dense config's every parameter is active.
+ACTIVE = "active_or_total"
 
 
 class IntegerFilter(django_filters.NumberFilter):
@@ -68,14 +71,20 @@ class ConfigFilterSet(django_filters.FilterSet):
     )
     min_params = IntegerFilter(field_name="total_params", lookup_expr="gte")
     max_params = IntegerFilter(field_name="total_params", lookup_expr="lte")
+    min_active_params = IntegerFilter(field_name=ACTIVE, lookup_expr="gte")
+    max_active_params = IntegerFilter(field_name=ACTIVE, lookup_expr="lte")
     num_layers = IntegerFilter()
     hidden_size = IntegerFilter()
     validated = StrictBooleanFilter()
-    ordering = StableOrderingFilter(fields=ORDERING_FIELDS)
+    ordering = StableOrderingFilter(fields=[(ACTIVE if f == "active_params" else f, f) for f in ORDERING_FIELDS])
 
     class Meta:
         model = ModelConfig
         fields: list[str] = []
+
+    def __init__(self, data: Any = None, queryset: QuerySet | None = None, **kwargs: Any) -> None:
+        queryset = ModelConfig.objects.all() if queryset is None else queryset
+        super().__init__(data, queryset.annotate(**{ACTIVE: Coalesce("active_params", "total_params")}), **kwargs)
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(

@@ -14,6 +14,7 @@ from registry.api.permissions import reads_require_auth
 from registry.api.serializers import ErrorSerializer
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
+from registry.core.validation import RESERVED_MODEL_IDS
 
 
 class RegistryAutoSchema(AutoSchema):
@@ -87,7 +88,8 @@ MODEL_ID = OpenApiParameter(
     "model_id",
     str,
     OpenApiParameter.PATH,
-    pattern=r"^[A-Za-z0-9._-]+$",
+    # The reserved ids are routes of their own (/models/validate, /models/import-hf), not configs.
+    pattern=rf"^(?!(?:{'|'.join(sorted(RESERVED_MODEL_IDS))})$)[A-Za-z0-9._-]+$",
     description="The config's model_id (hf_model_id with '/' replaced by '_').",
     examples=[OpenApiExample("Llama 3.3 70B", value="meta-llama_Llama-3.3-70B-Instruct")],
 )
@@ -111,6 +113,8 @@ LIST_PARAMETERS = [
     ),
     _integer("min_params", "total_params at least this."),
     _integer("max_params", "total_params at most this."),
+    _integer("min_active_params", "Active parameters at least this (active_params, or total_params for a dense config)."),
+    _integer("max_active_params", "Active parameters at most this (active_params, or total_params for a dense config)."),
     _integer("num_layers", "num_layers equal to this."),
     _integer("hidden_size", "hidden_size equal to this."),
     OpenApiParameter("validated", str, enum=["true", "false"], description="validated is this."),
@@ -119,6 +123,7 @@ LIST_PARAMETERS = [
         {"type": "array", "items": {"type": "string", "enum": [p for f in ORDERING_FIELDS for p in (f, f"-{f}")]}},
         style="form",
         explode=False,
-        description="Comma-separated fields, '-' for descending; ties broken by model_id. Default model_id.",
+        description="Comma-separated fields, '-' for descending; ties broken by model_id. Default model_id. "
+        "active_params orders a dense config by its total_params (all of its parameters are active).",
     ),
 ]

@@ -36,11 +36,19 @@ def _positive(**kwargs: Any) -> serializers.IntegerField:
 
 def _spec_field(spec: Spec, *, required: bool) -> serializers.Field:
     if spec.kind is SpecKind.BOOL:
-        return serializers.BooleanField(required=required, help_text=spec.description)
+        return serializers.BooleanField(required=required, help_text=_with_default(spec))
+    if spec.kind is SpecKind.CHOICE:
+        return serializers.ChoiceField(choices=list(spec.choices), required=required, help_text=_with_default(spec))
     minimum = 0 if spec.kind is SpecKind.NON_NEGATIVE_INT else 1
     return serializers.IntegerField(
         min_value=minimum, max_value=BIGINT_MAX, required=required, help_text=spec.description
     )
+
+
+def _with_default(spec: Spec) -> str:
+    if spec.default is None:
+        return spec.description
+    return f"{spec.description} Default: {str(spec.default).lower() if isinstance(spec.default, bool) else spec.default}."
 
 
 # Request and response components share their names: drf-spectacular (COMPONENT_SPLIT_REQUEST)
@@ -80,9 +88,20 @@ def document_serializer(direction: str) -> type[serializers.Serializer]:
         "hidden_size": _positive(),
         "num_layers": _positive(),
         "vocab_size": _positive(),
+        "max_position_embeddings": _positive(
+            required=False, help_text="Context length: tokens the model was built for (optional)."
+        ),
         "total_params": _positive(required=derived, help_text="Σ count × parameter_count (derived)."),
         "total_params_formatted": serializers.CharField(
             max_length=32, required=derived, help_text="total_params with a K/M/B/T suffix (derived)."
+        ),
+        "active_params": _positive(
+            required=False,
+            help_text="Parameters one token uses: every parameter, but of the routed experts only "
+            "num_experts_per_tok of num_experts (derived; present only for configs with a MoELayer).",
+        ),
+        "active_params_formatted": serializers.CharField(
+            max_length=32, required=False, help_text="active_params with a K/M/B/T suffix (derived)."
         ),
         "layer_types": PolymorphicProxySerializer(
             component_name="LayerType",
@@ -106,15 +125,30 @@ class ErrorSerializer(serializers.Serializer):
     errors = IssueSerializer(many=True)
 
 
+# Keys a document holds only when they have a value; list items leave them out the same way.
+OPTIONAL_KEYS = ("max_position_embeddings", "active_params", "active_params_formatted")
+
+
 class ConfigSummarySerializer(serializers.ModelSerializer):
     """A list item: the config's own fields (no layer_types), its URL and when it last changed."""
 
     url = serializers.SerializerMethodField()
+    # Not read-only, so that the schema marks them optional: they are left out when null.
+    max_position_embeddings = _positive(required=False)
+    active_params = _positive(required=False)
+    active_params_formatted = serializers.CharField(max_length=32, required=False)
 
     class Meta:
         model = ModelConfig
         fields = [*CONFIG_VALUE_KEYS, "url", "updated"]
-        read_only_fields = fields
+        read_only_fields = [f for f in fields if f not in OPTIONAL_KEYS]
+
+    def to_representation(self, instance: ModelConfig) -> dict[str, Any]:
+        data = super().to_representation(instance)
+        for key in OPTIONAL_KEYS:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
 
     def get_url(self, config: ModelConfig) -> str:
         return self.context["detail_prefix"] + config.model_id
@@ -129,6 +163,12 @@ class LayerShareSerializer(serializers.Serializer):
     subtotal = serializers.IntegerField(help_text="count × parameter_count.")
     share = serializers.FloatField(min_value=0, max_value=1, help_text="subtotal / total_params.")
     formula = serializers.CharField(help_text="The class's parameter formula in words.")
+    active_parameter_count = serializers.IntegerField(
+        required=False, help_text="Parameters of one layer one token uses (layer types with routed experts only)."
+    )
+    active_subtotal = serializers.IntegerField(
+        required=False, help_text="count × active_parameter_count (layer types with routed experts only)."
+    )
 
 
 SUMMARY_MODEL_FIELDS = [f for f in ConfigSummarySerializer.Meta.fields if f != "url"]
@@ -145,6 +185,9 @@ def summaries(rows: list[dict[str, Any]], detail_prefix: str) -> list[dict[str, 
     out = []
     for row in rows:
         item = dict(row)
+        for key in OPTIONAL_KEYS:
+            if item[key] is None:
+                del item[key]
         updated = item.pop("updated")
         item["url"] = detail_prefix + row["model_id"]
         item["updated"] = updated_field.to_representation(updated)
@@ -171,29 +214,41 @@ class ParameterBreakdownSerializer(serializers.Serializer):
     model_id = serializers.CharField()
     total_params = serializers.IntegerField()
     total_params_formatted = serializers.CharField()
+    active_params = serializers.IntegerField(required=False, help_text="Only for configs with routed experts.")
+    active_params_formatted = serializers.CharField(required=False)
     layer_types = LayerShareSerializer(many=True)
 
 
 def parameter_breakdown(doc: ConfigDoc) -> dict[str, Any]:
-    """For each layer type: its count, parameter_count, subtotal and share of the total."""
+    """For each layer type: its count, parameter_count, subtotal and share of the total (and active counts)."""
     total = doc.total_params
-    return {
+    out: dict[str, Any] = {
         "model_id": doc.model_id,
         "total_params": total,
         "total_params_formatted": doc.total_params_formatted,
-        "layer_types": [
-            {
-                "name": layer.name,
-                "class": layer.class_name,
-                "count": layer.count,
-                "parameter_count": layer.parameter_count,
-                "subtotal": layer.count * layer.parameter_count,
-                "share": layer.count * layer.parameter_count / total if total else 0.0,
-                "formula": catalogue.get(layer.class_name).formula_text,  # type: ignore[union-attr]
-            }
-            for layer in doc.layer_types
-        ],
     }
+    if doc.active_params is not None:
+        out["active_params"] = doc.active_params
+        out["active_params_formatted"] = doc.active_params_formatted
+    rows = []
+    for layer in doc.layer_types:
+        layer_class = catalogue.get(layer.class_name)
+        assert layer_class is not None
+        row = {
+            "name": layer.name,
+            "class": layer.class_name,
+            "count": layer.count,
+            "parameter_count": layer.parameter_count,
+            "subtotal": layer.count * layer.parameter_count,
+            "share": layer.count * layer.parameter_count / total if total else 0.0,
+            "formula": layer_class.formula_text,
+        }
+        if layer_class.has_experts:
+            row["active_parameter_count"] = layer_class.active_parameter_count(layer.specs)
+            row["active_subtotal"] = layer.count * row["active_parameter_count"]
+        rows.append(row)
+    out["layer_types"] = rows
+    return out
 
 
 class ValidationReportSerializer(serializers.Serializer):
@@ -212,6 +267,8 @@ class SpecSerializer(serializers.Serializer):
     name = serializers.CharField()
     type = serializers.ChoiceField(choices=SPEC_TYPES, source="kind.value")
     description = serializers.CharField()
+    choices = serializers.ListField(child=serializers.CharField(), help_text="The values of a choice spec.")
+    default = serializers.JSONField(allow_null=True, help_text="What an optional spec means when absent.")
 
 
 class LayerClassSerializer(serializers.Serializer):
@@ -223,8 +280,16 @@ class LayerClassSerializer(serializers.Serializer):
     optional = SpecSerializer(many=True, help_text="Specs it may give.")
     metadata = serializers.SerializerMethodField(help_text="Specs any class may carry (not architecture).")
     parallelism = serializers.SerializerMethodField(help_text="Supported ways to split the layer across devices.")
-    per_decoder_layer = serializers.BooleanField(help_text="Usually occurs once per decoder layer.")
+    kind = serializers.ChoiceField(
+        choices=[k.value for k in catalogue.LayerKind], source="kind.value", help_text="What the layer does."
+    )
+    per_decoder_layer = serializers.BooleanField(
+        help_text="One per decoder layer: the counts of this kind's layer types add up to num_layers."
+    )
     formula_text = serializers.CharField(help_text="The parameter formula in words.")
+    active_formula_text = serializers.CharField(
+        help_text="For classes with routed experts, the parameters one token uses; empty otherwise."
+    )
     url = serializers.SerializerMethodField()
 
     @extend_schema_field(SpecSerializer(many=True))

@@ -23,6 +23,7 @@ urlpatterns = [
     # Before the detail route: "validate" would otherwise be taken for a model_id (the validator
     # refuses it as one: core.validation.RESERVED_MODEL_IDS, kept in step by a test).
     *_both("models/validate", views.ConfigValidateView, "model-validate", slash=False),
+    *_both("models/import-hf", views.ImportHFView, "model-import-hf", slash=False),
     *_both(f"models/{MODEL_ID}/parameters", views.ConfigParametersView, "model-parameters", slash=False),
     *_both(f"models/{MODEL_ID}", views.ConfigDetailView, "model-detail", slash=False, wrap=views.lean_detail),
     *_both("layer-classes", views.LayerClassListView, "layer-class-list", slash=True),

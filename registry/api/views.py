@@ -11,8 +11,8 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.csrf import csrf_exempt
-from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import exceptions, status
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -47,6 +47,8 @@ from registry.api.serializers import (
     summaries,
 )
 from registry.core import Issue, catalogue, validate_config
+from registry.core.hf import convert
+from registry.core.validation import MAX_ID_LENGTH
 from registry.core.catalogue import LayerClass
 from registry.models import ModelConfig
 from registry.services import ConfigRejected, PreconditionFailed, config_delete, config_upsert
@@ -406,6 +408,66 @@ class ConfigValidateView(RegistryAPIView):
                 "document": doc.to_document() if doc is not None else None,
             },
         )
+
+
+class ImportHFRequestSerializer(serializers.Serializer):
+    hf_model_id = serializers.RegexField(
+        r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$",
+        max_length=MAX_ID_LENGTH,
+        help_text="The Hub repo the config.json comes from, ORG/NAME; its name part becomes the config's name.",
+    )
+    config = serializers.DictField(help_text="The repo's config.json, as it is on the Hub.")
+
+
+class ImportHFView(RegistryAPIView):
+    """Convert a Hugging Face config.json into a config and write it (or, with ?dry_run=true, only show it)."""
+
+    query_params = {"post": ("dry_run",)}
+
+    @extend_schema(
+        operation_id="models_import_hf",
+        summary="Import a Hugging Face config.json",
+        description="Converts the config.json of a supported model_type (absent keys take the transformers "
+        "configuration class's defaults; the model's dimensions must be given) and writes the result as "
+        "POST/PUT would: 201 when created, 200 when it replaced or matched a stored config. With "
+        "?dry_run=true: 200 with the document it would write, nothing written. Errors name the config.json "
+        "key (config.num_attention_heads) or the document's place.",
+        parameters=[
+            OpenApiParameter("dry_run", str, enum=["true", "false"], description="true: write nothing."),
+            *VALIDATORS,
+        ],
+        request=ImportHFRequestSerializer,
+        responses={201: Document, 200: Document, **errors(*WRITE_ERRORS, 409)},
+    )
+    def post(self, request: Any) -> Any:
+        dry_run = request.query_params.get("dry_run", "false")
+        if dry_run not in ("true", "false"):
+            raise query_error("dry_run", "invalid_choice", f"expected true or false, got {dry_run!r}")
+        data = request.data
+        if not isinstance(data, dict):
+            raise Invalid([Issue("$", "not_an_object", "expected an object with hf_model_id and config")])
+        problems = [Issue(key, "required", f"{key!r} is required") for key in ("hf_model_id", "config") if key not in data]
+        problems += [
+            Issue(key, "unknown_key", f"unknown key {key!r}; allowed keys: hf_model_id, config")
+            for key in data
+            if key not in ("hf_model_id", "config")
+        ]
+        if problems:
+            raise Invalid(problems)
+        conversion = convert(data["config"], data["hf_model_id"])
+        if conversion.errors:
+            raise ConfigRejected(conversion.errors)
+        document = conversion.document
+        if dry_run == "true":
+            validation = validate_config(document)
+            if not validation.ok:
+                raise ConfigRejected(validation.errors)
+            return Response(validation.config.to_document())  # type: ignore[union-attr]
+        exists = ModelConfig.objects.filter(model_id=document["model_id"]).exists()  # type: ignore[index]
+        if exists and not request.user.has_perm("registry.change_modelconfig"):
+            raise exceptions.PermissionDenied("Replacing a stored config needs the change permission.")
+        result = config_upsert(data=document, user=request.user, source="importhf")
+        return self.written(request, result)
 
 
 class ConfigParametersView(RegistryAPIView):

@@ -35,7 +35,7 @@ TOP_LEVEL_KEYS = (
     "validation_notes",
 )
 # Ids that /models/<id> cannot name: the API's own routes under /models/ (registry/api/urls.py).
-RESERVED_MODEL_IDS = frozenset({"validate"})
+RESERVED_MODEL_IDS = frozenset({"validate", "import-hf"})
 # A config's own values, stored as its row's columns: every top-level key but its layer types.
 CONFIG_VALUE_KEYS = tuple(key for key in TOP_LEVEL_KEYS if key != "layer_types")
 REQUIRED_TOP_LEVEL = ("model_id", "hf_model_id", "name", "hidden_size", "num_layers", "vocab_size", "layer_types")
