@@ -12,6 +12,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 DATA = Path(__file__).resolve().parent / "data"
+# The shipped configs: the four seed models of the format and the ones imported from tests/data/hf.
+FIXTURE_IDS = sorted(p.stem for p in FIXTURES.glob("*.json"))
+N = len(FIXTURE_IDS)
 
 
 def fixture_document(model_id: str) -> dict[str, Any]:
@@ -77,13 +80,24 @@ def loaded_fixtures(db) -> None:
 
 # ---- helpers added for the registry-core tests ---------------------------------------------------
 
-# The published parameter counts of the four shipped models (model cards), and their short forms.
-PUBLISHED = {
+# The published parameter counts of the four seed models (model cards), and their short forms.
+SEED = {
     "meta-llama_Llama-3.1-405B-Instruct": (405853388800, "405.9B"),
     "meta-llama_Llama-3.3-70B-Instruct": (70553706496, "70.6B"),
     "TinyLlama_TinyLlama-1.1B-Chat-v1.0": (1100048384, "1.1B"),
     "mistralai_Mistral-7B-v0.1": (7241732096, "7.2B"),
 }
+# The configs imported by importhf from tests/data/hf: transformers' published totals (tied tensors once)
+# and, for mixtures of experts, the parameters active per token.
+IMPORTED = {
+    "Qwen_Qwen2.5-7B-Instruct": (7615616512, "7.6B"),
+    "google_gemma-2-2b": (2614341888, "2.6B"),
+    "mistralai_Mixtral-8x7B-v0.1": (46702792704, "46.7B"),
+    "deepseek-ai_DeepSeek-V3": (671026404352, "671.0B"),
+    "openai-community_gpt2": (124439808, "124.4M"),
+}
+PUBLISHED_ACTIVE = {"mistralai_Mixtral-8x7B-v0.1": 12879925248, "deepseek-ai_DeepSeek-V3": 37552282624}
+PUBLISHED = {**SEED, **IMPORTED}
 SPEC_EXAMPLE = DATA / "spec_worked_example.json"
 SPEC_EXAMPLE_ID = "meta-llama_Llama-3.3-70B-Instruct"
 

@@ -14,14 +14,18 @@ from registry.core import catalogue
 from registry.core.validation import RESERVED_MODEL_IDS
 from registry.models import ModelConfig
 from tests import test_api_helpers
-from tests.conftest import FIXTURES, fixture_document, small_config
+from tests.conftest import FIXTURE_IDS, SEED, fixture_document, small_config
 from tests.test_api_helpers import store, store_many
 
 pytestmark = pytest.mark.django_db
 api = test_api_helpers.api  # the shared fixture, under its own name
 
-FIXTURE_IDS = sorted(p.stem for p in FIXTURES.glob("*.json"))
 LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
+LLAMA_405B = "meta-llama_Llama-3.1-405B-Instruct"
+MISTRAL = "mistralai_Mistral-7B-v0.1"
+SEED_IDS = sorted(SEED)
+QWEN, GEMMA, GPT2 = "Qwen_Qwen2.5-7B-Instruct", "google_gemma-2-2b", "openai-community_gpt2"
+MIXTRAL, DEEPSEEK = "mistralai_Mixtral-8x7B-v0.1", "deepseek-ai_DeepSeek-V3"
 
 
 @pytest.mark.parametrize("model_id", FIXTURE_IDS)
@@ -213,7 +217,7 @@ SUMMARY_KEYS = [
 def test_list_items_are_summaries_with_their_url(api, loaded_fixtures):
     """Each item is the config's fields without layer_types, plus its URL; ordered by model_id."""
     body = api.get("/models/").json()
-    assert body["count"] == 4 and body["next"] is None and body["previous"] is None
+    assert body["count"] == len(FIXTURE_IDS) and body["next"] is None and body["previous"] is None
     assert [item["model_id"] for item in body["results"]] == sorted(FIXTURE_IDS)
     item = next(i for i in body["results"] if i["model_id"] == LLAMA)
     assert list(item) == SUMMARY_KEYS
@@ -239,7 +243,7 @@ def test_list_without_slash_is_not_redirected(api, loaded_fixtures):
     """GET /models answers like /models/, without a redirect."""
     response = api.get("/models")
     assert response.status_code == 200
-    assert response.json()["count"] == 4
+    assert response.json()["count"] == len(FIXTURE_IDS)
 
 
 def test_list_expand_layer_types_gives_documents(api, loaded_fixtures):
@@ -343,29 +347,32 @@ def _ids(api, query: str) -> list[str]:
                 "meta-llama_Llama-3.3-70B-Instruct",
             ],
         ),
-        ("search=MISTRALAI/", ["mistralai_Mistral-7B-v0.1"]),  # hf_model_id, any case
+        ("search=MISTRALAI/", [MISTRAL, MIXTRAL]),  # hf_model_id, any case
         ("search=Chat", ["TinyLlama_TinyLlama-1.1B-Chat-v1.0"]),
         ("search=405B Instruct", ["meta-llama_Llama-3.1-405B-Instruct"]),  # name only (model_id has '-')
         ("search=nothing-like-this", []),
-        (
-            "min_params=7241732096",
-            ["meta-llama_Llama-3.1-405B-Instruct", "meta-llama_Llama-3.3-70B-Instruct", "mistralai_Mistral-7B-v0.1"],
-        ),
-        ("max_params=7241732096", ["TinyLlama_TinyLlama-1.1B-Chat-v1.0", "acme_tiny-1", "mistralai_Mistral-7B-v0.1"]),
+        ("min_params=7241732096", sorted([LLAMA_405B, LLAMA, MISTRAL, QWEN, MIXTRAL, DEEPSEEK])),
+        ("max_params=7241732096", sorted(["TinyLlama_TinyLlama-1.1B-Chat-v1.0", "acme_tiny-1", MISTRAL, GEMMA, GPT2])),
         ("max_params=154431", []),
         ("min_params=154432&max_params=154432", ["acme_tiny-1"]),  # its total with an MLPLayer
-        (
-            "min_params=2000000000&max_params=100000000000",
-            ["meta-llama_Llama-3.3-70B-Instruct", "mistralai_Mistral-7B-v0.1"],
-        ),
-        ("num_layers=32", ["mistralai_Mistral-7B-v0.1"]),
-        ("hidden_size=8192", ["meta-llama_Llama-3.3-70B-Instruct"]),
+        ("min_params=2000000000&max_params=100000000000", sorted([LLAMA, MISTRAL, QWEN, GEMMA, MIXTRAL])),
+        ("num_layers=32", [MISTRAL, MIXTRAL]),
+        ("hidden_size=8192", [LLAMA]),
         ("hidden_size=8192&num_layers=32", []),
-        ("layer_class=GroupedQueryAttentionLayer", sorted([*FIXTURE_IDS, "acme_tiny-1"])),
-        ("layer_class=GatedMLPLayer", sorted(FIXTURE_IDS)),
-        ("layer_class=MLPLayer", ["acme_tiny-1"]),
-        ("validated=true", sorted(FIXTURE_IDS)),
-        ("validated=false", ["acme_tiny-1"]),
+        ("layer_class=GroupedQueryAttentionLayer", sorted([*SEED_IDS, QWEN, GEMMA, MIXTRAL, "acme_tiny-1"])),
+        ("layer_class=GatedMLPLayer", sorted([*SEED_IDS, QWEN, GEMMA, DEEPSEEK])),
+        ("layer_class=MLPLayer", sorted(["acme_tiny-1", GPT2])),
+        ("layer_class=MoELayer", sorted([MIXTRAL, DEEPSEEK])),
+        ("layer_class=MultiHeadLatentAttentionLayer", [DEEPSEEK]),
+        ("validated=true", sorted(SEED_IDS)),
+        ("validated=false", sorted(["acme_tiny-1", QWEN, GEMMA, MIXTRAL, DEEPSEEK, GPT2])),
+        # Active parameters: routed experts count k of E; a dense config's are all its parameters.
+        (
+            "max_active_params=15000000000",
+            sorted(["TinyLlama_TinyLlama-1.1B-Chat-v1.0", "acme_tiny-1", MISTRAL, QWEN, GEMMA, GPT2, MIXTRAL]),
+        ),
+        ("min_active_params=30000000000", sorted([LLAMA_405B, LLAMA, DEEPSEEK])),
+        ("min_active_params=12879925248&max_active_params=12879925248", [MIXTRAL]),
         ("layer_class=MLPLayer&validated=true", []),
     ],
 )
@@ -406,6 +413,35 @@ def test_list_ordering(api, db, ordering, key, reverse):
     expected = sorted(items, key=lambda i: i["model_id"])
     expected.sort(key=lambda i: i[key], reverse=reverse)
     assert [i["model_id"] for i in items] == [i["model_id"] for i in expected]
+
+
+@pytest.mark.parametrize("ordering", ["active_params", "-active_params"])
+def test_list_ordering_by_active_params(api, loaded_fixtures, ordering):
+    """?ordering=active_params sorts by the parameters a token uses: active_params, a dense config's total."""
+    items = api.get(f"/models/?ordering={ordering}").json()["results"]
+    active = [i.get("active_params", i["total_params"]) for i in items]
+    assert active == sorted(active, reverse=ordering.startswith("-"))
+    by_id = {i["model_id"]: i for i in items}
+    assert by_id[MIXTRAL]["active_params"] == 12879925248 and by_id[MIXTRAL]["active_params_formatted"] == "12.9B"
+    assert "active_params" not in by_id[QWEN] and by_id[QWEN]["max_position_embeddings"] == 32768
+    assert "max_position_embeddings" not in by_id[LLAMA]
+
+
+def test_parameters_of_a_moe_config_give_active_counts(api, loaded_fixtures):
+    """/parameters of a config with experts: active_params, and per MoE layer type its active count."""
+    body = api.get(f"/models/{DEEPSEEK}/parameters").json()
+    assert body["total_params"] == 671026404352 and body["active_params"] == 37552282624
+    assert body["active_params_formatted"] == "37.6B"
+    moe = next(r for r in body["layer_types"] if r["class"] == "MoELayer")
+    assert moe["count"] == 58 and moe["parameter_count"] == 11320164352
+    assert moe["active_parameter_count"] == 11320164352 - (256 - 8) * 3 * 7168 * 2048
+    assert moe["active_subtotal"] == 58 * moe["active_parameter_count"]
+    head = next(r for r in body["layer_types"] if r["name"] == "lm_head")
+    assert "active_parameter_count" not in head
+    dense = api.get(f"/models/{GEMMA}/parameters").json()
+    assert "active_params" not in dense
+    tied = next(r for r in dense["layer_types"] if r["name"] == "lm_head")
+    assert tied["class"] == "OutputHeadLayer" and tied["parameter_count"] == 0 and tied["share"] == 0.0
 
 
 def test_list_ordering_by_several_fields(api, db):

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from registry.services import config_upsert
-from tests.conftest import FIXTURES, PUBLISHED, small_config
+from tests.conftest import FIXTURE_IDS, FIXTURES, N, PUBLISHED, small_config
 
 pytestmark = pytest.mark.django_db
 
@@ -37,9 +37,9 @@ def dump(*args: str) -> str:
 def test_writes_every_config_to_the_output_folder(loaded_fixtures, tmp_path):
     """--output receives one <model_id>.json per config, identical to the fixture it was loaded from."""
     out = dump("--output", str(tmp_path / "new"))
-    assert f"Wrote 4 config file(s) to {tmp_path / 'new'}" in out
+    assert f"Wrote {N} config file(s) to {tmp_path / 'new'}" in out
     names = sorted(p.name for p in (tmp_path / "new").iterdir())
-    assert names == sorted(f"{m}.json" for m in PUBLISHED)
+    assert names == sorted(f"{m}.json" for m in FIXTURE_IDS)
     for name in names:
         assert (tmp_path / "new" / name).read_bytes() == (FIXTURES / name).read_bytes()
 
@@ -48,7 +48,7 @@ def test_writes_to_the_fixtures_setting_by_default(loaded_fixtures, tmp_path, se
     """With no --output, files go to REGISTRY_FIXTURES_DIR."""
     settings.REGISTRY_FIXTURES_DIR = tmp_path
     dump()
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{m}.json" for m in PUBLISHED)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{m}.json" for m in FIXTURE_IDS)
 
 
 def test_writes_only_the_model_ids_given(loaded_fixtures, tmp_path):

@@ -13,7 +13,9 @@ from django.core.management import CommandError, call_command
 from registry.core import format_params
 from registry.models import ConfigRevision, LayerType, ModelConfig
 from tests.conftest import (
+    FIXTURE_IDS,
     FIXTURES,
+    N,
     PUBLISHED,
     SPEC_EXAMPLE,
     SPEC_EXAMPLE_ID,
@@ -63,13 +65,13 @@ def _state() -> tuple:
 
 
 def test_loads_fixtures_by_default():
-    """With no path, loadconfigs reads fixtures/ and creates the four configs with their published totals."""
+    """With no path, loadconfigs reads fixtures/ and creates every config with their published totals."""
     out, err = load()
     assert err == ""
-    assert summary(out) == (4, 0, 0, 0)
+    assert summary(out) == (N, 0, 0, 0)
     stored = {c.model_id: (c.total_params, c.total_params_formatted) for c in ModelConfig.objects.all()}
     assert stored == PUBLISHED
-    assert LayerType.objects.count() == sum(len(fixture_document(m)["layer_types"]) for m in PUBLISHED)
+    assert LayerType.objects.count() == sum(len(fixture_document(m)["layer_types"]) for m in FIXTURE_IDS)
     assert set(ConfigRevision.objects.values_list("action", "source")) == {("created", "loadconfigs")}
     for model_id in PUBLISHED:
         assert f"created: {model_id}" in out
@@ -86,11 +88,11 @@ def test_round_trip_reproduces_fixtures_byte_for_byte(tmp_path):
 
 
 def test_a_second_run_reports_unchanged_and_writes_nothing():
-    """Loading the same files again: 4 unchanged, no row touched, no revision added."""
+    """Loading the same files again: all unchanged, no row touched, no revision added."""
     load()
     before = _state()
     out, _ = load()
-    assert summary(out) == (0, 0, 4, 0)
+    assert summary(out) == (0, 0, N, 0)
     assert _state() == before
 
 
@@ -109,18 +111,18 @@ def test_a_stored_file_skips_validation_until_the_rules_change(monkeypatch):
 
     monkeypatch.setattr("registry.services.validate_config", counting)
     out, _ = load()
-    assert summary(out) == (0, 0, 4, 0)
+    assert summary(out) == (0, 0, N, 0)
     assert calls == []
 
     monkeypatch.setattr(document, "RULES_VERSION", document.RULES_VERSION + "-next")
     document._salt.cache_clear()
     try:
         out, _ = load()
-        assert summary(out) == (0, 4, 0, 0)
-        assert sorted(calls) == sorted(f"{m}.json" for m in PUBLISHED)
+        assert summary(out) == (0, N, 0, 0)
+        assert sorted(calls) == sorted(f"{m}.json" for m in FIXTURE_IDS)
         calls.clear()
         out, _ = load()
-        assert summary(out) == (0, 0, 4, 0)
+        assert summary(out) == (0, 0, N, 0)
         assert calls == []
     finally:
         monkeypatch.undo()
@@ -135,7 +137,7 @@ def test_a_changed_file_is_updated_and_the_rest_unchanged(fixture_copy):
     doc["validation_notes"] = "Edited."
     write_config(fixture_copy, doc)
     out, _ = load(str(fixture_copy))
-    assert summary(out) == (0, 1, 3, 0)
+    assert summary(out) == (0, 1, N - 1, 0)
     assert ModelConfig.objects.get(model_id=doc["model_id"]).validation_notes == "Edited."
     revision = ConfigRevision.objects.get(action="updated")
     assert (revision.model_id, revision.after["validation_notes"]) == (doc["model_id"], "Edited.")
@@ -180,7 +182,7 @@ def test_one_bad_file_among_good_ones_writes_nothing(fixture_copy):
     bad_path = write_config(fixture_copy, bad)
     message, err = load_failing(str(fixture_copy))
     assert summary(message) == (0, 0, 0, 1)
-    assert "1 failed, 4 valid but not written. Nothing was written: 1 of 5 files failed." in message
+    assert f"1 failed, {N} valid but not written. Nothing was written: 1 of {N + 1} files failed." in message
     assert f"{bad_path}: 2 error(s)" in err
     assert "num_layers: expected a positive integer, got 0 [not_positive]" in err
     assert "layer_types[0].specs.num_kv_heads: expected a divisor of num_heads (4), got 3 [heads_not_divisible]" in err
@@ -278,7 +280,7 @@ def test_an_empty_folder_loads_nothing(tmp_path):
 def test_dry_run_reports_would_be_counts_and_writes_nothing(fixture_copy):
     """--dry-run reports created/updated/unchanged as a real run would, and stores nothing."""
     out, _ = load(str(fixture_copy), "--dry-run")
-    assert summary(out) == (4, 0, 0, 0)
+    assert summary(out) == (N, 0, 0, 0)
     assert "Dry run: nothing was written." in out
     assert not ModelConfig.objects.exists()
 
@@ -289,7 +291,7 @@ def test_dry_run_reports_would_be_counts_and_writes_nothing(fixture_copy):
     write_config(fixture_copy, doc)
     write_config(fixture_copy, small_config())
     out, _ = load(str(fixture_copy), "--dry-run")
-    assert summary(out) == (1, 1, 3, 0)
+    assert summary(out) == (1, 1, N - 1, 0)
     assert _state() == before
 
 
@@ -330,7 +332,7 @@ def test_prune_deletes_configs_whose_file_is_gone(fixture_copy):
     (fixture_copy / f"{gone}.json").unlink()
 
     out, _ = load(str(fixture_copy))
-    assert summary(out) == (0, 0, 3, 0)
+    assert summary(out) == (0, 0, N - 1, 0)
     assert ModelConfig.objects.filter(model_id=gone).exists()
 
     out, _ = load(str(fixture_copy), "--prune", "--dry-run")
@@ -339,7 +341,7 @@ def test_prune_deletes_configs_whose_file_is_gone(fixture_copy):
 
     out, _ = load(str(fixture_copy), "--prune")
     assert f"pruned: {gone}" in out
-    assert summary(out) == (0, 0, 3, 0) and "1 pruned" in out
+    assert summary(out) == (0, 0, N - 1, 0) and "1 pruned" in out
     assert sorted(ModelConfig.objects.values_list("model_id", flat=True)) == sorted(set(PUBLISHED) - {gone})
     revision = ConfigRevision.objects.get(action="deleted")
     assert (revision.model_id, revision.before["model_id"]) == (gone, gone)
@@ -351,7 +353,7 @@ def test_prune_does_not_run_when_a_file_fails(fixture_copy):
     (fixture_copy / "meta-llama_Llama-3.1-405B-Instruct.json").unlink()
     (fixture_copy / "bad.json").write_text("[]")
     load_failing(str(fixture_copy), "--prune")
-    assert ModelConfig.objects.count() == 4
+    assert ModelConfig.objects.count() == N
 
 
 def test_prune_refuses_an_input_without_config_files(fixture_copy, tmp_path):
@@ -361,15 +363,15 @@ def test_prune_refuses_an_input_without_config_files(fixture_copy, tmp_path):
     empty.mkdir()
     message, _ = load_failing(str(empty), "--prune")
     assert "--prune would delete every stored config. Nothing was done." in message
-    assert ModelConfig.objects.count() == 4
+    assert ModelConfig.objects.count() == N
 
 
 def test_verbosity_zero_prints_only_the_summary_and_two_lists_unchanged(fixture_copy):
     """-v0 prints no per-file line; -v2 lists unchanged files too."""
     out, _ = load(str(fixture_copy), "--verbosity", "0")
-    assert "created:" not in out and summary(out) == (4, 0, 0, 0)
+    assert "created:" not in out and summary(out) == (N, 0, 0, 0)
     out, _ = load(str(fixture_copy), "--verbosity", "2")
-    assert out.count("unchanged: ") == 4
+    assert out.count("unchanged: ") == N
 
 
 # ---- as a process -------------------------------------------------------------------------------------
@@ -391,4 +393,4 @@ def test_exit_status_is_zero_for_a_dry_run_of_the_fixtures():
     """python manage.py loadconfigs --dry-run over fixtures/ exits 0 with the would-be summary."""
     done = manage("loadconfigs", "--dry-run", database_url=subprocess_database_url())
     assert done.returncode == 0, done.stderr
-    assert "4 created, 0 updated, 0 unchanged, 0 failed. Dry run: nothing was written." in done.stdout
+    assert f"{N} created, 0 updated, 0 unchanged, 0 failed. Dry run: nothing was written." in done.stdout

@@ -226,10 +226,20 @@ class _Reader:
 
     def raw(self, key: str) -> tuple[bool, Any]:
         """Whether ``key`` (or an alias of it) is given, and its value."""
-        for k in (key, *_ALIASES.get(self.model_type, {}).get(key, ())):
-            if k in self.config:
-                return True, self.config[k]
-        return False, None
+        names = [k for k in (key, *_ALIASES.get(self.model_type, {}).get(key, ())) if k in self.config]
+        if not names:
+            return False, None
+        values = {k: self.config[k] for k in names}
+        if len(names) > 1 and any(v != values[names[0]] for v in values.values()):
+            shown = " and ".join(f"{k}={_show(v)}" for k, v in values.items())
+            issue = Issue(
+                f"config.{key}",
+                HFCode.CONTRADICTION,
+                f"{shown} name the same value for {self.model_type} and disagree; give one of them",
+            )
+            if issue not in self.errors:
+                self.errors.append(issue)
+        return True, values[names[0]]
 
     def error(self, key: str, code: str, msg: str) -> None:
         self.errors.append(Issue(f"config.{key}", code, msg))
