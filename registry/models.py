@@ -31,7 +31,8 @@ class ModelConfig(models.Model):
         editable=False,
         help_text="Parameters one token uses: routed experts count k of E (derived; only configs with experts).",
     )
-    active_params_formatted = models.CharField(max_length=32, null=True, editable=False)
+    # Null, not "", when absent: a CHECK ties it to active_params, and documents leave both out.
+    active_params_formatted = models.CharField(max_length=32, null=True, editable=False)  # noqa: DJ001
     validated = models.BooleanField(default=False, help_text="Checked against the published model card.")
     validation_notes = models.TextField(blank=True)
     digest = models.CharField(max_length=64, editable=False, help_text="SHA-256 of the config's document: its ETag.")

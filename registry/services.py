@@ -492,7 +492,9 @@ def recompute_counts(
             config.total_params = total
             config.total_params_formatted = format_params(total)
             config.active_params = new_active[index[config.pk]]
-            config.active_params_formatted = None if config.active_params is None else format_params(config.active_params)
+            config.active_params_formatted = (
+                None if config.active_params is None else format_params(config.active_params)
+            )
             config.updated = now
             document = config.to_document()
             config.digest = digest(document)

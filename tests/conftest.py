@@ -144,7 +144,12 @@ def hand_parameter_count(class_name: str, specs: dict[str, Any]) -> int:
         total += 3 * h * shared + (h if specs.get("shared_expert_gate") else 0)
         return total
     if class_name == "MultiHeadLatentAttentionLayer":
-        heads, rope, nope, v = specs["num_heads"], specs["qk_rope_head_dim"], specs["qk_nope_head_dim"], specs["v_head_dim"]
+        heads, rope, nope, v = (
+            specs["num_heads"],
+            specs["qk_rope_head_dim"],
+            specs["qk_nope_head_dim"],
+            specs["v_head_dim"],
+        )
         kv_rank, q_rank = specs["kv_lora_rank"], specs.get("q_lora_rank")
         bias = specs.get("attention_bias", False)
         if q_rank is None:
@@ -160,7 +165,12 @@ def hand_active_parameter_count(class_name: str, specs: dict[str, Any]) -> int:
     """Parameters of one layer one token uses: routed experts count k of E."""
     if class_name != "MoELayer":
         return hand_parameter_count(class_name, specs)
-    h, e, k, i = specs["hidden_size"], specs["num_experts"], specs["num_experts_per_tok"], specs["moe_intermediate_size"]
+    h, e, k, i = (
+        specs["hidden_size"],
+        specs["num_experts"],
+        specs["num_experts_per_tok"],
+        specs["moe_intermediate_size"],
+    )
     return hand_parameter_count(class_name, specs) - (e - k) * 3 * h * i
 
 

@@ -83,7 +83,7 @@ def test_allowed_keys_are_metadata_around_the_class_specs():
 
 
 def test_spec_kinds_are_typed():
-    """Flags are booleans with a default, qk_norm a choice, layer_idx and parameter_count may be 0, the rest positive."""
+    """Flags are booleans with defaults, qk_norm a choice, layer_idx and parameter_count may be 0, the rest positive."""
     specs = {s.name: s for c in catalogue.classes() for s in c.allowed.values()}
     flags = {n for n, s in specs.items() if s.kind is SpecKind.BOOL}
     assert flags == {

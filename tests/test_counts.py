@@ -9,7 +9,7 @@ import pytest
 
 from registry.core import CountOverflow, catalogue, counts, format_params, validate_config
 from registry.core.counts import BIGINT_MAX
-from tests.conftest import PUBLISHED, hand_parameter_count, hand_active_parameter_count
+from tests.conftest import PUBLISHED, hand_active_parameter_count, hand_parameter_count
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from registry.services import config_upsert
-from tests.conftest import FIXTURE_IDS, FIXTURES, N, PUBLISHED, small_config
+from tests.conftest import FIXTURE_IDS, FIXTURES, N, small_config
 
 pytestmark = pytest.mark.django_db
 

@@ -343,4 +343,3 @@ def test_config_naming_a_key_by_its_alias_counts_what_transformers_builds(
 ) -> None:
     """A key given by its alias counts exactly what transformers builds."""
     _check(hf_id, ALIAS_CONFIGS[hf_id], transformers_counts)
-

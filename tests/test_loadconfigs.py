@@ -15,10 +15,10 @@ from registry.models import ConfigRevision, LayerType, ModelConfig
 from tests.conftest import (
     FIXTURE_IDS,
     FIXTURES,
-    N,
     PUBLISHED,
     SPEC_EXAMPLE,
     SPEC_EXAMPLE_ID,
+    N,
     fixture_document,
     manage,
     small_config,

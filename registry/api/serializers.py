@@ -45,10 +45,14 @@ def _spec_field(spec: Spec, *, required: bool) -> serializers.Field:
     )
 
 
+def _json_text(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def _with_default(spec: Spec) -> str:
     if spec.default is None:
         return spec.description
-    return f"{spec.description} Default: {str(spec.default).lower() if isinstance(spec.default, bool) else spec.default}."
+    return f"{spec.description} Default: {_json_text(spec.default)}."
 
 
 # Request and response components share their names: drf-spectacular (COMPONENT_SPLIT_REQUEST)

@@ -47,9 +47,9 @@ from registry.api.serializers import (
     summaries,
 )
 from registry.core import Issue, catalogue, validate_config
+from registry.core.catalogue import LayerClass
 from registry.core.hf import convert
 from registry.core.validation import MAX_ID_LENGTH
-from registry.core.catalogue import LayerClass
 from registry.models import ModelConfig
 from registry.services import ConfigRejected, PreconditionFailed, config_delete, config_upsert
 
@@ -446,7 +446,9 @@ class ImportHFView(RegistryAPIView):
         data = request.data
         if not isinstance(data, dict):
             raise Invalid([Issue("$", "not_an_object", "expected an object with hf_model_id and config")])
-        problems = [Issue(key, "required", f"{key!r} is required") for key in ("hf_model_id", "config") if key not in data]
+        problems = [
+            Issue(key, "required", f"{key!r} is required") for key in ("hf_model_id", "config") if key not in data
+        ]
         problems += [
             Issue(key, "unknown_key", f"unknown key {key!r}; allowed keys: hf_model_id, config")
             for key in data

@@ -108,7 +108,9 @@ SHARED_EXPERT_INTERMEDIATE_SIZE = Spec(
     "absent when there is none.",
 )
 SHARED_EXPERT_GATE = Spec(
-    "shared_expert_gate", SpecKind.BOOL, "A sigmoid gate on the shared expert (Qwen2-MoE): hidden_size weights.",
+    "shared_expert_gate",
+    SpecKind.BOOL,
+    "A sigmoid gate on the shared expert (Qwen2-MoE): hidden_size weights.",
     default=False,
 )
 ROUTER_BIAS = Spec("router_bias", SpecKind.BOOL, "A bias parameter on the router.", default=False)

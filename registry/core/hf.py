@@ -496,10 +496,8 @@ def _feedforward(r: _Reader, h: int, moe_layers: list[bool]) -> list[dict[str, A
     sparse = [i for i, moe in enumerate(moe_layers) if moe]
     mixed = bool(dense and sparse)
     if dense:
-        if arch.position_embeddings:  # gpt2: n_inner null means 4 · n_embd
-            inner = r.integer("n_inner", default=4 * h)
-        else:
-            inner = r.dimension("intermediate_size")
+        # gpt2: n_inner null means 4 · n_embd
+        inner = r.integer("n_inner", default=4 * h) if arch.position_embeddings else r.dimension("intermediate_size")
         specs: dict[str, Any] = {"layer_idx": dense[0], "hidden_size": h, "intermediate_size": inner}
         if arch.mlp_bias(_effective(r, ("mlp_bias",))):
             specs["mlp_bias"] = True
