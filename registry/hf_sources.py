@@ -60,6 +60,9 @@ def find_in_folder(folder: Path) -> list[Found]:
         for path in sorted(folder.glob(f"*/*/{CONFIG_NAME}")):
             hf_id = f"{path.parent.parent.name}/{path.parent.name}"
             found.setdefault(hf_id, Found(path, hf_id))
+        for path in sorted(folder.glob(f"*/{CONFIG_NAME}")):  # an ORG folder of NAME/config.json
+            hf_id = f"{folder.resolve().name}/{path.parent.name}"
+            found.setdefault(hf_id, Found(path, hf_id))
     return list(found.values())
 
 

@@ -320,7 +320,7 @@ def convert(config: Any, hf_model_id: str) -> Conversion:
         )
         return Conversion(None, errors)
     reader = _Reader(config, model_type, ARCHITECTURES[model_type])
-    document = _build(reader, hf_model_id)
+    document = _build(reader, hf_model_id if not errors else "invalid/id")
     errors.extend(reader.errors)
     return Conversion(None if errors else document, errors)
 
