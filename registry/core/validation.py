@@ -313,28 +313,11 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
         elif total == 0:
             check.error("total_params", Code.NO_PARAMETERS, "expected a model with parameters; every layer type has 0")
         formatted = format_params(total)
-        active, recomputed_active = _check_active(check, data, layers, recompute=recompute)
-        recomputed.extend(recomputed_active)
-        if "total_params" in data:
-            given_total = check.integer("total_params", data["total_params"])
-            if given_total is not None and given_total != total:
-                recomputed.append(
-                    Issue(
-                        "total_params",
-                        Code.TOTAL_PARAMS_MISMATCH,
-                        f"expected {total} (Σ count × parameter_count), got {given_total}",
-                    )
-                )
-        if "total_params_formatted" in data:
-            given_fmt = check.string("total_params_formatted", data["total_params_formatted"], max_length=32)
-            if given_fmt is not None and given_fmt != formatted:
-                recomputed.append(
-                    Issue(
-                        "total_params_formatted",
-                        Code.TOTAL_PARAMS_FORMATTED_MISMATCH,
-                        f"expected {formatted!r} for {total} parameters, got {given_fmt!r}",
-                    )
-                )
+        recomputed += _stale_derived(check, data, "total_params", total, "Σ count × parameter_count")
+        active = _check_active(check, data, layers)
+        if active is not None:
+            why = "every parameter but the routed experts, of which num_experts_per_tok of num_experts"
+            recomputed += _stale_derived(check, data, "active_params", active, why)
     else:
         active = None
         if "total_params" in data:
@@ -368,11 +351,34 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
     return Validation(warnings=check.warnings, recomputed=recomputed, config=config)
 
 
-def _check_active(
-    check: _Checker, data: Mapping[str, Any], layers: list[LayerTypeDoc], *, recompute: bool
-) -> tuple[int | None, list[Issue]]:
-    """The derived active_params (None without routed experts) and the stale values given for it."""
-    recomputed: list[Issue] = []
+_MISMATCH_CODES = {
+    "total_params": (Code.TOTAL_PARAMS_MISMATCH, Code.TOTAL_PARAMS_FORMATTED_MISMATCH),
+    "active_params": (Code.ACTIVE_PARAMS_MISMATCH, Code.ACTIVE_PARAMS_FORMATTED_MISMATCH),
+}
+
+
+def _stale_derived(check: _Checker, data: Mapping[str, Any], key: str, value: int, why: str) -> list[Issue]:
+    """``key`` and ``<key>_formatted`` where the input gives them and they differ from the derived ``value``."""
+    stale: list[Issue] = []
+    code, formatted_code = _MISMATCH_CODES[key]
+    if key in data:
+        given = check.integer(key, data[key])
+        if given is not None and given != value:
+            stale.append(Issue(key, code, f"expected {value} ({why}), got {given}"))
+    formatted, formatted_key = format_params(value), f"{key}_formatted"
+    if formatted_key in data:
+        given_text = check.string(formatted_key, data[formatted_key], max_length=32)
+        if given_text is not None and given_text != formatted:
+            stale.append(
+                Issue(
+                    formatted_key, formatted_code, f"expected {formatted!r} for {value} parameters, got {given_text!r}"
+                )
+            )
+    return stale
+
+
+def _check_active(check: _Checker, data: Mapping[str, Any], layers: list[LayerTypeDoc]) -> int | None:
+    """The derived active_params: None without routed experts (and then the input must not give one)."""
     with_experts = [layer for layer in layers if catalogue.get(layer.class_name).has_experts]  # type: ignore[union-attr]
     if not with_experts:
         for key in ("active_params", "active_params_formatted"):
@@ -383,35 +389,13 @@ def _check_active(
                     f"expected no {key}: only a config with routed experts (MoELayer) has one; "
                     "every parameter of this config is active",
                 )
-        return None, recomputed
+        return None
     active = 0
     for layer in layers:
         layer_class = catalogue.get(layer.class_name)
         assert layer_class is not None
         active += layer.count * layer_class.active_parameter_count(layer.specs)
-    formatted = format_params(active)
-    if "active_params" in data:
-        given = check.integer("active_params", data["active_params"])
-        if given is not None and given != active:
-            recomputed.append(
-                Issue(
-                    "active_params",
-                    Code.ACTIVE_PARAMS_MISMATCH,
-                    f"expected {active} (every parameter but the routed experts, of which "
-                    f"num_experts_per_tok of num_experts), got {given}",
-                )
-            )
-    if "active_params_formatted" in data:
-        given_fmt = check.string("active_params_formatted", data["active_params_formatted"], max_length=32)
-        if given_fmt is not None and given_fmt != formatted:
-            recomputed.append(
-                Issue(
-                    "active_params_formatted",
-                    Code.ACTIVE_PARAMS_FORMATTED_MISMATCH,
-                    f"expected {formatted!r} for {active} parameters, got {given_fmt!r}",
-                )
-            )
-    return active, recomputed
+    return active
 
 
 def _check_layer_types(check: _Checker, value: Any, sizes: Mapping[str, int | None]) -> list[LayerTypeDoc] | None:

@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -36,3 +37,20 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args):
     return {**browser_context_args, "viewport": {"width": 1600, "height": 1000}}
+
+
+def log_in_to_the_changelist(page: Any, live_server: Any) -> Any:
+    """Log ``page`` in as pytest-django's ``admin_user`` and open the config changelist."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{live_server.url}/admin/login/?next=/admin/registry/modelconfig/")
+    page.fill("#id_username", "admin")
+    page.fill("#id_password", "password")
+    page.click("input[type=submit]")
+    expect(page.locator("#result_list")).to_be_visible()
+    return page
+
+
+def layer_row(page: Any, name: str) -> Any:
+    """The inline row of the layer type called ``name``."""
+    return page.locator("tr.layer-type-row", has=page.locator(f'input[name$="-name"][value="{name}"]'))

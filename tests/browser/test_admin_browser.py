@@ -9,6 +9,7 @@ from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from registry.models import ConfigRevision, ModelConfig
+from tests.browser.conftest import layer_row, log_in_to_the_changelist
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -22,17 +23,7 @@ NEW_TOTAL = 70553706496 + 80 * 3 * 8192 * (29696 - 28672)
 def staff(live_server, admin_user, page: Page) -> Page:
     """A browser page logged in to the admin as a superuser, with the four shipped configs loaded."""
     call_command("loadconfigs", str(ROOT / "fixtures"), verbosity=0)
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/registry/modelconfig/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "password")
-    page.click("input[type=submit]")
-    expect(page.locator("#result_list")).to_be_visible()
-    return page
-
-
-def layer_row(page: Page, name: str):
-    """The inline row of the layer type called ``name``."""
-    return page.locator("tr.layer-type-row", has=page.locator(f'input[name$="-name"][value="{name}"]'))
+    return log_in_to_the_changelist(page, live_server)
 
 
 def test_edit_spec_total_follows_and_error_shows_at_field(staff: Page, live_server):

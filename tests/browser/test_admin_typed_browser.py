@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 from registry import services
 from registry.core.files import parse_config_bytes
 from registry.models import ConfigRevision, ModelConfig
+from tests.browser.conftest import layer_row, log_in_to_the_changelist
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -29,16 +30,7 @@ def staff(live_server, admin_user, page: Page) -> Page:
         config, error = parse_config_bytes((HF_DATA / hf_model_id / "config.json").read_bytes())
         sources.append(services.HFSource(hf_model_id, hf_model_id, config=config, read_error=error))
     assert services.import_hf(sources).ok
-    page.goto(f"{live_server.url}/admin/login/?next=/admin/registry/modelconfig/")
-    page.fill("#id_username", "admin")
-    page.fill("#id_password", "password")
-    page.click("input[type=submit]")
-    expect(page.locator("#result_list")).to_be_visible()
-    return page
-
-
-def layer_row(page: Page, name: str):
-    return page.locator("tr.layer-type-row", has=page.locator(f'input[name$="-name"][value="{name}"]'))
+    return log_in_to_the_changelist(page, live_server)
 
 
 def saved(page: Page) -> None:
