@@ -308,3 +308,96 @@ class LayerClassSerializer(serializers.Serializer):
 
     def get_url(self, layer_class: LayerClass) -> str:
         return self.context["detail_prefix"] + layer_class.name
+
+
+# ---- deployment plans (the shapes registry.core.planning.Plan.as_dict gives) -----------------------------
+
+
+def _count(**kwargs: Any) -> serializers.IntegerField:
+    return serializers.IntegerField(min_value=0, **kwargs)
+
+
+class PlanDeploymentSerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=["inference", "training"])
+    dtype = serializers.CharField()
+    kv_dtype = serializers.CharField()
+    context = _count(allow_null=True, help_text="Tokens per sequence; null when neither asked nor in the config.")
+    batch = _count()
+    tp = _count()
+    pp = _count()
+    ep = _count()
+    cp = _count()
+    dp = _count()
+    zero = _count()
+    devices = _count(help_text="tp × pp × ep × cp × dp.")
+    device_memory = _count(allow_null=True, help_text="Bytes of one device, when asked.")
+    utilization = serializers.FloatField()
+
+
+class PlanDeviceSerializer(serializers.Serializer):
+    stage = _count(help_text="The pipeline stage of the heaviest device (0 first).")
+    parameters = _count(help_text="Parameters the heaviest device holds.")
+    weight_bytes = _count()
+    kv_cache_bytes = _count(allow_null=True, help_text="At the context and batch; null without a context.")
+    training_state_bytes = _count(required=False, help_text="mode=training: ZeRO model states (K = 12).")
+    total_bytes = _count(help_text="Weights + KV cache (inference) or training states (training).")
+
+
+class PlanKVCacheSerializer(serializers.Serializer):
+    bytes_per_token = _count(help_text="The whole model's cache for one token.")
+    bytes_per_token_per_device = _count()
+    bytes_per_device = _count(allow_null=True, help_text="At the context and batch.")
+
+
+class PlanFlopsSerializer(serializers.Serializer):
+    forward = _count(allow_null=True, help_text="Forward FLOPs per token at the context (PaLM's accounting).")
+    forward_without_attention = _count(help_text="2 × (active parameters − embeddings, a tied head once).")
+    training = _count(allow_null=True, help_text="3 × forward.")
+
+
+class PlanFitSerializer(serializers.Serializer):
+    device_memory = _count()
+    usable_bytes = _count(help_text="device_memory × utilization.")
+    fits = serializers.BooleanField()
+    headroom_bytes = serializers.IntegerField(help_text="usable_bytes − total_bytes (negative: does not fit).")
+    max_context = _count(
+        allow_null=True,
+        help_text="The longest context that fits at this batch (0: the weights alone do not fit); null when "
+        "memory sets no limit (sliding windows everywhere) or in training.",
+    )
+
+
+class PlanLayerSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    locals()["class"] = serializers.CharField()
+    count = _count()
+    count_on_device = _count(help_text="Layers of this type on the heaviest device's stage.")
+    parameters_per_layer = _count(help_text="One layer's share on one device.")
+    parameters = _count()
+    weight_bytes = _count()
+    split = serializers.CharField(help_text="How the layer type was split.")
+    kv_cache_bytes_per_token = _count()
+
+
+class PlanSerializer(serializers.Serializer):
+    """A deployment plan: figures for the heaviest device; with errors, only the errors."""
+
+    model_id = serializers.CharField()
+    deployment = PlanDeploymentSerializer()
+    errors = IssueSerializer(many=True, help_text="Why this config cannot be planned so (non-dividing degrees).")
+    notes = serializers.ListField(child=serializers.CharField(), help_text="What the figures leave out.")
+    total_params = _count(required=False)
+    active_params = _count(required=False)
+    weight_bytes = _count(required=False, help_text="The whole model's weights in dtype.")
+    device = PlanDeviceSerializer(required=False)
+    kv_cache = PlanKVCacheSerializer(required=False)
+    flops_per_token = PlanFlopsSerializer(required=False)
+    fit = PlanFitSerializer(required=False, help_text="With device_memory.")
+    layer_types = PlanLayerSerializer(many=True, help_text="Per layer type on the heaviest device (one config).")
+
+
+class PlanPageSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=0)
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = PlanSerializer(many=True)

@@ -25,6 +25,8 @@ urlpatterns = [
     *_both("models/validate", views.ConfigValidateView, "model-validate", slash=False),
     *_both("models/import-hf", views.ImportHFView, "model-import-hf", slash=False),
     *_both(f"models/{MODEL_ID}/parameters", views.ConfigParametersView, "model-parameters", slash=False),
+    *_both(f"models/{MODEL_ID}/plan", views.ConfigPlanView, "model-plan", slash=False),
+    *_both("plans", views.PlanListView, "plan-list", slash=True),
     *_both(f"models/{MODEL_ID}", views.ConfigDetailView, "model-detail", slash=False, wrap=views.lean_detail),
     *_both("layer-classes", views.LayerClassListView, "layer-class-list", slash=True),
     *_both(r"layer-classes/(?P<name>[A-Za-z0-9_.-]+)", views.LayerClassDetailView, "layer-class-detail", slash=False),

@@ -27,6 +27,7 @@ from registry.api.schema import (
     LIST_PARAMETERS,
     MODEL_ID,
     NOT_MODIFIED,
+    PLAN_PARAMETERS,
     READ_ERRORS,
     RECOMPUTE,
     VALIDATORS,
@@ -41,6 +42,8 @@ from registry.api.serializers import (
     ErrorSerializer,
     LayerClassSerializer,
     ParameterBreakdownSerializer,
+    PlanPageSerializer,
+    PlanSerializer,
     ValidationReportSerializer,
     document_serializer,
     parameter_breakdown,
@@ -49,8 +52,10 @@ from registry.api.serializers import (
 from registry.core import Issue, catalogue, validate_config
 from registry.core.catalogue import LayerClass
 from registry.core.hf import convert
+from registry.core.planning import Deployment, parse_deployment, plan_config, plan_stacks
 from registry.core.validation import MAX_ID_LENGTH
 from registry.models import ModelConfig
+from registry.selectors import planning_stacks
 from registry.services import ConfigRejected, PreconditionFailed, config_delete, config_upsert
 
 Document = document_serializer(RESPONSE)
@@ -491,6 +496,88 @@ class ConfigParametersView(RegistryAPIView):
             return unchanged
         response = Response(parameter_breakdown(config.to_doc()))
         return conditional.set_validators(response, config.digest, config.updated)
+
+
+PLAN_QUERY = tuple(p.name for p in PLAN_PARAMETERS)
+
+
+def deployment_from(request: Any) -> Deployment:
+    """The query's deployment, or a 400 naming every bad parameter."""
+    deployment, issues = parse_deployment({name: request.query_params.get(name) for name in PLAN_QUERY})
+    if issues:
+        raise Invalid(Issue(f"query.{i.loc}", i.code, i.msg) for i in issues)
+    assert deployment is not None
+    return deployment
+
+
+class ConfigPlanView(RegistryAPIView):
+    """What it takes to run one config."""
+
+    query_params = {"get": PLAN_QUERY}
+
+    @extend_schema(
+        operation_id="models_plan",
+        summary="Plan a deployment of a config",
+        description="Memory per device (weights split by each layer class's parallelism, KV cache), FLOPs per "
+        "token, training states (mode=training) and the fit on a device, for the heaviest device. A degree "
+        "that does not split a layer type is a 400 naming the degree and the spec.",
+        parameters=[MODEL_ID, *PLAN_PARAMETERS],
+        responses={200: PlanSerializer, **errors(400, 404, *READ_ERRORS)},
+    )
+    def get(self, request: Any, model_id: str) -> Any:
+        deployment = deployment_from(request)
+        config = ModelConfig.objects.prefetch_related("layer_types").filter(model_id=model_id).first()
+        if config is None:
+            raise exceptions.NotFound("No config with this model_id.")
+        plan = plan_config(config.to_document(), deployment)
+        if not plan.ok:
+            raise Invalid(Issue(f"query.{i.loc}", i.code, i.msg) for i in plan.errors)
+        return Response(plan.as_dict())
+
+
+class PlanListView(RegistryAPIView):
+    """The same plan for every config (the list's filters and ordering apply)."""
+
+    query_params = {"get": (*PLAN_QUERY, *(p.name for p in LIST_PARAMETERS if p.name != "expand"), "fits")}
+
+    @extend_schema(
+        operation_id="plans_list",
+        summary="Plan a deployment of every config",
+        description="One vectorized pass over every config the filters select; items are plans without "
+        "layer_types. fits=true keeps the configs that fit device_memory (needed with it); a config the "
+        "degrees cannot split is an item with errors (and never fits).",
+        parameters=[
+            *PLAN_PARAMETERS,
+            *(p for p in LIST_PARAMETERS if p.name != "expand"),
+            OpenApiParameter("fits", str, enum=["true", "false"], description="Only plans that fit (or not)."),
+        ],
+        responses={200: PlanPageSerializer, **errors(400, *READ_ERRORS)},
+    )
+    def get(self, request: Any) -> Any:
+        deployment = deployment_from(request)
+        fits = request.query_params.get("fits")
+        if fits not in (None, "true", "false"):
+            raise query_error("fits", "invalid_choice", f"expected true or false, got {fits!r}")
+        if fits is not None and deployment.device_memory is None:
+            raise query_error("fits", "requires_device_memory", "fits needs device_memory to compare against")
+        filterset = ConfigFilterSet(
+            {k: v for k, v in request.query_params.items() if k not in (*PLAN_QUERY, "fits")},
+            queryset=ModelConfig.objects.all(),
+            request=request,
+        )
+        if not filterset.is_valid():
+            raise Invalid(
+                Issue(f"query.{name}", error["code"] or "invalid", error["message"])
+                for name, errs in filterset.errors.get_json_data().items()
+                for error in errs
+            )
+        configs, rows, _ = planning_stacks(filterset.qs)
+        plans = [p.as_dict() for p in plan_stacks(configs, rows, deployment)]
+        if fits is not None:
+            plans = [p for p in plans if not p["errors"] and p["fit"]["fits"] == (fits == "true")]
+        paginator = StrictLimitOffsetPagination()
+        page = paginator.paginate_queryset(plans, request, view=self)
+        return paginator.get_paginated_response(page)
 
 
 class LayerClassListView(RegistryAPIView):

@@ -125,6 +125,30 @@ ATTENTION_BIAS = Spec(
     "attention_bias", SpecKind.BOOL, "Biases on the down-projections and the output projection.", default=False
 )
 
+
+@dataclass(frozen=True)
+class Shard:
+    """How one spec is split across devices: ``spec`` divided by the degree ``degree`` (tp or ep).
+
+    ``rule`` is ``divide`` (the degree must divide the spec), ``ceil`` (rows rounded up: vocabularies) or
+    ``kv_heads`` (tp divides the KV heads, or is a multiple of them and each rank keeps one, as vLLM does).
+    The result is written to ``into`` (default: the spec itself), which the formula reads.
+    """
+
+    spec: str
+    degree: str
+    rule: str = "divide"
+    into: str = ""
+
+    @property
+    def target(self) -> str:
+        return self.into or self.spec
+
+
+# The routed experts one device holds: MoE formulas read it instead of num_experts when present
+# (the router keeps all num_experts rows on every device).
+LOCAL_EXPERTS = "local_experts"
+
 # A formula takes the specs by name (Python ints, or numpy arrays of one column each);
 # it reads required specs by key and optional ones with ``.get``.
 Formula = Callable[[Mapping[str, Any]], Any]
@@ -145,6 +169,12 @@ class LayerClass:
     # Parameters one token uses, where fewer than all (routed experts: k of E); None means all.
     active_formula: Formula | None = None
     active_formula_text: str = ""
+    # Planning: how the specs split across devices (the formula on split specs gives one device's share),
+    # KV-cache elements per token (attention; on split specs), and attention FLOPs per token per token
+    # of context (PaLM's 2 · heads · (qk + v) head dims).
+    shards: tuple[Shard, ...] = ()
+    kv_elements: Formula | None = None
+    attention_flops: Formula | None = None
     # Spec names in the order a document writes them; defaults to required then optional.
     order: tuple[str, ...] = field(default=())
 
@@ -300,7 +330,9 @@ def _gated_mlp(s: Mapping[str, Any]) -> Any:
 
 def _moe(s: Mapping[str, Any], experts: Any = None) -> Any:
     h, e = s["hidden_size"], s["num_experts"]
-    routed = (e if experts is None else experts) * 3 * h * s["moe_intermediate_size"]
+    if experts is None:
+        experts = s.get(LOCAL_EXPERTS, e)
+    routed = experts * 3 * h * s["moe_intermediate_size"]
     router = h * e + _flag(s, "router_bias") * e
     shared = 3 * h * s.get("shared_expert_intermediate_size", 0) + _flag(s, "shared_expert_gate") * h
     return routed + router + shared
@@ -314,6 +346,9 @@ register(
         required=(HIDDEN_SIZE, NUM_HEADS, HEAD_DIM),
         optional=(SLIDING_WINDOW, QKV_BIAS, OUTPUT_BIAS, QK_NORM),
         parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
+        shards=(Shard("num_heads", "tp"),),
+        kv_elements=lambda s: 2 * s["num_heads"] * s["head_dim"],
+        attention_flops=lambda s: 2 * s["num_heads"] * 2 * s["head_dim"],
         formula=_mha,
         formula_text="4 · hidden_size · num_heads · head_dim (Q, K, V and output projections)" + _ATTENTION_EXTRAS_TEXT,
     )
@@ -326,6 +361,9 @@ register(
         required=(HIDDEN_SIZE, NUM_HEADS, NUM_KV_HEADS, HEAD_DIM),
         optional=(SLIDING_WINDOW, QKV_BIAS, OUTPUT_BIAS, QK_NORM),
         parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
+        shards=(Shard("num_heads", "tp"), Shard("num_kv_heads", "tp", "kv_heads")),
+        kv_elements=lambda s: 2 * s["num_kv_heads"] * s["head_dim"],
+        attention_flops=lambda s: 2 * s["num_heads"] * 2 * s["head_dim"],
         formula=_gqa,
         formula_text=(
             "hidden_size · num_heads · head_dim (Q) + 2 · hidden_size · num_kv_heads · head_dim (K, V)"
@@ -341,6 +379,7 @@ register(
         required=(HIDDEN_SIZE, INTERMEDIATE_SIZE),
         optional=(MLP_BIAS,),
         parallelism=(Parallelism.TENSOR, Parallelism.SEQUENCE),
+        shards=(Shard("intermediate_size", "tp"),),
         formula=_mlp,
         formula_text=(
             "2 · hidden_size · intermediate_size (up and down projections)"
@@ -356,6 +395,7 @@ register(
         required=(HIDDEN_SIZE, INTERMEDIATE_SIZE),
         optional=(MLP_BIAS,),
         parallelism=(Parallelism.TENSOR, Parallelism.SEQUENCE),
+        shards=(Shard("intermediate_size", "tp"),),
         formula=_gated_mlp,
         formula_text=(
             "3 · hidden_size · intermediate_size (gate, up and down projections)"
@@ -383,6 +423,7 @@ register(
         description="Token embeddings (or an untied output head).",
         required=(VOCAB_SIZE, HIDDEN_SIZE),
         parallelism=(Parallelism.TENSOR,),
+        shards=(Shard("vocab_size", "tp", "ceil"),),
         formula=lambda s: s["vocab_size"] * s["hidden_size"],
         formula_text="vocab_size · hidden_size",
     )
@@ -395,6 +436,7 @@ register(
         required=(VOCAB_SIZE, HIDDEN_SIZE),
         optional=(TIE_WORD_EMBEDDINGS,),
         parallelism=(Parallelism.TENSOR,),
+        shards=(Shard("vocab_size", "tp", "ceil"),),
         formula=lambda s: s["vocab_size"] * s["hidden_size"] * (1 - _flag(s, "tie_word_embeddings")),
         formula_text="vocab_size · hidden_size; 0 with tie_word_embeddings (counted once, in the embedding)",
     )
@@ -420,6 +462,11 @@ register(
         required=(HIDDEN_SIZE, NUM_EXPERTS, NUM_EXPERTS_PER_TOK, MOE_INTERMEDIATE_SIZE),
         optional=(SHARED_EXPERT_INTERMEDIATE_SIZE, SHARED_EXPERT_GATE, ROUTER_BIAS),
         parallelism=(Parallelism.TENSOR, Parallelism.EXPERT),
+        shards=(
+            Shard("moe_intermediate_size", "tp"),
+            Shard("shared_expert_intermediate_size", "tp"),
+            Shard("num_experts", "ep", into=LOCAL_EXPERTS),
+        ),
         formula=_moe,
         formula_text=(
             "num_experts · 3 · hidden_size · moe_intermediate_size (routed experts)"
@@ -449,6 +496,12 @@ register(
             "attention_bias",
         ),
         parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
+        # The latent is shared by all heads: every tensor-parallel rank caches all of it.
+        shards=(Shard("num_heads", "tp"),),
+        kv_elements=lambda s: s["kv_lora_rank"] + s["qk_rope_head_dim"],
+        attention_flops=lambda s: (
+            2 * s["num_heads"] * (s["qk_nope_head_dim"] + s["qk_rope_head_dim"] + s["v_head_dim"])
+        ),
         formula=_mla,
         formula_text=(
             "queries: hidden_size · q_lora_rank + q_lora_rank (latent norm) + q_lora_rank · num_heads · "

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from registry.core import catalogue
@@ -55,16 +56,44 @@ def parameter_counts(
     """Parameters of one layer for each (class, specs) row, in one numpy pass per class.
 
     With ``active``, the parameters one token uses (``LayerClass.active_parameter_count``).
+    Raises ``CountOverflow`` naming every row whose count exceeds int64, and ``CountError`` for a
+    class not in the catalogue.
+    """
 
-    Rows are grouped by class and by which specs they carry, so a formula sees exactly
-    the keys a single-row call would. Raises ``CountOverflow`` naming every row whose
-    count exceeds int64, and ``CountError`` for a class not in the catalogue.
+    def pick(layer_class: catalogue.LayerClass) -> catalogue.Formula:
+        return (layer_class.active_formula if active else None) or layer_class.formula
+
+    return evaluate(class_names, specs, pick)[0]
+
+
+@dataclass(frozen=True)
+class ShardFailure:
+    """A row whose spec the degree does not split (``Shard.rule``): the plan cannot place it."""
+
+    row: int
+    shard: catalogue.Shard
+    value: int
+    degree: int
+
+
+def evaluate(
+    class_names: Sequence[str],
+    specs: Sequence[Mapping[str, Any]],
+    pick: Callable[[catalogue.LayerClass], catalogue.Formula | None],
+    *,
+    degrees: Mapping[str, int] | None = None,
+) -> tuple[np.ndarray, list[ShardFailure]]:
+    """A class formula (``pick``) for each (class, specs) row, in one numpy pass per group of rows.
+
+    Rows are grouped by class, by the specs they carry and by the values of their choice specs
+    (strings), so a formula sees numeric columns and plain strings, exactly the keys a single-row
+    call would. With ``degrees`` (``{"tp": 8, "ep": 1}``) each class's shards split the specs first:
+    the result is one device's share, and rows a degree does not split come back as failures
+    (their value 0). Rows whose class has no such formula are 0.
     """
     import numpy as np  # only the vectorized paths need it; validation starts faster without
 
     out = np.zeros(len(class_names), dtype=np.int64)
-    # Rows are grouped by class, by the specs they carry and by the values of their choice specs
-    # (strings): a formula sees numeric columns and plain strings.
     groups: dict[tuple[str, tuple[str, ...], tuple[tuple[str, Any], ...]], list[int]] = defaultdict(list)
     for row, (name, row_specs) in enumerate(zip(class_names, specs, strict=True)):
         layer_class = catalogue.get(name)
@@ -76,14 +105,19 @@ def parameter_counts(
         )
         groups[(name, keys, choices)].append(row)
     overflowed: list[int] = []
+    failures: list[ShardFailure] = []
     for (name, keys, choices), rows in groups.items():
         layer_class = catalogue.get(name)
         assert layer_class is not None
-        formula = (layer_class.active_formula if active else None) or layer_class.formula
+        formula = pick(layer_class)
+        if formula is None:
+            continue
         try:
             ints = {k: np.asarray([specs[r][k] for r in rows], dtype=np.int64) for k in keys}
         except OverflowError as exc:
             raise CountOverflow(f"a spec of class {name} exceeds {BIGINT_MAX}", rows) from exc
+        if degrees is not None:
+            failures += _shard(layer_class, ints, degrees, rows)
         fixed = dict(choices)
         exact = np.broadcast_to(np.asarray(formula({**ints, **fixed}), dtype=np.int64), (len(rows),)).copy()
         floats = {k: v.astype(np.float64) for k, v in ints.items()}
@@ -98,7 +132,33 @@ def parameter_counts(
     if overflowed:
         overflowed.sort()
         raise CountOverflow(f"parameter count exceeds {BIGINT_MAX}", overflowed)
-    return out
+    for failure in failures:
+        out[failure.row] = 0
+    return out, failures
+
+
+def _shard(
+    layer_class: catalogue.LayerClass, ints: dict[str, Any], degrees: Mapping[str, int], rows: list[int]
+) -> list[ShardFailure]:
+    """Split the spec columns in place by the class's shards; return the rows a degree does not split."""
+    import numpy as np
+
+    failures: list[ShardFailure] = []
+    for shard in layer_class.shards:
+        if shard.spec not in ints:
+            continue
+        values, degree = ints[shard.spec], degrees.get(shard.degree, 1)
+        if shard.rule == "ceil":
+            bad, split = np.zeros(len(values), dtype=bool), -(-values // degree)
+        elif shard.rule == "kv_heads":
+            fewer = degree > values  # more ranks than KV heads: each rank keeps one (replicated)
+            bad = np.where(fewer, degree % np.maximum(values, 1) != 0, values % degree != 0)
+            split = np.where(fewer, 1, values // degree)
+        else:
+            bad, split = values % degree != 0, values // degree
+        failures += [ShardFailure(rows[i], shard, int(values[i]), degree) for i in np.flatnonzero(bad).tolist()]
+        ints[shard.target] = split
+    return failures
 
 
 def totals(owner: np.ndarray, counts: np.ndarray, per_layer: np.ndarray, size: int) -> np.ndarray:

@@ -1,0 +1,679 @@
+"""Deployment plans: weights, KV cache, FLOPs, training states and fit per device, for one config or all at once.
+
+Every figure comes from one vectorized pass over layer rows (``plan_stacks``); a single config is a stack of
+one. Definitions (the README's "Planning a deployment" repeats them):
+
+- Per-device weights: each layer type split by its class's shards (``catalogue.Shard``; a class without
+  tensor parallelism is replicated); pipeline stages take the decoder layers as evenly as possible (the first
+  ``num_layers % pp`` stages one more), layer types of one kind in document order; the input embedding and
+  position embeddings on the first stage, the output head, an untied head written as a second
+  ``EmbeddingLayer`` and the final norm on the last; a tied head on another stage than the embedding holds a
+  copy of it. The heaviest device is reported.
+- KV cache: per attention layer and token, the class's ``kv_elements`` (2 · KV heads · head_dim; MLA its
+  latent) on one tensor-parallel rank, for ``min(n, sliding_window)`` tokens split over ``cp``.
+- FLOPs per token (forward): 2 · (active parameters − input and position embeddings, a tied head's V · h
+  counted once) + Σ attention layers 2 · heads · (qk + v head dims) · min(n, W); training 3×.
+- Training states (mixed-precision Adam, ZeRO's K = 12): 16Ψ, 4Ψ + 12Ψ/dp, 2Ψ + 14Ψ/dp, 16Ψ/dp for stages
+  0-3, Ψ the parameters of the heaviest device; activations are not estimated.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from registry.core import catalogue, counts
+from registry.core.catalogue import LayerKind
+from registry.core.validation import Issue
+
+if TYPE_CHECKING:
+    import numpy as np
+
+# Bits per value: int4 is half a byte, so byte counts are bits / 8 rounded up.
+DTYPE_BITS = {"fp32": 32, "bf16": 16, "fp16": 16, "fp8": 8, "int8": 8, "int4": 4}
+# Nominal memory of common accelerators, as their makers state it (GiB of HBM/GDDR).
+DEVICES = {
+    "A100-40GB": 40 * 2**30,
+    "A100-80GB": 80 * 2**30,
+    "H100-80GB": 80 * 2**30,
+    "H100-NVL": 94 * 2**30,
+    "H200": 141 * 2**30,
+    "B200": 192 * 2**30,
+    "L4": 24 * 2**30,
+    "L40S": 48 * 2**30,
+    "RTX-4090": 24 * 2**30,
+    "MI250X": 128 * 2**30,
+    "MI300X": 192 * 2**30,
+    "MI325X": 256 * 2**30,
+    "TPU-v5e": 16 * 2**30,
+    "TPU-v5p": 95 * 2**30,
+}
+_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20}
+_UNITS |= {"GIB": 2**30, "TIB": 2**40}
+_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+MAX_CONTEXT = 2**31  # tokens: the search for max_context stops here
+MAX_BATCH = 2**20
+MAX_DEGREE = 2**20
+_LIMIT = 2**62  # int64 headroom: figures past it are refused rather than wrapped
+
+
+class Mode(enum.StrEnum):
+    INFERENCE = "inference"
+    TRAINING = "training"
+
+
+class PlanCode:
+    """Stable codes of planning errors."""
+
+    INVALID = "invalid_value"
+    INVALID_CHOICE = "invalid_choice"
+    NOT_DIVISIBLE = "not_divisible"
+    NO_EXPERTS = "no_experts"
+    TOO_MANY_STAGES = "too_many_stages"
+    TOO_LARGE = "too_large"
+    NOT_FOR_INFERENCE = "training_only"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """How a model is to run: dtypes, sizes, parallel degrees, and optionally the device to fit on."""
+
+    dtype: str = "bf16"
+    kv_dtype: str = "bf16"
+    context: int | None = None  # tokens per sequence; None: the config's context length
+    batch: int = 1
+    tp: int = 1
+    pp: int = 1
+    ep: int = 1
+    cp: int = 1
+    mode: Mode = Mode.INFERENCE
+    dp: int = 1
+    zero: int = 0
+    device_memory: int | None = None  # bytes
+    utilization: float = 0.9
+
+    @property
+    def devices(self) -> int:
+        return self.tp * self.pp * self.ep * self.cp * self.dp
+
+
+PARAMETERS = (
+    "dtype",
+    "kv_dtype",
+    "context",
+    "batch",
+    "tp",
+    "pp",
+    "ep",
+    "cp",
+    "device_memory",
+    "utilization",
+    "mode",
+    "dp",
+    "zero",
+)
+
+
+def parse_memory(text: str) -> int | None:
+    """Bytes from ``80GB``, ``80GiB``, ``141 GB``, ``85899345920`` or a name in ``DEVICES``; None if unreadable."""
+    names = {name.lower(): size for name, size in DEVICES.items()}
+    if text.strip().lower() in names:
+        return names[text.strip().lower()]
+    match = _MEMORY_RE.match(text)
+    if not match or match.group(2).upper() not in _UNITS:
+        return None
+    value = float(match.group(1)) * _UNITS[match.group(2).upper()]
+    return int(value) if value >= 1 else None
+
+
+def parse_deployment(params: Mapping[str, str | None]) -> tuple[Deployment | None, list[Issue]]:
+    """A deployment from text parameters (query string, command options); every problem at once, loc = name."""
+    issues: list[Issue] = []
+    values: dict[str, Any] = {}
+
+    def integer(name: str, low: int, high: int) -> None:
+        text = params.get(name)
+        if text is None:
+            return
+        if not re.fullmatch(r"\d+", text.strip()) or not low <= int(text) <= high:
+            issues.append(Issue(name, PlanCode.INVALID, f"expected an integer from {low} to {high}, got {text!r}"))
+            return
+        values[name] = int(text)
+
+    for name in ("dtype", "kv_dtype"):
+        text = params.get(name)
+        if text is not None:
+            if text not in DTYPE_BITS:
+                choices = ", ".join(DTYPE_BITS)
+                issues.append(Issue(name, PlanCode.INVALID_CHOICE, f"expected one of {choices}, got {text!r}"))
+            else:
+                values[name] = text
+    integer("context", 1, MAX_CONTEXT)
+    integer("batch", 1, MAX_BATCH)
+    for name in ("tp", "pp", "ep", "cp", "dp"):
+        integer(name, 1, MAX_DEGREE)
+    integer("zero", 0, 3)
+    mode = params.get("mode")
+    if mode is not None:
+        if mode not in {m.value for m in Mode}:
+            issues.append(Issue("mode", PlanCode.INVALID_CHOICE, f"expected inference or training, got {mode!r}"))
+        else:
+            values["mode"] = Mode(mode)
+    memory = params.get("device_memory")
+    if memory is not None:
+        parsed = parse_memory(memory)
+        if parsed is None:
+            issues.append(
+                Issue(
+                    "device_memory",
+                    PlanCode.INVALID,
+                    f"expected bytes, a size such as 80GB or 80GiB, or a device ({', '.join(DEVICES)}), got {memory!r}",
+                )
+            )
+        else:
+            values["device_memory"] = parsed
+    utilization = params.get("utilization")
+    if utilization is not None:
+        try:
+            fraction = float(utilization)
+        except ValueError:
+            fraction = -1.0
+        if not 0 < fraction <= 1:
+            issues.append(Issue("utilization", PlanCode.INVALID, f"expected a fraction in (0, 1], got {utilization!r}"))
+        else:
+            values["utilization"] = fraction
+    if values.get("mode", Mode.INFERENCE) is Mode.INFERENCE:
+        for name in ("dp", "zero"):
+            if name in values and values[name] != Deployment.__dataclass_fields__[name].default:
+                issues.append(Issue(name, PlanCode.NOT_FOR_INFERENCE, f"{name} applies to mode=training only"))
+    if issues:
+        return None, issues
+    return Deployment(**values), []
+
+
+@dataclass(frozen=True)
+class StackRow:
+    """One layer type of a config, as planning reads it."""
+
+    config: int  # index of the config in the stack
+    name: str
+    class_name: str
+    count: int
+    specs: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    model_id: str
+    num_layers: int
+    context_length: int | None
+
+
+@dataclass
+class Plan:
+    """One config's plan: figures, a row per layer type on the heaviest device, notes; or errors."""
+
+    model_id: str
+    deployment: Deployment
+    errors: list[Issue] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    figures: dict[str, Any] = field(default_factory=dict)
+    layer_types: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        d = self.deployment
+        out: dict[str, Any] = {
+            "model_id": self.model_id,
+            "deployment": {
+                "mode": d.mode.value,
+                "dtype": d.dtype,
+                "kv_dtype": d.kv_dtype,
+                "context": self.figures.get("context"),
+                "batch": d.batch,
+                "tp": d.tp,
+                "pp": d.pp,
+                "ep": d.ep,
+                "cp": d.cp,
+                "dp": d.dp,
+                "zero": d.zero,
+                "devices": d.devices,
+                "device_memory": d.device_memory,
+                "utilization": d.utilization,
+            },
+            "errors": [i.as_dict() for i in self.errors],
+            "notes": self.notes,
+        }
+        out.update(self.figures)
+        out.pop("context", None)
+        out["layer_types"] = self.layer_types
+        return out
+
+
+def plan_config(document: Mapping[str, Any], deployment: Deployment) -> Plan:
+    """The plan of one valid config document."""
+    config = StackConfig(document["model_id"], document["num_layers"], document.get("max_position_embeddings"))
+    rows = [
+        StackRow(
+            0, lt["name"], lt["class"], lt["count"], {k: v for k, v in lt["specs"].items() if k != "parameter_count"}
+        )
+        for lt in document["layer_types"]
+    ]
+    return plan_stacks([config], rows, deployment, detail=True)[0]
+
+
+def _ceil_div(a: Any, b: Any) -> Any:
+    return -(-a // b)
+
+
+def plan_stacks(
+    configs: Sequence[StackConfig], rows: Sequence[StackRow], deployment: Deployment, *, detail: bool = False
+) -> list[Plan]:
+    """The plans of many configs in one numpy pass over their layer rows (no loop per config).
+
+    ``detail`` adds each plan's per-layer-type rows (a loop over rows, for one config's page).
+    """
+    import numpy as np
+
+    d = deployment
+    n_configs, n_rows, stages = len(configs), len(rows), d.pp
+    plans = [Plan(c.model_id, d) for c in configs]
+    owner = np.fromiter((r.config for r in rows), dtype=np.int64, count=n_rows)
+    count = np.fromiter((r.count for r in rows), dtype=np.int64, count=n_rows)
+    classes = [catalogue.get(r.class_name) for r in rows]
+    kinds = [c.kind if c is not None else None for c in classes]
+    num_layers = np.fromiter((c.num_layers for c in configs), dtype=np.int64, count=n_configs)
+
+    # A tied head on another stage than its embedding holds a copy of the embedding's weights.
+    row_specs = [dict(r.specs) for r in rows]
+    tied_copy = np.zeros(n_rows, dtype=bool)
+    if stages > 1:
+        for i, (kind, specs) in enumerate(zip(kinds, row_specs, strict=True)):
+            if kind is LayerKind.OUTPUT_HEAD and specs.get("tie_word_embeddings"):
+                specs.pop("tie_word_embeddings")
+                tied_copy[i] = True
+    names = [r.class_name for r in rows]
+    degrees = {"tp": d.tp, "ep": d.ep}
+    device_params, failures = counts.evaluate(names, row_specs, lambda c: c.formula, degrees=degrees)
+    full_params = counts.parameter_counts(names, [r.specs for r in rows])
+    active_params = counts.parameter_counts(names, [r.specs for r in rows], active=True)
+    kv_elements, _ = counts.evaluate(names, row_specs, lambda c: c.kv_elements, degrees=degrees)
+    attention_flops, _ = counts.evaluate(names, [r.specs for r in rows], lambda c: c.attention_flops)
+    window = np.fromiter(
+        (
+            r.specs.get("sliding_window", MAX_CONTEXT) if k is LayerKind.ATTENTION else 0
+            for r, k in zip(rows, kinds, strict=True)
+        ),
+        dtype=np.int64,
+        count=n_rows,
+    )
+    is_attention = np.fromiter((k is LayerKind.ATTENTION for k in kinds), dtype=bool, count=n_rows)
+
+    for failure in failures:
+        plans[rows[failure.row].config].errors.append(_shard_issue(failure, rows, failure.row))
+    has_experts = np.zeros(n_configs, dtype=bool)
+    np.logical_or.at(has_experts, owner, np.fromiter((bool(c and c.has_experts) for c in classes), dtype=bool))
+    if d.ep > 1:
+        for i in np.flatnonzero(~has_experts).tolist():
+            plans[i].errors.append(
+                Issue("ep", PlanCode.NO_EXPERTS, f"ep={d.ep} splits routed experts, and this config has no MoELayer")
+            )
+    for i in np.flatnonzero(num_layers < stages).tolist():
+        plans[i].errors.append(
+            Issue(
+                "pp", PlanCode.TOO_MANY_STAGES, f"pp={stages} exceeds the config's num_layers ({configs[i].num_layers})"
+            )
+        )
+
+    on_stage = _stage_counts(rows, kinds, count, owner, num_layers, stages)  # rows × stages
+
+    bits, kv_bits = DTYPE_BITS[d.dtype], DTYPE_BITS[d.kv_dtype]
+    weights = np.zeros((n_configs, stages), dtype=np.int64)
+    np.add.at(weights, owner, on_stage * device_params[:, None])
+    kv_per_token = np.zeros((n_configs, stages), dtype=np.int64)  # elements, all tokens held
+    np.add.at(kv_per_token, owner, on_stage * (kv_elements * is_attention)[:, None])
+
+    context = np.fromiter(
+        (d.context or c.context_length or 0 for c in configs), dtype=np.int64, count=n_configs
+    )  # 0: unknown
+
+    def kv_bits_at(tokens: np.ndarray) -> np.ndarray:
+        """KV-cache bits per (config, stage) for ``tokens`` per sequence (an array per config)."""
+        held = np.minimum(tokens[owner], window)
+        per_device = _ceil_div(held, d.cp) * d.batch * kv_bits
+        out = np.zeros((n_configs, stages), dtype=np.int64)
+        np.add.at(out, owner, on_stage * (kv_elements * per_device * is_attention)[:, None])
+        return out
+
+    # Refuse figures past int64 rather than wrap: bits of weights and of the cache at the context.
+    approx = np.zeros((n_configs, stages))
+    np.add.at(approx, owner, on_stage.astype(float) * (kv_elements * is_attention * kv_bits * d.batch)[:, None])
+    too_large = (approx * np.maximum(context, 1)[:, None] >= _LIMIT).any(axis=1) | (
+        weights.astype(float) * bits >= _LIMIT
+    ).any(axis=1)
+    for i in np.flatnonzero(too_large).tolist():
+        plans[i].errors.append(Issue("context", PlanCode.TOO_LARGE, "the figures of this plan exceed 2**62 bits"))
+    ok = np.array([p.ok for p in plans], dtype=bool)
+    safe_context = np.where(ok, context, 0)
+
+    weight_bytes = _ceil_div(weights * bits, 8)
+    kv_bytes = _ceil_div(kv_bits_at(safe_context), 8)
+    total_params = np.zeros(n_configs, dtype=np.int64)
+    np.add.at(total_params, owner, count * full_params)
+    active = np.zeros(n_configs, dtype=np.int64)
+    np.add.at(active, owner, count * active_params)
+
+    # Training: ZeRO's model states of the heaviest device's parameters Ψ (K = 12).
+    psi = weights
+    dp = d.dp
+    states = {
+        0: 16 * psi,
+        1: 4 * psi + _ceil_div(12 * psi, dp),
+        2: 2 * psi + _ceil_div(14 * psi, dp),
+        3: _ceil_div(16 * psi, dp),
+    }[d.zero]
+    training = d.mode is Mode.TRAINING
+    need = states if training else weight_bytes + kv_bytes
+    heaviest = np.argmax(need, axis=1)
+
+    flops = _flops(
+        rows, kinds, owner, count, active_params, full_params, attention_flops, window, safe_context, n_configs
+    )
+
+    usable = int(d.device_memory * d.utilization) if d.device_memory is not None else None
+    max_context = unbounded = None
+    if usable is not None and not training:
+        max_context, unbounded = _max_context(kv_bits_at, weight_bytes, usable, window, owner, is_attention, on_stage)
+
+    for i, plan in enumerate(plans):
+        if not plan.ok:
+            continue
+        s = int(heaviest[i])
+        n = int(context[i])
+        figures: dict[str, Any] = {
+            "context": n or None,
+            "total_params": int(total_params[i]),
+            "active_params": int(active[i]),
+            "weight_bytes": _ceil_div(int(total_params[i]) * bits, 8),
+            "device": {
+                "stage": s,
+                "parameters": int(weights[i, s]),
+                "weight_bytes": int(weight_bytes[i, s]),
+                "kv_cache_bytes": int(kv_bytes[i, s]) if n else None,
+            },
+            "kv_cache": _kv_summary(i, n, kv_per_token, kv_bytes, s, rows, kv_bits, is_attention),
+        }
+        figures["flops_per_token"] = {
+            "forward": int(flops[0][i] + flops[1][i]) if n else None,
+            "forward_without_attention": int(flops[0][i]),
+            "training": 3 * int(flops[0][i] + flops[1][i]) if n else None,
+        }
+        if training:
+            figures["device"]["training_state_bytes"] = int(states[i, s])
+            figures["device"]["total_bytes"] = int(states[i, s])
+            plan.notes.append(
+                "Training states follow ZeRO's mixed-precision Adam accounting (K = 12; the weights and their "
+                "gradients included, whatever dtype says); activations are not estimated."
+            )
+        else:
+            figures["device"]["total_bytes"] = int(weight_bytes[i, s] + (kv_bytes[i, s] if n else 0))
+        if usable is not None:
+            total = figures["device"]["total_bytes"]
+            figures["fit"] = {
+                "device_memory": d.device_memory,
+                "usable_bytes": usable,
+                "fits": total <= usable,
+                "headroom_bytes": usable - total,
+                "max_context": None if training or unbounded[i] else int(max_context[i]),
+            }
+            if not training and unbounded[i]:
+                plan.notes.append(
+                    "max_context is null: every attention layer keeps a sliding window, so the cache stops "
+                    "growing and memory sets no limit on the context."
+                )
+        if not n:
+            plan.notes.append(
+                "No context: the config gives no context length and none was asked for, so the KV cache and "
+                "attention FLOPs are given per token only."
+            )
+        elif configs[i].context_length is not None and n > configs[i].context_length:
+            plan.notes.append(
+                f"The context ({n}) exceeds the config's context length ({configs[i].context_length}); "
+                "planned all the same."
+            )
+        if d.dtype in ("fp8", "int8", "int4"):
+            plan.notes.append(f"{d.dtype} weights: quantization scales and zero points are not counted.")
+        if tied_copy[owner == i].any():
+            plan.notes.append("The tied output head sits on the last stage and holds a copy of the embedding there.")
+        plan.figures = figures
+        if detail:
+            plan.layer_types = [
+                _layer_row(r, j, s, on_stage, device_params, kv_elements, is_attention, bits, d)
+                for j, r in enumerate(rows)
+                if r.config == i
+            ]
+    return plans
+
+
+def _kv_summary(
+    i: int,
+    n: int,
+    kv_per_token: np.ndarray,
+    kv_bytes: np.ndarray,
+    s: int,
+    rows: Sequence[StackRow],
+    kv_bits: int,
+    is_attention: np.ndarray,
+) -> dict[str, Any]:
+    """KV cache figures: per token for the whole model and for the heaviest device, and at the context."""
+    whole = 0
+    for j, r in enumerate(rows):
+        if r.config == i and is_attention[j]:
+            layer_class = catalogue.get(r.class_name)
+            assert layer_class is not None and layer_class.kv_elements is not None
+            whole += r.count * int(layer_class.kv_elements(r.specs))
+    return {
+        "bytes_per_token": _ceil_div(whole * kv_bits, 8),
+        "bytes_per_token_per_device": _ceil_div(int(kv_per_token[i, s]) * kv_bits, 8),
+        "bytes_per_device": int(kv_bytes[i, s]) if n else None,
+    }
+
+
+def _stage_counts(
+    rows: Sequence[StackRow],
+    kinds: list[Any],
+    count: np.ndarray,
+    owner: np.ndarray,
+    num_layers: np.ndarray,
+    stages: int,
+) -> np.ndarray:
+    """How many layers of each row sit on each pipeline stage (rows × stages)."""
+    import numpy as np
+
+    n_rows = len(rows)
+    out = np.zeros((n_rows, stages), dtype=np.int64)
+    base, extra = num_layers // stages, num_layers % stages
+    s = np.arange(stages)
+    starts = s[None, :] * base[:, None] + np.minimum(s[None, :], extra[:, None])  # configs × stages
+    ends = starts + base[:, None] + (s[None, :] < extra[:, None])
+    ends[:, -1] = np.iinfo(np.int64).max  # counts past num_layers stay on the last stage
+    decoder = np.fromiter((k in catalogue.PER_DECODER_LAYER_KINDS for k in kinds), dtype=bool, count=n_rows)
+    # Each per-decoder-layer row starts where the earlier rows of its kind (same config) end.
+    first = np.zeros(n_rows, dtype=np.int64)
+    running: dict[tuple[int, Any], int] = {}
+    for j, (r, k) in enumerate(zip(rows, kinds, strict=True)):
+        if decoder[j]:
+            first[j] = running.get((r.config, k), 0)
+            running[(r.config, k)] = first[j] + r.count
+    lo = np.maximum(first[:, None], starts[owner])
+    hi = np.minimum((first + count)[:, None], ends[owner])
+    out[decoder] = np.maximum(hi - lo, 0)[decoder]
+    last = stages - 1
+    seen_embedding: set[int] = set()
+    for j, (r, k) in enumerate(zip(rows, kinds, strict=True)):
+        if decoder[j]:
+            continue
+        if k is LayerKind.NORM:
+            layers = int(num_layers[r.config])
+            per_layer = r.count // layers if r.count >= layers else 0
+            sizes = (ends[r.config] - starts[r.config]).copy()
+            sizes[-1] = layers - int(starts[r.config][-1])
+            out[j] = per_layer * sizes
+            out[j, last] += r.count - per_layer * layers
+        elif k is LayerKind.EMBEDDING and r.config not in seen_embedding:
+            seen_embedding.add(r.config)
+            out[j, 0] += 1  # the input embedding; more of this row are untied heads
+            out[j, last] += r.count - 1
+        elif k is LayerKind.POSITION_EMBEDDING:
+            out[j, 0] += r.count
+        else:  # output heads, untied heads written as embeddings
+            out[j, last] += r.count
+    return out
+
+
+def _flops(
+    rows: Sequence[StackRow],
+    kinds: list[Any],
+    owner: np.ndarray,
+    count: np.ndarray,
+    active_params: np.ndarray,
+    full_params: np.ndarray,
+    attention_flops: np.ndarray,
+    window: np.ndarray,
+    context: np.ndarray,
+    n_configs: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Forward FLOPs per token: the matrix part 2 · (active − input/position embeddings + tied head), and attention."""
+    import numpy as np
+
+    matrix_params = count * active_params
+    seen: set[int] = set()
+    for j, (r, k) in enumerate(zip(rows, kinds, strict=True)):
+        if k is LayerKind.EMBEDDING and r.config not in seen:
+            seen.add(r.config)
+            matrix_params[j] -= full_params[j]  # one input embedding; the rest of this row are heads
+        elif k is LayerKind.POSITION_EMBEDDING:
+            matrix_params[j] = 0
+        elif k is LayerKind.OUTPUT_HEAD and r.specs.get("tie_word_embeddings"):
+            matrix_params[j] = r.count * r.specs["vocab_size"] * r.specs["hidden_size"]
+    matrix = np.zeros(n_configs, dtype=np.int64)
+    np.add.at(matrix, owner, 2 * matrix_params)
+    attention = np.zeros(n_configs, dtype=np.int64)
+    np.add.at(attention, owner, count * attention_flops * np.minimum(context[owner], window))
+    return matrix, attention
+
+
+def _max_context(
+    kv_bits_at: Any,
+    weight_bytes: np.ndarray,
+    usable: int,
+    window: np.ndarray,
+    owner: np.ndarray,
+    is_attention: np.ndarray,
+    on_stage: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The largest context per config whose heaviest device fits ``usable`` bytes (a vectorized bisection)."""
+    import numpy as np
+
+    n_configs = weight_bytes.shape[0]
+
+    def fits(tokens: np.ndarray) -> np.ndarray:
+        return (weight_bytes + _ceil_div(kv_bits_at(tokens), 8) <= usable).all(axis=1)
+
+    lo = np.zeros(n_configs, dtype=np.int64)  # fits (or 0 when the weights alone do not)
+    hi = np.full(n_configs, MAX_CONTEXT, dtype=np.int64)
+    top = fits(hi)
+    for _ in range(32):
+        mid = (lo + hi + 1) // 2
+        ok = fits(mid)
+        lo = np.where(ok, mid, lo)
+        hi = np.where(ok, hi, mid - 1)
+    lo = np.where(fits(np.zeros(n_configs, dtype=np.int64)), lo, 0)
+    # Unbounded: every attention layer present slides, and even the longest context fits.
+    unbounded_rows = is_attention & (window >= MAX_CONTEXT) & (on_stage.sum(axis=1) > 0)
+    grows = np.zeros(n_configs, dtype=bool)
+    np.logical_or.at(grows, owner, unbounded_rows)
+    return lo, top & ~grows
+
+
+def _shard_issue(failure: counts.ShardFailure, rows: Sequence[StackRow], row: int) -> Issue:
+    r = rows[row]
+    shard = failure.shard
+    position = [i for i, x in enumerate(rows) if x.config == r.config].index(row)
+    if shard.rule == "kv_heads":
+        expected = f"divide {shard.spec} ({failure.value}) or be a multiple of it"
+    else:
+        expected = f"divide {shard.spec} ({failure.value})"
+    return Issue(
+        shard.degree,
+        PlanCode.NOT_DIVISIBLE,
+        f"{shard.degree}={failure.degree} must {expected} of layer_types[{position}] ({r.name}, {r.class_name})",
+    )
+
+
+def _layer_row(
+    r: StackRow,
+    j: int,
+    stage: int,
+    on_stage: np.ndarray,
+    device_params: np.ndarray,
+    kv_elements: np.ndarray,
+    is_attention: np.ndarray,
+    bits: int,
+    d: Deployment,
+) -> dict[str, Any]:
+    layer_class = catalogue.get(r.class_name)
+    assert layer_class is not None
+    splits = []
+    for shard in layer_class.shards:
+        if shard.spec not in r.specs:
+            continue
+        degree = getattr(d, shard.degree)
+        value = r.specs[shard.spec]
+        if degree == 1:
+            continue
+        if shard.rule == "kv_heads" and degree > value:
+            splits.append(f"{shard.spec} {value} < {shard.degree} {degree}: one per device (replicated)")
+        elif shard.rule == "ceil":
+            splits.append(f"{shard.spec} {value} / {shard.degree} {degree}, rounded up: {math.ceil(value / degree)}")
+        else:
+            splits.append(f"{shard.spec} {value} / {shard.degree} {degree} = {value // degree}")
+    layers = int(on_stage[j, stage])
+    params = layers * int(device_params[j])
+    return {
+        "name": r.name,
+        "class": r.class_name,
+        "count": r.count,
+        "count_on_device": layers,
+        "parameters_per_layer": int(device_params[j]),
+        "parameters": params,
+        "weight_bytes": _ceil_div(params * bits, 8),
+        "split": "; ".join(splits) or ("replicated" if d.tp > 1 or d.ep > 1 else "whole"),
+        "kv_cache_bytes_per_token": _ceil_div(layers * int(kv_elements[j]) * DTYPE_BITS[d.kv_dtype], 8)
+        if is_attention[j]
+        else 0,
+    }
+
+
+__all__ = [
+    "DEVICES",
+    "DTYPE_BITS",
+    "PARAMETERS",
+    "Deployment",
+    "Mode",
+    "Plan",
+    "PlanCode",
+    "StackConfig",
+    "StackRow",
+    "parse_deployment",
+    "parse_memory",
+    "plan_config",
+    "plan_stacks",
+]
