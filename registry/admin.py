@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import math
 import zipfile
+from dataclasses import replace
 from pathlib import PurePath
 from typing import Any
 
@@ -21,14 +23,19 @@ from registry import services
 from registry.core import CountError, catalogue, dumps, format_params, validate_config
 from registry.core.document import order_specs
 from registry.core.files import parse_config_bytes
+from registry.core.planning import DTYPE_BITS, Deployment, plan_config
 from registry.core.validation import LAYER_TYPE_KEYS, TOP_LEVEL_KEYS
-from registry.forms import ImportForm, ImportHFForm, LayerTypeForm, LayerTypeFormSet, ModelConfigForm
+from registry.forms import ImportForm, ImportHFForm, LayerTypeForm, LayerTypeFormSet, ModelConfigForm, PlanForm
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
 HF_URL = "https://huggingface.co/{}"
 # Validate writes its findings after this marker in validation_notes, keeping the curator's text before it.
 CHECKS_MARKER = "[checks]"
 MISSING = object()
+# The plan chart's contexts: from 1k tokens (an eighth of a shorter context) up to the config's, two per doubling.
+CHART_START = 1024
+CHART_DEFAULT_CONTEXT = 131072  # for a config that gives no context length
+CHART_POINTS_PER_DOUBLING = 2
 
 
 def params(value: int | None) -> str:
@@ -36,6 +43,73 @@ def params(value: int | None) -> str:
     if value is None:
         return "-"
     return f"{format_params(value)} ({value:,})"
+
+
+def byte_size(value: int) -> str:
+    """``141107412992`` as "141.11 GB": powers of 1000, as device makers and the plan command write them."""
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
+        if value >= size:
+            return f"{value / size:,.2f} {unit}"
+    return f"{value:,} B"
+
+
+def chart_contexts(top: int) -> list[int]:
+    """Log-spaced context lengths ending at ``top``."""
+    start = CHART_START if top >= 8 * CHART_START else max(1, top // 8)
+    steps = max(1, math.ceil(CHART_POINTS_PER_DOUBLING * math.log2(top / start)))
+    return sorted({round(start * (top / start) ** (i / steps)) for i in range(steps + 1)})
+
+
+def plan_panel(config: ModelConfig, form: PlanForm) -> dict[str, Any]:
+    """The Plan panel of a config's page: whole-model weights per dtype, KV cache per token, the chart's series.
+
+    Every figure is the core's (plan_config); the chart is a plan per context length, so sliding windows
+    and rounding show as the core counts them.
+    """
+    document = config.to_document()
+    context_length = document.get("max_position_embeddings")
+    by_dtype = {dtype: plan_config(document, Deployment(dtype=dtype)).as_dict() for dtype in DTYPE_BITS}
+    panel: dict[str, Any] = {
+        "form": form,
+        "context_length": context_length,
+        "weights": [(dtype, plan.get("weight_bytes")) for dtype, plan in by_dtype.items()],
+        "kv_bytes_per_token": by_dtype["bf16"].get("kv_cache", {}).get("bytes_per_token"),
+        "chart_context": context_length or CHART_DEFAULT_CONTEXT,
+        "issues": [],
+        "chart": None,
+    }
+    deployment = form.deployment
+    if deployment is None:
+        return panel
+    top = plan_config(document, replace(deployment, context=panel["chart_context"]))
+    contexts = chart_contexts(panel["chart_context"])
+    # The fit (usable memory, max_context) is the top plan's; the points skip its max_context search.
+    points = [plan_config(document, replace(deployment, context=n, device_memory=None)) for n in contexts]
+    issues = list(dict.fromkeys(i.msg for plan in (top, *points) for i in plan.errors))
+    if issues:
+        panel["issues"] = issues
+        return panel
+    devices = [plan.as_dict()["device"] for plan in points]
+    fit = top.as_dict()["fit"]
+    panel["notes"] = top.notes
+    panel["chart"] = {
+        "model_id": config.model_id,
+        "device": form.cleaned_data["device"],
+        "tp": deployment.tp,
+        "dtype": deployment.dtype,
+        "kv_dtype": deployment.kv_dtype,
+        "batch": deployment.batch,
+        "device_memory": fit["device_memory"],
+        "usable_bytes": fit["usable_bytes"],
+        "utilization": deployment.utilization,
+        "fits": fit["fits"],
+        "max_context": fit["max_context"],
+        "contexts": contexts,
+        "weight_bytes": [d["weight_bytes"] for d in devices],
+        "kv_cache_bytes": [d["kv_cache_bytes"] for d in devices],
+        "total_bytes": [d["total_bytes"] for d in devices],
+    }
+    return panel
 
 
 class LayerClassFilter(admin.SimpleListFilter):
@@ -165,6 +239,23 @@ class ModelConfigAdmin(admin.ModelAdmin):
             (title, {**options, "fields": tuple(f for f in options["fields"] if f != "active_params_display")})
             for title, options in self.fieldsets
         ]
+
+    def render_change_form(
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: ModelConfig | None = None,
+    ) -> HttpResponse:
+        if obj is not None and obj.pk is not None and not add:
+            # The saved config, not the instance a rejected POST has changed in memory.
+            saved = ModelConfig.objects.prefetch_related("layer_types").get(pk=obj.pk)
+            context["plan"] = plan_panel(saved, PlanForm(request.GET))
+            # The panel's GET form keeps the admin's own query parameters (_changelist_filters, _popup).
+            context["plan"]["kept_query"] = [(k, v) for k, v in request.GET.items() if k.startswith("_")]
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: ModelConfig | None = None) -> tuple[str, ...]:
         readonly = tuple(super().get_readonly_fields(request, obj))

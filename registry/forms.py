@@ -15,6 +15,7 @@ from django.forms.models import BaseInlineFormSet, construct_instance
 from registry.core import Issue, Validation, catalogue, validate_config
 from registry.core.catalogue import PARAMETER_COUNT, LayerClass, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX
+from registry.core.planning import DEVICES, DTYPE_BITS, Deployment, parse_deployment
 from registry.hf_sources import HUB_ID_RE
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
@@ -470,3 +471,50 @@ class ImportHFForm(forms.Form):
         if upload is not None:
             return PurePath(upload.name).name, upload.read()
         return "pasted config.json", self.cleaned_data["config_text"].encode("utf-8")
+
+
+class PlanForm(forms.Form):
+    """The change page's memory chart: a device, a tensor-parallel degree, a weight dtype and a batch.
+
+    The core's ``parse_deployment`` reads the values (its messages appear at the fields); the device
+    goes to it as ``device_memory``, which takes a device's name.
+    """
+
+    PREFIX = "plan"
+    DEFAULTS = {"device": "H100-80GB", "tp": "1", "dtype": "bf16", "batch": "1"}
+    FIELD_OF_PARAMETER = {"device_memory": "device", "tp": "tp", "dtype": "dtype", "batch": "batch"}
+    # The GET form is an empty <form id="plan-form"> after the change form: HTML forms do not nest.
+    _OUTSIDE = {"form": f"{PREFIX}-form"}
+
+    device = forms.ChoiceField(
+        choices=[(name, f"{name} ({size / 1e9:.1f} GB)") for name, size in DEVICES.items()],
+        widget=forms.Select(attrs=_OUTSIDE),
+    )
+    tp = forms.CharField(label="tp", widget=forms.NumberInput(attrs={**_OUTSIDE, "min": 1, "step": 1}))
+    dtype = forms.ChoiceField(
+        label="Weight dtype", choices=[(name, name) for name in DTYPE_BITS], widget=forms.Select(attrs=_OUTSIDE)
+    )
+    batch = forms.CharField(widget=forms.NumberInput(attrs={**_OUTSIDE, "min": 1, "step": 1}))
+
+    def __init__(self, query: Any) -> None:
+        """Bound to the query string's ``plan-*`` values, a default standing in for each one missing."""
+        names = {name: f"{self.PREFIX}-{name}" for name in self.DEFAULTS}
+        data = {key: query.get(key, self.DEFAULTS[name]) for name, key in names.items()}
+        super().__init__(data, prefix=self.PREFIX)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        deployment, issues = parse_deployment({"device_memory": cleaned["device"], **{
+            name: cleaned[name] for name in ("tp", "dtype", "batch")
+        }})
+        for issue in issues:
+            _add_issue(self, self.FIELD_OF_PARAMETER.get(issue.loc), issue)
+        cleaned["deployment"] = deployment
+        return cleaned
+
+    @property
+    def deployment(self) -> Deployment | None:
+        """The deployment the values describe; None while any of them is wrong."""
+        return self.cleaned_data.get("deployment") if self.is_valid() else None

@@ -165,7 +165,7 @@ def _plan_parameters() -> list[OpenApiParameter]:
         ),
         OpenApiParameter(
             "utilization",
-            {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+            {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 1},
             description="The fraction of device_memory usable. Default 0.9.",
         ),
     ]

@@ -58,6 +58,7 @@ _MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 MAX_CONTEXT = 2**31  # tokens: the search for max_context stops here
 MAX_BATCH = 2**20
 MAX_DEGREE = 2**20
+MAX_MEMORY = 2**50  # bytes of one device (a petabyte): beyond it, a typo
 _LIMIT = 2**62  # int64 headroom: figures past it are refused rather than wrapped
 
 
@@ -127,7 +128,7 @@ def parse_memory(text: str) -> int | None:
     if not match or match.group(2).upper() not in _UNITS:
         return None
     value = float(match.group(1)) * _UNITS[match.group(2).upper()]
-    return int(value) if value >= 1 else None
+    return int(value) if 1 <= value <= MAX_MEMORY else None
 
 
 def parse_deployment(params: Mapping[str, str | None]) -> tuple[Deployment | None, list[Issue]]:
