@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from registry.core.files import parse_config_bytes
+from registry.core.hf import HUB_ID_RE
 from registry.core.validation import Issue
 from registry.services import HFSource
 
-HUB_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 CONFIG_NAME = "config.json"
 
 
@@ -115,6 +114,7 @@ def resolve(sources: list[str], *, hf_id: str | None, download: bool) -> list[Fo
                 problems.append(str(exc))
         else:
             problems.append(f"{source}: no such file or folder, and not a Hub id ORG/NAME")
+    found = list(dict.fromkeys(found))  # a source named twice is one input
     if hf_id is not None and len(found) > 1:
         problems.append(f"--hf-id names one repo, but the sources hold {len(found)} config.json files")
     if problems:

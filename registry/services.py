@@ -209,6 +209,7 @@ def import_configs(
     recompute: bool = False,
     dry_run: bool = False,
     prune: bool = False,
+    replace: bool = True,
     user: Any = None,
     source: str = "loadconfigs",
     progress: Any = None,
@@ -216,7 +217,8 @@ def import_configs(
     """Validate every input, then write all of them in one transaction, or nothing.
 
     One read of the stored digests tells created, updated and unchanged apart; writes are bulk.
-    ``prune`` deletes stored configs that none of the inputs describes.
+    ``prune`` deletes stored configs that none of the inputs describes. Without ``replace``, an
+    input that would change a stored config fails (``already_exists``).
     """
     report = ImportReport()
     with transaction.atomic():
@@ -277,10 +279,25 @@ def import_configs(
                 to_create.append(pending)
             elif stored[model_id][1] == pending.digest:
                 entry.status = "unchanged"
+            elif not replace:
+                entry.status = "failed"
+                entry.errors.append(
+                    Issue(
+                        "model_id",
+                        "already_exists",
+                        f"a different config {model_id!r} is stored; replacing it needs the replace option "
+                        "(--replace, ?replace=true), and its curated name, validated and notes give way",
+                    )
+                )
             else:
                 entry.status = "updated"
                 pending.pk = stored[model_id][0]
                 to_update.append(pending)
+        if not report.ok:
+            for entry in report.sources:
+                if entry.status in {"created", "unchanged", "updated"}:
+                    entry.status = "not written"
+            return report
         if prune:
             report.pruned = sorted(set(stored) - set(seen))
         if dry_run or not (to_create or to_update or report.pruned):
@@ -408,10 +425,19 @@ def hf_items(sources: Iterable[HFSource]) -> list[ImportItem]:
 
 
 def import_hf(
-    sources: Iterable[HFSource], *, dry_run: bool = False, user: Any = None, source: str = "importhf"
+    sources: Iterable[HFSource],
+    *,
+    dry_run: bool = False,
+    replace: bool = False,
+    user: Any = None,
+    source: str = "importhf",
 ) -> ImportReport:
-    """Convert Hugging Face config.json files and import the documents: all of them, or nothing."""
-    return import_configs(hf_items(sources), dry_run=dry_run, user=user, source=source)
+    """Convert Hugging Face config.json files and import the documents: all of them, or nothing.
+
+    A stored config the import would change is refused unless ``replace``: curated configs are not
+    overwritten by accident.
+    """
+    return import_configs(hf_items(sources), dry_run=dry_run, replace=replace, user=user, source=source)
 
 
 # ---- derived counts ----------------------------------------------------------------------------

@@ -391,6 +391,29 @@ def test_patch_result_is_validated_as_a_whole(writer):
     assert _state() == before
 
 
+def test_patch_of_a_moe_config_recomputes_active_params(writer):
+    """Changing a MoE config's layer types, or making it dense, recomputes (or drops) active_params."""
+    moe = small_config()
+    moe["layer_types"][1] = {
+        "name": "feedforward",
+        "class": "MoELayer",
+        "count": 2,
+        "specs": {"hidden_size": 64, "num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 32},
+    }
+    store(moe)
+    layers = copy.deepcopy(moe["layer_types"])
+    layers[1]["specs"]["num_experts_per_tok"] = 1
+    response = writer.patch(TINY_URL, {"layer_types": layers}, format="json")
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["total_params"] - body["active_params"] == 2 * 3 * 3 * 64 * 32
+    layers[1] = small_config()["layer_types"][1]
+    response = writer.patch(TINY_URL, {"layer_types": layers}, format="json")
+    assert response.status_code == 200, response.content
+    assert "active_params" not in response.json()
+    assert ModelConfig.objects.get().active_params is None
+
+
 def test_patch_given_derived_values_must_match(writer):
     """A derived value in the patch is checked against the recomputed one."""
     store(small_config())

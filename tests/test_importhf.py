@@ -464,3 +464,66 @@ def test_api_import_needs_write_permission(db):
     body = {"hf_model_id": "google/gemma-2-2b", "config": hub_config("google/gemma-2-2b")}
     assert APIClient().post("/models/import-hf", body, format="json").status_code in (401, 403)
     assert not ModelConfig.objects.exists()
+
+
+# ---- hostile and curated inputs ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("layers", [2**62, 100_001])
+def test_a_huge_layer_count_is_refused_before_anything_is_expanded(layers):
+    """Per-layer rules are never expanded for an absurd num_hidden_layers: too_large at the key."""
+    config = hub_config("Qwen/Qwen3-8B") | {"num_hidden_layers": layers}
+    assert errors(config) == [("config.num_hidden_layers", HFCode.TOO_LARGE)]
+    assert errors(small("llama", hidden_size=2**70)) == [("config.hidden_size", HFCode.TOO_LARGE)]
+
+
+@pytest.mark.parametrize("model_type", [["qwen3"], {"a": 1}, 3])
+def test_a_model_type_that_is_not_a_string_is_unsupported(model_type):
+    """Lists and objects are named like any unsupported model_type."""
+    assert errors({"model_type": model_type}) == [("config.model_type", HFCode.UNSUPPORTED_MODEL_TYPE)]
+
+
+@pytest.mark.parametrize("hf_id", ["../x", "a/..", ".a/b", "x/.", "a b/c"])
+def test_hub_ids_follow_the_hubs_rule(hf_id):
+    """Each part starts with a letter or digit and holds only letters, digits, '.', '_' and '-'."""
+    assert errors(small("llama"), hf_id) == [("hf_model_id", HFCode.INVALID_HF_ID)]
+
+
+def test_one_problem_per_key():
+    """A flag read for two purposes, or a bad count, is reported once at its key."""
+    assert errors(small("qwen3", attention_bias=1)) == [("config.attention_bias", HFCode.INVALID_VALUE)]
+    gpt2 = {"model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 4, "vocab_size": 100, "n_positions": 0}
+    assert errors(gpt2) == [("config.n_positions", HFCode.INVALID_VALUE)]
+
+
+@pytest.mark.django_db
+def test_a_curated_config_is_not_replaced_without_the_flag():
+    """Mistral-7B's curated fixture differs from its import: refused (nothing written) unless --replace."""
+    call_command("loadconfigs", str(FIXTURES), "--no-progress", stdout=StringIO())
+    before = ModelConfig.objects.get(model_id="mistralai_Mistral-7B-v0.1").digest
+    with pytest.raises(CommandError) as error:
+        importhf(str(HF / "mistralai"))
+    assert "1 failed, 1 valid but not written" in str(error.value)
+    assert ModelConfig.objects.get(model_id="mistralai_Mistral-7B-v0.1").digest == before
+    out, _ = importhf(str(HF / "mistralai"), "--replace")
+    assert "0 created, 1 updated, 1 unchanged, 0 failed" in out
+    replaced = ModelConfig.objects.get(model_id="mistralai_Mistral-7B-v0.1")
+    assert replaced.validated is False and replaced.layer_types.filter(class_name="OutputHeadLayer").exists()
+
+
+@pytest.mark.django_db
+def test_a_source_named_twice_is_one_input():
+    """The same Hub folder twice imports once."""
+    out, _ = importhf(str(HF / "google"), str(HF / "google"))
+    assert "2 created, 0 updated, 0 unchanged, 0 failed" in out
+
+
+def test_api_import_does_not_replace_a_different_config_without_replace(writer):
+    """409 already_exists; ?replace=true replaces it (200)."""
+    call_command("loadconfigs", str(FIXTURES), "--no-progress", stdout=StringIO())
+    body = {"hf_model_id": "mistralai/Mistral-7B-v0.1", "config": hub_config("mistralai/Mistral-7B-v0.1")}
+    response = writer.post("/models/import-hf", body, format="json")
+    assert response.status_code == 409 and response.json()["errors"][0]["code"] == "already_exists"
+    assert ModelConfig.objects.get(model_id="mistralai_Mistral-7B-v0.1").validated is True
+    response = writer.post("/models/import-hf?replace=true", body, format="json")
+    assert response.status_code == 200 and response.json()["validated"] is False

@@ -49,11 +49,11 @@ from registry.api.serializers import (
     parameter_breakdown,
     summaries,
 )
-from registry.core import Issue, catalogue, validate_config
+from registry.core import Issue, catalogue, digest, validate_config
 from registry.core.catalogue import LayerClass
-from registry.core.hf import convert
+from registry.core.hf import HUB_ID_RE, convert
 from registry.core.planning import Deployment, parse_deployment, plan_config, plan_stacks
-from registry.core.validation import MAX_ID_LENGTH
+from registry.core.validation import DERIVED_TOP_LEVEL_KEYS, MAX_ID_LENGTH
 from registry.models import ModelConfig
 from registry.selectors import planning_stacks
 from registry.services import ConfigRejected, PreconditionFailed, config_delete, config_upsert
@@ -63,7 +63,7 @@ DocumentInput = document_serializer(REQUEST)
 DocumentPatch = document_serializer(REQUEST)(partial=True)
 # Derived values are dropped from the stored document before a PATCH is merged into it, so they
 # are computed afresh unless the patch gives them (and then they must match).
-DERIVED_KEYS = ("total_params", "total_params_formatted")
+DERIVED_KEYS = DERIVED_TOP_LEVEL_KEYS
 PATCH_ATTEMPTS = 3
 
 
@@ -417,7 +417,7 @@ class ConfigValidateView(RegistryAPIView):
 
 class ImportHFRequestSerializer(serializers.Serializer):
     hf_model_id = serializers.RegexField(
-        r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$",
+        rf"^{HUB_ID_RE.pattern}$",
         max_length=MAX_ID_LENGTH,
         help_text="The Hub repo the config.json comes from, ORG/NAME; its name part becomes the config's name.",
     )
@@ -427,27 +427,32 @@ class ImportHFRequestSerializer(serializers.Serializer):
 class ImportHFView(RegistryAPIView):
     """Convert a Hugging Face config.json into a config and write it (or, with ?dry_run=true, only show it)."""
 
-    query_params = {"post": ("dry_run",)}
+    query_params = {"post": ("dry_run", "replace")}
 
     @extend_schema(
         operation_id="models_import_hf",
         summary="Import a Hugging Face config.json",
         description="Converts the config.json of a supported model_type (absent keys take the transformers "
-        "configuration class's defaults; the model's dimensions must be given) and writes the result as "
-        "POST/PUT would: 201 when created, 200 when it replaced or matched a stored config. With "
-        "?dry_run=true: 200 with the document it would write, nothing written. Errors name the config.json "
-        "key (config.num_attention_heads) or the document's place.",
+        "configuration class's defaults; the model's dimensions must be given) and writes the result: 201 when "
+        "created, 200 when it matched a stored config, and with ?replace=true 200 when it replaced one (409 "
+        "without: a curated config is not overwritten by accident). With ?dry_run=true: 200 with the document "
+        "it would write, nothing written. Errors name the config.json key (config.num_attention_heads) or the "
+        "document's place.",
         parameters=[
             OpenApiParameter("dry_run", str, enum=["true", "false"], description="true: write nothing."),
+            OpenApiParameter(
+                "replace", str, enum=["true", "false"], description="true: replace a different stored config."
+            ),
             *VALIDATORS,
         ],
         request=ImportHFRequestSerializer,
         responses={201: Document, 200: Document, **errors(*WRITE_ERRORS, 409)},
     )
     def post(self, request: Any) -> Any:
-        dry_run = request.query_params.get("dry_run", "false")
-        if dry_run not in ("true", "false"):
-            raise query_error("dry_run", "invalid_choice", f"expected true or false, got {dry_run!r}")
+        dry_run, replace = (request.query_params.get(name, "false") for name in ("dry_run", "replace"))
+        for name, value in (("dry_run", dry_run), ("replace", replace)):
+            if value not in ("true", "false"):
+                raise query_error(name, "invalid_choice", f"expected true or false, got {value!r}")
         data = request.data
         if not isinstance(data, dict):
             raise Invalid([Issue("$", "not_an_object", "expected an object with hf_model_id and config")])
@@ -470,10 +475,27 @@ class ImportHFView(RegistryAPIView):
             if not validation.ok:
                 raise ConfigRejected(validation.errors)
             return Response(validation.config.to_document())  # type: ignore[union-attr]
-        exists = ModelConfig.objects.filter(model_id=document["model_id"]).exists()  # type: ignore[index]
-        if exists and not request.user.has_perm("registry.change_modelconfig"):
+        model_id = document["model_id"]  # type: ignore[index]
+        stored = ModelConfig.objects.filter(model_id=model_id).values_list("digest", flat=True).first()
+        if stored is not None and replace == "true" and not request.user.has_perm("registry.change_modelconfig"):
             raise exceptions.PermissionDenied("Replacing a stored config needs the change permission.")
-        result = config_upsert(data=document, user=request.user, source="importhf")
+        if stored is not None and replace != "true":
+            validation = validate_config(document)
+            if validation.ok and digest(validation.config.to_document()) != stored:  # type: ignore[union-attr]
+                raise ConfigRejected(
+                    [
+                        Issue(
+                            "model_id",
+                            "already_exists",
+                            f"a different config {model_id!r} is stored; ?replace=true replaces it (its curated "
+                            "name, validated and notes too)",
+                        )
+                    ]
+                )
+        # Without replace, the write may only find the version just compared (a concurrent change: 412).
+        result = config_upsert(
+            data=document, user=request.user, source="importhf", if_match=stored if replace != "true" else None
+        )
         return self.written(request, result)
 
 

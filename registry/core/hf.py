@@ -7,12 +7,18 @@ does not count is an error naming it, never dropped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from registry.core.counts import BIGINT_MAX
 from registry.core.validation import Issue, _json_type, _show
 
+# A Hub repo id as the Hub allows it (ORG/NAME); the registry's model_id is it with '/' as '_'.
+HUB_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
+# Decoder layers a config.json may declare: per-layer rules are expanded layer by layer.
+MAX_LAYERS = 100_000
 # Keys whose null means something of its own (not "the default").
 _NULL_MEANS_NONE = frozenset({"q_lora_rank", "sliding_window", "n_inner", "num_key_value_heads", "head_dim"})
 
@@ -24,6 +30,7 @@ class HFCode:
     MISSING_DIMENSION = "missing_dimension"
     INVALID_VALUE = "invalid_value"
     UNSUPPORTED_KEY = "unsupported_architecture_key"
+    TOO_LARGE = "too_large"
     CONTRADICTION = "contradictory_values"
     INVALID_HF_ID = "invalid_hf_model_id"
 
@@ -242,7 +249,10 @@ class _Reader:
         return True, values[names[0]]
 
     def error(self, key: str, code: str, msg: str) -> None:
-        self.errors.append(Issue(f"config.{key}", code, msg))
+        """Record a problem at ``config.<key>``; the first one said about a key is enough."""
+        loc = f"config.{key}"
+        if all(issue.loc != loc for issue in self.errors):
+            self.errors.append(Issue(loc, code, msg))
 
     def dimension(self, ours: str) -> int | None:
         """A required dimension: absent or null is an error, never a default model's value."""
@@ -288,6 +298,10 @@ class _Reader:
             wanted = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
             self.error(key, HFCode.INVALID_VALUE, f"expected {wanted}, got {_json_type(value)} ({_show(value)})")
             return None
+        limit = MAX_LAYERS if key == self.name("num_hidden_layers") else BIGINT_MAX
+        if value > limit:
+            self.error(key, HFCode.TOO_LARGE, f"expected at most {limit}, got {value}")
+            return None
         return value
 
 
@@ -304,12 +318,17 @@ def convert(config: Any, hf_model_id: str) -> Conversion:
     if not isinstance(config, dict):
         return Conversion(None, [Issue("config", "not_an_object", f"expected a JSON object, got {_json_type(config)}")])
     errors: list[Issue] = []
-    if not isinstance(hf_model_id, str) or hf_model_id.count("/") != 1 or not all(hf_model_id.split("/")):
+    if not isinstance(hf_model_id, str) or not HUB_ID_RE.fullmatch(hf_model_id):
         errors.append(
-            Issue("hf_model_id", HFCode.INVALID_HF_ID, f"expected a Hub id ORG/NAME, got {_show(hf_model_id)}")
+            Issue(
+                "hf_model_id",
+                HFCode.INVALID_HF_ID,
+                f"expected a Hub id ORG/NAME (letters, digits, '.', '_', '-'; each part starting with a letter "
+                f"or digit), got {_show(hf_model_id)}",
+            )
         )
     model_type = config.get("model_type")
-    if model_type not in ARCHITECTURES:
+    if not isinstance(model_type, str) or model_type not in ARCHITECTURES:
         given = "no model_type" if model_type is None else f"model_type {_show(model_type)}"
         errors.append(
             Issue(

@@ -42,6 +42,8 @@ REQUIRED_TOP_LEVEL = ("model_id", "hf_model_id", "name", "hidden_size", "num_lay
 LAYER_TYPE_KEYS = ("name", "class", "count", "specs")
 _TOP_LEVEL_SET = dict.fromkeys(TOP_LEVEL_KEYS).keys()
 _LAYER_TYPE_SET = dict.fromkeys(LAYER_TYPE_KEYS).keys()
+# The top-level values derived from the layer types.
+DERIVED_TOP_LEVEL_KEYS = ("total_params", "total_params_formatted", "active_params", "active_params_formatted")
 # Derived values: may be left out; where given, they must equal the computed ones.
 DERIVED_CODES = frozenset(
     {

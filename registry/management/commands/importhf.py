@@ -27,6 +27,11 @@ class Command(LoadConfigsCommand):
         parser.add_argument("--hf-id", metavar="ORG/NAME", help="The Hub repo a single config.json comes from.")
         parser.add_argument("--dry-run", action="store_true", help="Convert, validate and report without writing.")
         parser.add_argument(
+            "--replace",
+            action="store_true",
+            help="Replace stored configs the import changes (their curated name, validated and notes too).",
+        )
+        parser.add_argument(
             "--download",
             action="store_true",
             help="Fetch a Hub id's config.json from the Hub when it is not in the cache (uses HF_TOKEN if set).",
@@ -37,5 +42,5 @@ class Command(LoadConfigsCommand):
             found = resolve(options["sources"], hf_id=options["hf_id"], download=options["download"])
         except SourceError as exc:
             raise CommandError(f"{exc}\nNothing was written.") from exc
-        report = import_hf([read_source(f) for f in found], dry_run=options["dry_run"])
+        report = import_hf([read_source(f) for f in found], dry_run=options["dry_run"], replace=options["replace"])
         self._report(report, {**options, "prune": False})
