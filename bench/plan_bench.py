@@ -119,7 +119,8 @@ def bench(args: argparse.Namespace, url: str) -> None:
         for i in range(args.configs):
             doc = synthetic_config(i, rng)
             (folder / f"{doc['model_id']}.json").write_text(dumps(doc))
-        call_command("loadconfigs", str(folder), str(ROOT / "fixtures"), no_progress=True, verbosity=0, stdout=io.StringIO())
+        fixtures = str(ROOT / "fixtures")
+        call_command("loadconfigs", str(folder), fixtures, no_progress=True, verbosity=0, stdout=io.StringIO())
     fixture_ids = [json.loads(p.read_text())["model_id"] for p in sorted((ROOT / "fixtures").glob("*.json"))]
 
     repeat = args.repeat

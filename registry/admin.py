@@ -45,12 +45,19 @@ def params(value: int | None) -> str:
     return f"{format_params(value)} ({value:,})"
 
 
-def byte_size(value: int) -> str:
-    """``141107412992`` as "141.11 GB": powers of 1000, as device makers and the plan command write them."""
+def byte_size(value: int | None) -> dict[str, Any] | None:
+    """``141107412992`` as ``{"bytes": ..., "human": "141.11 GB", "exact": "141,107,412,992 bytes"}``.
+
+    Powers of 1000, as device makers and the plan command write them.
+    """
+    if value is None:
+        return None
+    human = f"{value:,} B"
     for unit, size in (("GB", 10**9), ("MB", 10**6), ("KB", 10**3)):
         if value >= size:
-            return f"{value / size:,.2f} {unit}"
-    return f"{value:,} B"
+            human = f"{value / size:,.2f} {unit}"
+            break
+    return {"bytes": value, "human": human, "exact": f"{value:,} bytes"}
 
 
 def chart_contexts(top: int) -> list[int]:
@@ -72,9 +79,12 @@ def plan_panel(config: ModelConfig, form: PlanForm) -> dict[str, Any]:
     panel: dict[str, Any] = {
         "form": form,
         "context_length": context_length,
-        "weights": [(dtype, plan.get("weight_bytes")) for dtype, plan in by_dtype.items()],
-        "kv_bytes_per_token": by_dtype["bf16"].get("kv_cache", {}).get("bytes_per_token"),
+        "weights": [(dtype, byte_size(plan.get("weight_bytes"))) for dtype, plan in by_dtype.items()],
+        "kv_per_token": byte_size(by_dtype["bf16"].get("kv_cache", {}).get("bytes_per_token")),
         "chart_context": context_length or CHART_DEFAULT_CONTEXT,
+        "context_text": f"{context_length:,} tokens"
+        if context_length
+        else f"not given (the chart goes to {CHART_DEFAULT_CONTEXT:,} tokens)",
         "issues": [],
         "chart": None,
     }
@@ -92,6 +102,9 @@ def plan_panel(config: ModelConfig, form: PlanForm) -> dict[str, Any]:
     devices = [plan.as_dict()["device"] for plan in points]
     fit = top.as_dict()["fit"]
     panel["notes"] = top.notes
+    panel["usable"] = byte_size(fit["usable_bytes"])
+    panel["device_memory"] = byte_size(fit["device_memory"])
+    panel["max_context_text"] = _max_context_text(fit["max_context"])
     panel["chart"] = {
         "model_id": config.model_id,
         "device": form.cleaned_data["device"],
@@ -110,6 +123,14 @@ def plan_panel(config: ModelConfig, form: PlanForm) -> dict[str, Any]:
         "total_bytes": [d["total_bytes"] for d in devices],
     }
     return panel
+
+
+def _max_context_text(tokens: int | None) -> str:
+    if tokens is None:
+        return "unbounded (every attention layer keeps a sliding window)"
+    if tokens == 0:
+        return "none (the weights alone exceed the usable memory)"
+    return f"{tokens:,} tokens"
 
 
 class LayerClassFilter(admin.SimpleListFilter):
@@ -445,7 +466,11 @@ class ModelConfigAdmin(admin.ModelAdmin):
             hf_model_id = form.cleaned_data["hf_model_id"]
             source = services.HFSource(name, hf_model_id, config=config, read_error=error)
             report = services.import_hf(
-                [source], dry_run=form.cleaned_data["dry_run"], user=request.user, source="importhf"
+                [source],
+                dry_run=form.cleaned_data["dry_run"],
+                replace=form.cleaned_data["replace"],
+                user=request.user,
+                source="importhf",
             )
             self._report_import(request, report, form.cleaned_data["dry_run"])
         return self._import_page(

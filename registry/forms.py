@@ -447,6 +447,11 @@ class ImportHFForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 12, "cols": 80, "spellcheck": "false"}),
         help_text="Paste the config.json here instead of uploading it.",
     )
+    replace = forms.BooleanField(
+        required=False,
+        label="Replace a stored config",
+        help_text="Without it, a stored config the import would change is left alone (and the import fails).",
+    )
     dry_run = forms.BooleanField(required=False, label="Dry run", help_text="Report without writing.")
 
     def clean_hf_model_id(self) -> str:
@@ -506,9 +511,9 @@ class PlanForm(forms.Form):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        deployment, issues = parse_deployment({"device_memory": cleaned["device"], **{
-            name: cleaned[name] for name in ("tp", "dtype", "batch")
-        }})
+        deployment, issues = parse_deployment(
+            {"device_memory": cleaned["device"], **{name: cleaned[name] for name in ("tp", "dtype", "batch")}}
+        )
         for issue in issues:
             _add_issue(self, self.FIELD_OF_PARAMETER.get(issue.loc), issue)
         cleaned["deployment"] = deployment

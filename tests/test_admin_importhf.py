@@ -89,6 +89,22 @@ def test_dry_run_reports_and_writes_nothing(admin_client):
 
 
 @pytest.mark.django_db
+def test_a_stored_config_is_replaced_only_when_asked(admin_client):
+    """Importing over a different stored config fails (already_exists) unless "Replace a stored config"."""
+    admin_client.post(IMPORT_HF, {"hf_model_id": MIXTRAL_HF, "config_text": config_text()})
+    config = ModelConfig.objects.get()
+    ModelConfig.objects.filter(pk=config.pk).update(digest="0" * 64)  # as if curated by hand since
+    response = admin_client.post(IMPORT_HF, {"hf_model_id": MIXTRAL_HF, "config_text": config_text()})
+    assert [(i.loc, i.code) for s in response.context["report"].sources for i in s.errors] == [
+        ("model_id", "already_exists")
+    ]
+    assert ModelConfig.objects.get().digest == "0" * 64
+    response = admin_client.post(IMPORT_HF, {"hf_model_id": MIXTRAL_HF, "config_text": config_text(), "replace": "on"})
+    assert [s.status for s in response.context["report"].sources] == ["updated"]
+    assert ModelConfig.objects.get().digest != "0" * 64
+
+
+@pytest.mark.django_db
 def test_unsupported_model_type_is_reported_with_its_loc(admin_client):
     """A model_type the converter does not know fails at config.model_type; nothing is written."""
     config = json.loads(config_text())

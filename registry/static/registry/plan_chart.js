@@ -1,0 +1,131 @@
+/* The Plan panel's chart: one device's memory (weights + KV cache) against the context length.
+ * Reads the series the server computed (json_script "plan-chart-data", bytes) and draws them with
+ * the vendored Chart.js; nothing is computed here but the unit (GB, powers of 1000). */
+"use strict";
+(function () {
+  const GB = 1e9;
+
+  function tokens(n) {
+    if (n >= 1048576 && n % 1048576 === 0) return n / 1048576 + "M";
+    if (n >= 1024 && n % 1024 === 0) return n / 1024 + "k";
+    return n.toLocaleString("en-US");
+  }
+
+  function gigabytes(bytes) {
+    return (bytes / GB).toLocaleString("en-US", { maximumFractionDigits: 2 }) + " GB";
+  }
+
+  function colour(name, fallback) {
+    const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return value || fallback;
+  }
+
+  function draw() {
+    const source = document.getElementById("plan-chart-data");
+    const canvas = document.getElementById("plan-chart");
+    if (!source || !canvas || typeof window.Chart === "undefined") return;
+    const data = JSON.parse(source.textContent);
+    const first = data.contexts[0];
+    const last = data.contexts[data.contexts.length - 1];
+    // Ticks at the powers of two (and the ends): the points between them are not labelled.
+    const ticks = data.contexts.filter((n, i) => (n & (n - 1)) === 0 || i === 0 || i === data.contexts.length - 1);
+    const points = (values) => data.contexts.map((n, i) => ({ x: n, y: values[i] / GB }));
+    const text = colour("--body-fg", "#333");
+    const grid = colour("--hairline-color", "#e8e8e8");
+    const datasets = [
+      {
+        label: "Weights + KV cache",
+        data: points(data.total_bytes),
+        borderColor: colour("--primary", "#79aec8"),
+        backgroundColor: colour("--primary", "#79aec8"),
+        pointRadius: 3,
+      },
+      {
+        label: "Weights",
+        data: points(data.weight_bytes),
+        borderColor: colour("--body-quiet-color", "#666"),
+        backgroundColor: colour("--body-quiet-color", "#666"),
+        borderDash: [2, 3],
+        pointRadius: 0,
+      },
+      {
+        label: "Usable memory (" + Math.round(data.utilization * 100) + "% of " + gigabytes(data.device_memory) + ")",
+        data: [
+          { x: first, y: data.usable_bytes / GB },
+          { x: last, y: data.usable_bytes / GB },
+        ],
+        borderColor: colour("--error-fg", "#ba2121"),
+        backgroundColor: colour("--error-fg", "#ba2121"),
+        borderDash: [8, 4],
+        pointRadius: 0,
+      },
+    ];
+    if (data.max_context && data.max_context >= first && data.max_context <= last) {
+      datasets.push({
+        label: "Max context (" + tokens(data.max_context) + " tokens)",
+        data: [{ x: data.max_context, y: data.usable_bytes / GB }],
+        borderColor: colour("--error-fg", "#ba2121"),
+        backgroundColor: colour("--body-bg", "#fff"),
+        pointStyle: "rectRot",
+        pointRadius: 7,
+        pointBorderWidth: 2,
+        showLine: false,
+      });
+    }
+    new window.Chart(canvas, {
+      type: "line",
+      data: { datasets: datasets },
+      options: {
+        animation: false,
+        maintainAspectRatio: false,
+        interaction: { mode: "nearest", intersect: false },
+        color: text,
+        scales: {
+          x: {
+            type: "logarithmic",
+            min: first,
+            max: last,
+            title: { display: true, text: "Context length (tokens per sequence)", color: text },
+            ticks: {
+              color: text,
+              callback: (value) => tokens(value),
+              autoSkip: false,
+            },
+            afterBuildTicks: (scale) => {
+              scale.ticks = ticks.map((n) => ({ value: n }));
+            },
+            grid: { color: grid },
+          },
+          y: {
+            beginAtZero: true,
+            title: { display: true, text: "Memory per device (GB)", color: text },
+            ticks: { color: text },
+            grid: { color: grid },
+          },
+        },
+        plugins: {
+          legend: { labels: { color: text, usePointStyle: true, pointStyle: "line", pointStyleWidth: 32 } },
+          title: {
+            display: true,
+            color: text,
+            text:
+              data.model_id + " on " + data.device + ", tp " + data.tp + ", " + data.dtype +
+              " weights, batch " + data.batch,
+          },
+          tooltip: {
+            callbacks: {
+              title: (items) => tokens(items[0].parsed.x) + " tokens",
+              label: (item) => item.dataset.label + ": " + gigabytes(item.parsed.y * GB),
+            },
+          },
+        },
+      },
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", draw);
+  } else {
+    draw();
+  }
+})();
