@@ -63,7 +63,7 @@ def parameter_counts(
     def pick(layer_class: catalogue.LayerClass) -> catalogue.Formula:
         return (layer_class.active_formula if active else None) or layer_class.formula
 
-    return evaluate(class_names, specs, pick)[0]
+    return evaluate(columns(class_names, specs), pick)[0]
 
 
 @dataclass(frozen=True)
@@ -76,49 +76,85 @@ class ShardFailure:
     degree: int
 
 
-def evaluate(
-    class_names: Sequence[str],
-    specs: Sequence[Mapping[str, Any]],
-    pick: Callable[[catalogue.LayerClass], catalogue.Formula | None],
-    *,
-    degrees: Mapping[str, int] | None = None,
-) -> tuple[np.ndarray, list[ShardFailure]]:
-    """A class formula (``pick``) for each (class, specs) row, in one numpy pass per group of rows.
+@dataclass(frozen=True)
+class _Group:
+    layer_class: catalogue.LayerClass
+    rows: list[int]
+    ints: dict[str, Any]  # spec name -> int64 column
+    fixed: dict[str, Any]  # choice spec name -> its (shared) string
 
-    Rows are grouped by class, by the specs they carry and by the values of their choice specs
-    (strings), so a formula sees numeric columns and plain strings, exactly the keys a single-row
-    call would. With ``degrees`` (``{"tp": 8, "ep": 1}``) each class's shards split the specs first:
-    the result is one device's share, and rows a degree does not split come back as failures
-    (their value 0). Rows whose class has no such formula are 0.
+
+@dataclass(frozen=True)
+class Columns:
+    """Layer rows grouped for vectorized formulas: by class, the specs they carry and their choice values.
+
+    A formula then sees numeric columns and plain strings, exactly the keys a single-row call would.
     """
+
+    size: int
+    groups: list[_Group]
+
+
+def columns(class_names: Sequence[str], specs: Sequence[Mapping[str, Any]]) -> Columns:
+    """Group rows once for any number of ``evaluate`` calls. Raises ``CountError`` for an unknown class."""
     import numpy as np  # only the vectorized paths need it; validation starts faster without
 
-    out = np.zeros(len(class_names), dtype=np.int64)
     groups: dict[tuple[str, tuple[str, ...], tuple[tuple[str, Any], ...]], list[int]] = defaultdict(list)
+    shapes: dict[tuple[str, tuple[str, ...]], tuple[tuple[str, ...], tuple[str, ...]]] = {}
     for row, (name, row_specs) in enumerate(zip(class_names, specs, strict=True)):
-        layer_class = catalogue.get(name)
-        if layer_class is None:
-            raise CountError(f"layer class {name!r} is not in the catalogue", [row])
-        keys = tuple(s.name for s in layer_class.specs if s.name in row_specs and s.kind is not SpecKind.CHOICE)
-        choices = tuple(
-            (s.name, row_specs[s.name]) for s in layer_class.specs if s.name in row_specs and s.kind is SpecKind.CHOICE
-        )
-        groups[(name, keys, choices)].append(row)
-    overflowed: list[int] = []
-    failures: list[ShardFailure] = []
+        shape = shapes.get((name, tuple(row_specs)))
+        if shape is None:
+            layer_class = catalogue.get(name)
+            if layer_class is None:
+                raise CountError(f"layer class {name!r} is not in the catalogue", [row])
+            present = [s for s in layer_class.specs if s.name in row_specs]
+            shape = (
+                tuple(s.name for s in present if s.kind is not SpecKind.CHOICE),
+                tuple(s.name for s in present if s.kind is SpecKind.CHOICE),
+            )
+            shapes[(name, tuple(row_specs))] = shape
+        keys, choice_names = shape
+        groups[(name, keys, tuple((c, row_specs[c]) for c in choice_names))].append(row)
+    out = []
     for (name, keys, choices), rows in groups.items():
-        layer_class = catalogue.get(name)
-        assert layer_class is not None
-        formula = pick(layer_class)
-        if formula is None:
-            continue
         try:
             ints = {k: np.asarray([specs[r][k] for r in rows], dtype=np.int64) for k in keys}
         except OverflowError as exc:
             raise CountOverflow(f"a spec of class {name} exceeds {BIGINT_MAX}", rows) from exc
+        out.append(_Group(catalogue.get(name), rows, ints, dict(choices)))  # type: ignore[arg-type]
+    return Columns(len(class_names), out)
+
+
+def evaluate(
+    cols: Columns,
+    pick: Callable[[catalogue.LayerClass], catalogue.Formula | None],
+    *,
+    degrees: Mapping[str, int] | None = None,
+    overrides: Mapping[str, int] | None = None,
+) -> tuple[np.ndarray, list[ShardFailure]]:
+    """A class formula (``pick``) for each row of ``cols``, in one numpy pass per group of rows.
+
+    With ``degrees`` (``{"tp": 8, "ep": 1}``) each class's shards split the specs first: the result
+    is one device's share, and rows a degree does not split come back as failures (their value 0).
+    ``overrides`` replace the values of specs the rows carry. Rows whose class has no such formula are 0.
+    """
+    import numpy as np
+
+    out = np.zeros(cols.size, dtype=np.int64)
+    overflowed: list[int] = []
+    failures: list[ShardFailure] = []
+    for group in cols.groups:
+        formula = pick(group.layer_class)
+        if formula is None:
+            continue
+        rows = group.rows
+        ints = dict(group.ints)
+        for key, value in (overrides or {}).items():
+            if key in ints:
+                ints[key] = np.full(len(rows), value, dtype=np.int64)
         if degrees is not None:
-            failures += _shard(layer_class, ints, degrees, rows)
-        fixed = dict(choices)
+            failures += _shard(group.layer_class, ints, degrees, rows)
+        fixed = group.fixed
         exact = np.broadcast_to(np.asarray(formula({**ints, **fixed}), dtype=np.int64), (len(rows),)).copy()
         floats = {k: v.astype(np.float64) for k, v in ints.items()}
         approx = np.asarray(formula({**floats, **fixed}), dtype=np.float64)

@@ -293,20 +293,23 @@ def plan_stacks(
     num_layers = np.fromiter((c.num_layers for c in configs), dtype=np.int64, count=n_configs)
 
     # A tied head on another stage than its embedding holds a copy of the embedding's weights.
-    row_specs = [dict(r.specs) for r in rows]
-    tied_copy = np.zeros(n_rows, dtype=bool)
-    if stages > 1:
-        for i, (kind, specs) in enumerate(zip(kinds, row_specs, strict=True)):
-            if kind is LayerKind.OUTPUT_HEAD and specs.get("tie_word_embeddings"):
-                specs.pop("tie_word_embeddings")
-                tied_copy[i] = True
-    names = [r.class_name for r in rows]
+    tied_copy = np.fromiter(
+        (
+            stages > 1 and k is LayerKind.OUTPUT_HEAD and bool(r.specs.get("tie_word_embeddings"))
+            for r, k in zip(rows, kinds, strict=True)
+        ),
+        dtype=bool,
+        count=n_rows,
+    )
+    cols = counts.columns([r.class_name for r in rows], [r.specs for r in rows])
     degrees = {"tp": d.tp, "ep": d.ep}
-    device_params, failures = counts.evaluate(names, row_specs, lambda c: c.formula, degrees=degrees)
-    full_params = counts.parameter_counts(names, [r.specs for r in rows])
-    active_params = counts.parameter_counts(names, [r.specs for r in rows], active=True)
-    kv_elements, _ = counts.evaluate(names, row_specs, lambda c: c.kv_elements, degrees=degrees)
-    attention_flops, _ = counts.evaluate(names, [r.specs for r in rows], lambda c: c.attention_flops)
+    untie = {"tie_word_embeddings": 0} if stages > 1 else None
+    device_params, failures = counts.evaluate(cols, lambda c: c.formula, degrees=degrees, overrides=untie)
+    full_params, _ = counts.evaluate(cols, lambda c: c.formula)
+    active_params, _ = counts.evaluate(cols, lambda c: c.active_formula or c.formula)
+    kv_elements, _ = counts.evaluate(cols, lambda c: c.kv_elements, degrees=degrees)
+    whole_kv_elements, _ = counts.evaluate(cols, lambda c: c.kv_elements)
+    attention_flops, _ = counts.evaluate(cols, lambda c: c.attention_flops)
     window = np.fromiter(
         (
             r.specs.get("sliding_window", MAX_CONTEXT) if k is LayerKind.ATTENTION else 0
@@ -317,8 +320,15 @@ def plan_stacks(
     )
     is_attention = np.fromiter((k is LayerKind.ATTENTION for k in kinds), dtype=bool, count=n_rows)
 
+    positions = np.zeros(n_rows, dtype=np.int64)  # each row's index in its config's layer_types
+    seen_rows: dict[int, int] = {}
+    for j, r in enumerate(rows):
+        positions[j] = seen_rows.get(r.config, 0)
+        seen_rows[r.config] = positions[j] + 1
     for failure in failures:
-        plans[rows[failure.row].config].errors.append(_shard_issue(failure, rows, failure.row))
+        plans[rows[failure.row].config].errors.append(
+            _shard_issue(failure, rows[failure.row], int(positions[failure.row]))
+        )
     has_experts = np.zeros(n_configs, dtype=bool)
     np.logical_or.at(has_experts, owner, np.fromiter((bool(c and c.has_experts) for c in classes), dtype=bool))
     if d.ep > 1:
@@ -364,6 +374,10 @@ def plan_stacks(
     ok = np.array([p.ok for p in plans], dtype=bool)
     safe_context = np.where(ok, context, 0)
 
+    kv_whole = np.zeros(n_configs, dtype=np.int64)  # elements per token, the whole model
+    np.add.at(kv_whole, owner, count * whole_kv_elements * is_attention)
+    has_tied_copy = np.zeros(n_configs, dtype=bool)
+    np.logical_or.at(has_tied_copy, owner, tied_copy)
     weight_bytes = _ceil_div(weights * bits, 8)
     kv_bytes = _ceil_div(kv_bits_at(safe_context), 8)
     total_params = np.zeros(n_configs, dtype=np.int64)
@@ -409,7 +423,11 @@ def plan_stacks(
                 "weight_bytes": int(weight_bytes[i, s]),
                 "kv_cache_bytes": int(kv_bytes[i, s]) if n else None,
             },
-            "kv_cache": _kv_summary(i, n, kv_per_token, kv_bytes, s, rows, kv_bits, is_attention),
+            "kv_cache": {
+                "bytes_per_token": _ceil_div(int(kv_whole[i]) * kv_bits, 8),
+                "bytes_per_token_per_device": _ceil_div(int(kv_per_token[i, s]) * kv_bits, 8),
+                "bytes_per_device": int(kv_bytes[i, s]) if n else None,
+            },
         }
         figures["flops_per_token"] = {
             "forward": int(flops[0][i] + flops[1][i]) if n else None,
@@ -451,7 +469,7 @@ def plan_stacks(
             )
         if d.dtype in ("fp8", "int8", "int4"):
             plan.notes.append(f"{d.dtype} weights: quantization scales and zero points are not counted.")
-        if tied_copy[owner == i].any():
+        if has_tied_copy[i]:
             plan.notes.append("The tied output head sits on the last stage and holds a copy of the embedding there.")
         plan.figures = figures
         if detail:
@@ -461,30 +479,6 @@ def plan_stacks(
                 if r.config == i
             ]
     return plans
-
-
-def _kv_summary(
-    i: int,
-    n: int,
-    kv_per_token: np.ndarray,
-    kv_bytes: np.ndarray,
-    s: int,
-    rows: Sequence[StackRow],
-    kv_bits: int,
-    is_attention: np.ndarray,
-) -> dict[str, Any]:
-    """KV cache figures: per token for the whole model and for the heaviest device, and at the context."""
-    whole = 0
-    for j, r in enumerate(rows):
-        if r.config == i and is_attention[j]:
-            layer_class = catalogue.get(r.class_name)
-            assert layer_class is not None and layer_class.kv_elements is not None
-            whole += r.count * int(layer_class.kv_elements(r.specs))
-    return {
-        "bytes_per_token": _ceil_div(whole * kv_bits, 8),
-        "bytes_per_token_per_device": _ceil_div(int(kv_per_token[i, s]) * kv_bits, 8),
-        "bytes_per_device": int(kv_bytes[i, s]) if n else None,
-    }
 
 
 def _stage_counts(
@@ -604,10 +598,8 @@ def _max_context(
     return lo, top & ~grows
 
 
-def _shard_issue(failure: counts.ShardFailure, rows: Sequence[StackRow], row: int) -> Issue:
-    r = rows[row]
+def _shard_issue(failure: counts.ShardFailure, r: StackRow, position: int) -> Issue:
     shard = failure.shard
-    position = [i for i, x in enumerate(rows) if x.config == r.config].index(row)
     if shard.rule == "kv_heads":
         expected = f"divide {shard.spec} ({failure.value}) or be a multiple of it"
     else:
