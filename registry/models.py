@@ -1,11 +1,36 @@
 """Stored configs, their layer types, and the history of every change."""
 
 from django.conf import settings
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import F, Q
 
 from registry.core.document import ConfigDoc, LayerTypeDoc, order_specs
-from registry.core.validation import CONFIG_VALUE_KEYS
+from registry.core.validation import (
+    CONFIG_VALUE_KEYS,
+    DERIVED_TOP_LEVEL_KEYS,
+    Issue,
+    validate_layer_type,
+    validate_own_values,
+)
+
+# Document keys and the model fields that hold them, where the names differ.
+FIELD_OF_KEY: dict[str, str] = {}
+
+
+def raise_issues(issues: list[Issue], fields: dict[str, str]) -> None:
+    """Raise the core's issues as one Django ValidationError, each at the field its path starts with."""
+    if not issues:
+        return
+    errors: dict[str, list[ValidationError]] = {}
+    for issue in issues:
+        head = issue.loc.split(".", 1)[0].split("[", 1)[0]
+        field = fields.get(head, head)
+        message = issue.msg if issue.loc == head else f"{issue.loc}: {issue.msg}"
+        errors.setdefault(field if field != "$" else NON_FIELD_ERRORS, []).append(
+            ValidationError(message, code=issue.code)
+        )
+    raise ValidationError(errors)
 
 
 class ModelConfig(models.Model):
@@ -67,6 +92,11 @@ class ModelConfig(models.Model):
     def __str__(self) -> str:
         return self.model_id
 
+    def clean(self) -> None:
+        """The core's rules on the config's own values (naming, sizes, flags), with its codes and paths."""
+        own = {key: getattr(self, key) for key in CONFIG_VALUE_KEYS if key not in DERIVED_TOP_LEVEL_KEYS}
+        raise_issues(validate_own_values({k: v for k, v in own.items() if v is not None}), FIELD_OF_KEY)
+
     def to_doc(self) -> ConfigDoc:
         """The config as the core's normalized value; uses ``layer_types`` (prefetch them for lists)."""
         return ConfigDoc(
@@ -103,6 +133,14 @@ class LayerType(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.class_name} × {self.count})"
+
+    def clean(self) -> None:
+        """The core's rules on one layer type (its class resolves, required and typed specs, and against the
+        config's sizes), with the core's codes; a spec's path (specs.num_kv_heads) leads its message."""
+        config = self.config if self.config_id else None
+        sizes = {"hidden_size": config.hidden_size, "vocab_size": config.vocab_size} if config else None
+        item = {"name": self.name, "class": self.class_name, "count": self.count, "specs": self.specs}
+        raise_issues(validate_layer_type(item, sizes=sizes), {"class": "class_name", "specs": "specs"})
 
     def to_doc(self) -> LayerTypeDoc:
         return LayerTypeDoc(

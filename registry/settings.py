@@ -96,6 +96,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000
 
+# The REGISTRY_* settings and their defaults: registry/conf.py (read through it).
 REGISTRY_FIXTURES_DIR = BASE_DIR / "fixtures"
 # When true, reading the API needs an authenticated user too.
 REGISTRY_READS_REQUIRE_AUTH = _env_bool("REGISTRY_READS_REQUIRE_AUTH", False)

@@ -162,3 +162,62 @@ def test_layer_types_and_history_are_read_through_indexes():
             cursor.execute("EXPLAIN " + sql, params)
             plan = "\n".join(row[0] for row in cursor.fetchall())
             assert "Index" in plan and "Seq Scan" not in plan, plan
+
+
+# ---- model validators: full_clean() runs the core's rules -----------------------------------------------------
+
+
+def _codes(error) -> dict[str, list[str]]:
+    return {field: [e.code for e in errors] for field, errors in error.error_dict.items()}
+
+
+@pytest.mark.django_db
+def test_full_clean_of_a_config_runs_the_naming_rules():
+    """A model_id that does not follow hf_model_id, or ends in a newline, fails with the core's codes."""
+    from django.core.exceptions import ValidationError
+
+    from registry.models import ModelConfig
+
+    config = ModelConfig(
+        model_id="acme_other",
+        hf_model_id="acme/tiny-1",
+        name="x",
+        hidden_size=64,
+        num_layers=2,
+        vocab_size=10,
+        total_params=1,
+        total_params_formatted="1",
+        digest="0" * 64,
+    )
+    with pytest.raises(ValidationError) as error:
+        config.full_clean()
+    assert _codes(error.value) == {"model_id": ["model_id_mismatch"]}
+    config.model_id = "acme_tiny-1\n"
+    with pytest.raises(ValidationError) as error:
+        config.full_clean()
+    assert "model_id_characters" in _codes(error.value)["model_id"]
+    config.model_id = "acme_tiny-1"
+    config.full_clean()
+
+
+@pytest.mark.django_db
+def test_full_clean_of_a_layer_type_runs_the_class_and_spec_rules():
+    """An unknown class, a missing or mistyped spec, a width other than the config's: the core's codes."""
+    from django.core.exceptions import ValidationError
+
+    config = config_row()
+    layer = LayerType(
+        config=config, position=0, name="attention", class_name="NoSuchLayer", count=2, specs={"hidden_size": 64}
+    )
+    with pytest.raises(ValidationError) as error:
+        layer.full_clean()
+    assert _codes(error.value) == {"class_name": ["unknown_class"]}
+    layer.class_name = "GroupedQueryAttentionLayer"
+    layer.specs = {"hidden_size": 32, "num_heads": 4, "head_dim": "16"}
+    with pytest.raises(ValidationError) as error:
+        layer.full_clean()
+    codes = _codes(error.value)["specs"]
+    assert sorted(codes) == ["hidden_size_mismatch", "not_an_integer", "required"]
+    assert any(m.startswith("specs.num_kv_heads: ") for m in error.value.message_dict["specs"])
+    layer.specs = {"hidden_size": 64, "num_heads": 4, "num_kv_heads": 2, "head_dim": 16}
+    layer.full_clean()

@@ -12,11 +12,11 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import caches
 from django.db.models import prefetch_related_objects
 from rest_framework.renderers import JSONRenderer
 
+from registry import conf
 from registry.core import digest
 from registry.models import ModelConfig
 
@@ -24,7 +24,7 @@ _renderer = JSONRenderer()
 
 
 def _cache() -> Any:
-    return caches[getattr(settings, "REGISTRY_API_CACHE", "default")]
+    return caches[conf.api_cache_alias()]
 
 
 def _key(digest: str) -> str:

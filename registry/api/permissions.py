@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModelPermissions
+
+from registry import conf
 
 
 def reads_require_auth() -> bool:
     """The setting, read at request time (so tests and deployments can change it)."""
-    return bool(getattr(settings, "REGISTRY_READS_REQUIRE_AUTH", False))
+    return conf.reads_require_auth()
 
 
 class CanRead(BasePermission):

@@ -86,6 +86,9 @@ def compact(document: dict[str, Any]) -> str:
 # Bump when a validation rule changes: stored digests then stop matching, so loadconfigs
 # validates (and rewrites) every config again instead of taking a byte-identical file as unchanged.
 RULES_VERSION = "3"  # 2: reserved model_ids; 3: architectures (biases, MoE, MLA, tied heads, context length)
+# The syntax tree of validation.py this version names (tests/test_rules_version.py): a rule changed without
+# a new RULES_VERSION fails that test instead of letting unchanged files skip the new rule.
+RULES_FINGERPRINT = "270cc4cef21e571f"
 
 
 @functools.cache

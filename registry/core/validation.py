@@ -227,28 +227,23 @@ class _Checker:
             self.error(f"{prefix}{key}", Code.UNKNOWN_KEY, f"unknown key {key!r}{hint}")
 
 
-def validate_config(data: Any, *, filename: str | None = None, recompute: bool = False) -> Validation:
-    """Check a config document against every rule of the format and return all problems at once.
+@dataclass
+class _OwnValues:
+    model_id: str | None
+    hf_model_id: str | None
+    name: str | None
+    sizes: dict[str, int | None]
+    context: int | None
+    validated: bool | None
+    notes: str | None
 
-    ``filename``, when given, must be ``<model_id>.json``. Derived values (``parameter_count``,
-    ``total_params``, ``total_params_formatted``) may be omitted and are computed; where given
-    they must match, unless ``recompute`` is true, in which case they are replaced and reported
-    in ``Validation.recomputed``. Never raises on bad input.
-    """
-    check = _Checker()
-    if not isinstance(data, dict):
-        check.error("$", Code.NOT_AN_OBJECT, f"expected a JSON object at the top level, got {_json_type(data)}")
-        return Validation(errors=check.errors)
 
-    check.unknown_keys("", data, _TOP_LEVEL_SET)
-    for key in REQUIRED_TOP_LEVEL:
-        if key not in data:
-            check.error(key, Code.REQUIRED, f"{key!r} is required")
-
+def _check_own_values(check: _Checker, data: Mapping[str, Any], *, filename: str | None = None) -> _OwnValues:
+    """The config's own values (ids, name, sizes, context length, flags), checked; None where invalid."""
     model_id = hf_model_id = name = None
     if "model_id" in data:
         model_id = check.string("model_id", data["model_id"], max_length=MAX_ID_LENGTH)
-        if model_id is not None and not MODEL_ID_RE.match(model_id):
+        if model_id is not None and not MODEL_ID_RE.fullmatch(model_id):
             check.error(
                 "model_id",
                 Code.MODEL_ID_CHARACTERS,
@@ -290,6 +285,49 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
     notes: str | None = ""
     if data.get("validation_notes") is not None:
         notes = check.string("validation_notes", data["validation_notes"], max_length=None, blank=True)
+
+    return _OwnValues(model_id, hf_model_id, name, sizes, context, validated, notes)
+
+
+def validate_own_values(data: Mapping[str, Any]) -> list[Issue]:
+    """The rules on a config's own values (naming, sizes, flags), without its layer types: for model validation."""
+    check = _Checker()
+    _check_own_values(check, data)
+    return check.errors
+
+
+def validate_layer_type(item: Any, *, sizes: Mapping[str, int | None] | None = None) -> list[Issue]:
+    """The rules one layer type obeys alone (class, count, typed and required specs), locs relative to it.
+
+    ``sizes`` (the config's hidden_size and vocab_size) are checked against its specs when given.
+    """
+    check = _Checker()
+    _check_layer_types(check, [item], sizes or {}, stack=False)
+    prefix = "layer_types[0]"
+    return [Issue(i.loc.removeprefix(prefix).lstrip(".") or "$", i.code, i.msg) for i in check.errors]
+
+
+def validate_config(data: Any, *, filename: str | None = None, recompute: bool = False) -> Validation:
+    """Check a config document against every rule of the format and return all problems at once.
+
+    ``filename``, when given, must be ``<model_id>.json``. Derived values (``parameter_count``,
+    ``total_params``, ``total_params_formatted``) may be omitted and are computed; where given
+    they must match, unless ``recompute`` is true, in which case they are replaced and reported
+    in ``Validation.recomputed``. Never raises on bad input.
+    """
+    check = _Checker()
+    if not isinstance(data, dict):
+        check.error("$", Code.NOT_AN_OBJECT, f"expected a JSON object at the top level, got {_json_type(data)}")
+        return Validation(errors=check.errors)
+
+    check.unknown_keys("", data, _TOP_LEVEL_SET)
+    for key in REQUIRED_TOP_LEVEL:
+        if key not in data:
+            check.error(key, Code.REQUIRED, f"{key!r} is required")
+
+    own = _check_own_values(check, data, filename=filename)
+    model_id, hf_model_id, name, sizes = own.model_id, own.hf_model_id, own.name, own.sizes
+    context, validated, notes = own.context, own.validated, own.notes
 
     layers: list[LayerTypeDoc] | None = None
     if "layer_types" in data:
@@ -400,7 +438,9 @@ def _check_active(check: _Checker, data: Mapping[str, Any], layers: list[LayerTy
     return active
 
 
-def _check_layer_types(check: _Checker, value: Any, sizes: Mapping[str, int | None]) -> list[LayerTypeDoc] | None:
+def _check_layer_types(
+    check: _Checker, value: Any, sizes: Mapping[str, int | None], *, stack: bool = True
+) -> list[LayerTypeDoc] | None:
     """Check the list of layer types; return them normalized when every one is valid."""
     if not isinstance(value, list):
         check.error("layer_types", Code.NOT_A_LIST, f"expected a list of layer types, got {_json_type(value)}")
@@ -462,7 +502,8 @@ def _check_layer_types(check: _Checker, value: Any, sizes: Mapping[str, int | No
             )
     if len(check.errors) != errors_before:
         return None
-    _check_stack(check, out, sizes.get("num_layers"))
+    if stack:
+        _check_stack(check, out, sizes.get("num_layers"))
     return out
 
 

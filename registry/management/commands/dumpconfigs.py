@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from registry import conf
 from registry.core import dumps
 from registry.models import ModelConfig
 
@@ -20,7 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--output", "-o", type=Path, default=None, help="Folder to write to (default: fixtures/).")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        output: Path = options["output"] or Path(settings.REGISTRY_FIXTURES_DIR)
+        output: Path = options["output"] or conf.fixtures_dir()
         if output.exists() and not output.is_dir():
             raise CommandError(f"--output {output} is not a folder")
         configs = ModelConfig.objects.prefetch_related("layer_types").order_by("model_id")

@@ -6,10 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from registry import conf
 from registry.core.files import config_paths, read_config_file
 from registry.services import ImportItem, ImportReport, import_configs
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
         parser.add_argument("--no-progress", action="store_true", help="Never show a progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        paths: list[Path] = options["paths"] or [Path(settings.REGISTRY_FIXTURES_DIR)]
+        paths: list[Path] = options["paths"] or [conf.fixtures_dir()]
         missing = [p for p in paths if not p.exists()]
         if missing:
             raise CommandError(f"No such file or folder: {', '.join(str(p) for p in missing)}")
