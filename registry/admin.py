@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -21,17 +21,15 @@ from django.utils.http import content_disposition_header
 
 from registry import services
 from registry.core import CountError, catalogue, dumps, format_params, validate_config
-from registry.core.document import order_specs
+from registry.core.diff import flat_diff
 from registry.core.files import parse_config_bytes
 from registry.core.planning import DTYPE_BITS, Deployment, plan_config
-from registry.core.validation import LAYER_TYPE_KEYS, TOP_LEVEL_KEYS
 from registry.forms import ImportForm, ImportHFForm, LayerTypeForm, LayerTypeFormSet, ModelConfigForm, PlanForm
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
 HF_URL = "https://huggingface.co/{}"
 # Validate writes its findings after this marker in validation_notes, keeping the curator's text before it.
 CHECKS_MARKER = "[checks]"
-MISSING = object()
 # The plan chart's contexts: from 1k tokens (an eighth of a shorter context) up to the config's, two per doubling.
 CHART_START = 1024
 CHART_DEFAULT_CONTEXT = 131072  # for a config that gives no context length
@@ -399,6 +397,12 @@ class ModelConfigAdmin(admin.ModelAdmin):
         return [
             path("import/", self.admin_site.admin_view(self.import_view), name=f"{info}_import"),
             path("import-hf/", self.admin_site.admin_view(self.import_hf_view), name=f"{info}_import_hf"),
+            path("deleted/", self.admin_site.admin_view(self.deleted_view), name=f"{info}_deleted"),
+            path(
+                "deleted/<int:revision_id>/recover/",
+                self.admin_site.admin_view(self.recover_view),
+                name=f"{info}_recover",
+            ),
             path(
                 "<path:object_id>/history/<int:revision_id>/restore/",
                 self.admin_site.admin_view(self.restore_view),
@@ -541,6 +545,59 @@ class ModelConfigAdmin(admin.ModelAdmin):
                 self.message_user(request, f"The version of {when} is the current one; nothing changed.")
         return HttpResponseRedirect(reverse("admin:registry_modelconfig_history", args=[obj.pk]))
 
+    def deleted_view(self, request: HttpRequest) -> HttpResponse:
+        """The configs whose latest revision is a deletion: when, by whom, and a Recover button."""
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        rows = [
+            {
+                "revision": revision,
+                "name": revision.before.get("name"),
+                "total": params(revision.before.get("total_params")),
+            }
+            for revision in deleted_revisions()
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Deleted model configs",
+            "subtitle": None,
+            "opts": self.opts,
+            "rows": rows,
+            "can_recover": self.has_add_permission(request),
+            "has_view_permission": True,
+        }
+        return TemplateResponse(request, "admin/registry/modelconfig/deleted.html", context)
+
+    def recover_view(self, request: HttpRequest, revision_id: int) -> HttpResponse:
+        """Re-create a deleted config from its deletion's document, through the write path (POST only)."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        revision = get_object_or_404(ConfigRevision, pk=revision_id, action=ConfigRevision.Action.DELETED)
+        try:
+            # must_not_exist: a config re-created meanwhile is not overwritten by an older document.
+            result = services.config_restore(revision=revision, user=request.user, source="admin", must_not_exist=True)
+        except services.ConfigRejected as exc:
+            listing = "; ".join(str(i) for i in exc.issues)
+            self.message_user(request, _about(revision.model_id, f"not recovered: {listing}"), messages.ERROR)
+            return HttpResponseRedirect(reverse("admin:registry_modelconfig_deleted"))
+        self.message_user(request, _about(revision.model_id, "recovered as it was before its deletion."))
+        return HttpResponseRedirect(reverse("admin:registry_modelconfig_change", args=[result.config.pk]))
+
+
+def deleted_revisions() -> QuerySet:
+    """The deletion of every config that is gone: its latest revision is a deletion; newest first."""
+    later = ConfigRevision.objects.filter(model_id=OuterRef("model_id")).filter(
+        Q(created__gt=OuterRef("created")) | Q(created=OuterRef("created"), pk__gt=OuterRef("pk"))
+    )
+    return (
+        ConfigRevision.objects.filter(action=ConfigRevision.Action.DELETED)
+        .exclude(Exists(later))
+        .exclude(Exists(ModelConfig.objects.filter(model_id=OuterRef("model_id"))))
+        .select_related("user")
+    )
+
 
 def _about(subject: str, text: str) -> str:
     """A message about an id or a path, which must keep its case (the admin capitalizes messages)."""
@@ -563,37 +620,3 @@ def notes_with_checks(notes: str, check: Any) -> str:
         ]
         block = "\n".join([f"{CHECKS_MARKER} {counts}:", *lines])
     return f"{human}\n\n{block}" if human else block
-
-
-def flatten(document: dict[str, Any] | None) -> dict[str, Any]:
-    """A document as ``path -> value``, layer types keyed by their name so a reorder reads as one change."""
-    flat: dict[str, Any] = {}
-    if document is None:
-        return flat
-    # Stored documents come back from jsonb with their keys reordered: walk them in the format's order.
-    for key, value in _in_order(document, TOP_LEVEL_KEYS):
-        if key != "layer_types":
-            flat[key] = value
-            continue
-        flat["layer_types (order)"] = ", ".join(str(layer.get("name")) for layer in value)
-        for layer in value:
-            base = f"layer_types[{layer.get('name')}]"
-            for field, item in _in_order(layer, LAYER_TYPE_KEYS):
-                if field == "specs":
-                    for spec, spec_value in order_specs(str(layer.get("class")), item).items():
-                        flat[f"{base}.specs.{spec}"] = spec_value
-                elif field != "name":
-                    flat[f"{base}.{field}"] = item
-    return flat
-
-
-def _in_order(mapping: dict[str, Any], order: tuple[str, ...]) -> list[tuple[str, Any]]:
-    rank = {key: i for i, key in enumerate(order)}
-    return sorted(mapping.items(), key=lambda kv: rank.get(kv[0], len(rank)))
-
-
-def flat_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
-    """``(path, before, after)`` for every value that differs; a missing side is None."""
-    old, new = flatten(before), flatten(after)
-    paths = list(dict.fromkeys([*old, *new]))
-    return [(p, old.get(p), new.get(p)) for p in paths if old.get(p, MISSING) != new.get(p, MISSING)]

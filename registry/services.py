@@ -150,10 +150,31 @@ def config_delete(*, config: ModelConfig, user: Any = None, source: str = "api",
         locked.delete()
 
 
-def config_restore(*, revision: ConfigRevision, user: Any = None, source: str = "admin") -> WriteResult:
-    """Write a past version back, through the same validation as any other write."""
+def config_restore(
+    *,
+    revision: ConfigRevision,
+    user: Any = None,
+    source: str = "admin",
+    if_match: str | None = None,
+    must_exist: bool = False,
+    must_not_exist: bool = False,
+) -> WriteResult:
+    """Write a past version back, through the same validation as any other write.
+
+    The version is the document after ``revision`` (before it, for a deletion). ``if_match``,
+    ``must_exist`` and ``must_not_exist`` guard the write as in ``config_upsert``.
+    """
     document = revision.after if revision.after is not None else revision.before
-    return config_upsert(data=document, user=user, source=source, action=ConfigRevision.Action.RESTORED)
+    return config_upsert(
+        data=document,
+        user=user,
+        source=source,
+        model_id=revision.model_id,
+        if_match=if_match,
+        must_exist=must_exist,
+        must_not_exist=must_not_exist,
+        action=ConfigRevision.Action.RESTORED,
+    )
 
 
 # ---- bulk import -------------------------------------------------------------------------------

@@ -1,12 +1,16 @@
-"""A config's history in the admin: who, when, what changed; and restoring a past version."""
+"""A config's history in the admin: who, when, what changed (the core's diff); restoring a past version;
+deleted configs listed and recovered."""
 
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.test import Client
 from django.urls import reverse
 
-from registry.admin import flat_diff
+from registry import admin as registry_admin
+from registry import services
+from registry.core import diff
 from registry.models import ConfigRevision, ModelConfig
 from tests.conftest import small_config
 from tests.test_admin import LLAMA, change_url, form_data, row
@@ -29,24 +33,6 @@ def edited(admin_client, loaded_fixtures) -> ModelConfig:
     assert admin_client.post(change_url(config), data).status_code == 302
     config.refresh_from_db()
     return config
-
-
-def test_flat_diff_lists_changed_values_by_path():
-    """The diff names each changed value by a path keyed on layer names; a reorder is one 'order' change."""
-    before = small_config()
-    after = small_config(name="Renamed")
-    after["layer_types"][1]["specs"]["intermediate_size"] = 512
-    after["layer_types"][0], after["layer_types"][1] = after["layer_types"][1], after["layer_types"][0]
-    assert flat_diff(before, after) == [
-        ("name", "Acme Tiny 1", "Renamed"),
-        (
-            "layer_types (order)",
-            "attention, feedforward, norm, embedding, lm_head",
-            "feedforward, attention, norm, embedding, lm_head",
-        ),
-        ("layer_types[feedforward].specs.intermediate_size", 256, 512),
-    ]
-    assert ("model_id", None, "acme_tiny-1") in flat_diff(None, before)
 
 
 @pytest.mark.django_db
@@ -109,8 +95,6 @@ def test_restore_only_by_post_with_csrf(admin_client, admin_user, edited):
 @pytest.mark.django_db
 def test_only_the_latest_write_is_the_current_version(admin_client, loaded_fixtures):
     """Deleted and re-created with the same document: the re-creation is current, not the old entries."""
-    from registry import services
-
     config = ModelConfig.objects.get(model_id=LLAMA)
     document = config.to_document()
     services.config_delete(config=config, source="test")
@@ -122,3 +106,109 @@ def test_only_the_latest_write_is_the_current_version(admin_client, loaded_fixtu
         ("deleted", False),
         ("created", False),
     ]
+
+
+def test_the_history_page_uses_the_core_diff():
+    """The admin keeps no diff engine of its own."""
+    assert registry_admin.flat_diff is diff.flat_diff
+
+
+# ---- deleted configs -------------------------------------------------------------------------------------
+
+DELETED_URL = reverse("admin:registry_modelconfig_deleted")
+
+
+def recover_url(revision: ConfigRevision) -> str:
+    return reverse("admin:registry_modelconfig_recover", args=[revision.pk])
+
+
+def staff_with(*codenames: str) -> Client:
+    user = User.objects.create_user("curator", password="secret-pass-1", is_staff=True)
+    user.user_permissions.add(*Permission.objects.filter(codename__in=codenames))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def gone(admin_client, edited) -> ConfigRevision:
+    """Llama 3.3 70B, edited then deleted from the admin: its deletion."""
+    response = admin_client.post(reverse("admin:registry_modelconfig_delete", args=[edited.pk]), {"post": "yes"})
+    assert response.status_code == 302
+    return ConfigRevision.objects.get(model_id=LLAMA, action="deleted")
+
+
+@pytest.mark.django_db
+def test_changelist_links_the_deleted_configs(admin_client, loaded_fixtures):
+    """Next to the import links."""
+    html = admin_client.get(reverse("admin:registry_modelconfig_changelist")).content.decode()
+    assert f'href="{DELETED_URL}"' in html
+
+
+@pytest.mark.django_db
+def test_deleted_page_lists_configs_that_are_gone(admin_client, admin_user, gone):
+    """Each gone config once (its latest deletion), with when, by whom and how; stored ones are not listed."""
+    other = ModelConfig.objects.get(model_id="mistralai_Mistral-7B-v0.1")
+    services.config_delete(config=other, source="test")
+    # Deleted, re-created, deleted again: listed once, by its last deletion.
+    services.config_restore(revision=ConfigRevision.objects.get(model_id=other.model_id, action="deleted"))
+    services.config_delete(config=ModelConfig.objects.get(model_id=other.model_id), source="test")
+    # Deleted and re-created: not listed.
+    tiny = ModelConfig.objects.get(model_id="TinyLlama_TinyLlama-1.1B-Chat-v1.0")
+    services.config_delete(config=tiny, source="test")
+    services.config_upsert(
+        data=ConfigRevision.objects.get(model_id=tiny.model_id, action="deleted").before, source="test"
+    )
+
+    response = admin_client.get(DELETED_URL)
+    assert response.status_code == 200
+    rows = response.context["rows"]
+    last = ConfigRevision.objects.filter(model_id=other.model_id, action="deleted").first()
+    assert [(r["revision"].pk, r["revision"].model_id) for r in rows] == [(last.pk, other.model_id), (gone.pk, LLAMA)]
+    assert (rows[1]["revision"].user, rows[1]["revision"].source) == (admin_user, "admin")
+    assert rows[1]["total"] == "72.6B (72,566,972,416)"
+    html = response.content.decode()
+    assert html.count('value="Recover"') == 2
+    assert f'action="{recover_url(gone)}"' in html
+
+
+@pytest.mark.django_db
+def test_recover_re_creates_the_config_as_it_was(admin_client, admin_user, gone):
+    """Recover writes the last document back through the services and opens the config."""
+    response = admin_client.post(recover_url(gone))
+    config = ModelConfig.objects.get(model_id=LLAMA)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:registry_modelconfig_change", args=[config.pk])
+    assert config.total_params == 72566972416
+    assert config.to_document() == diff.in_order(gone.before)
+    latest = ConfigRevision.objects.filter(model_id=LLAMA).first()
+    assert (latest.action, latest.source, latest.user) == ("restored", "admin", admin_user)
+    assert admin_client.get(DELETED_URL).context["rows"] == []
+
+
+@pytest.mark.django_db
+def test_recover_does_not_overwrite_a_config_re_created_meanwhile(admin_client, gone):
+    """A config stored again since the list was shown is left alone; the message says why."""
+    document = small_config(model_id=LLAMA, hf_model_id="meta-llama/Llama-3.3-70B-Instruct")
+    services.config_upsert(data=document, source="test")
+    digest = ModelConfig.objects.get(model_id=LLAMA).digest
+    response = admin_client.post(recover_url(gone), follow=True)
+    assert response.redirect_chain[-1][0] == DELETED_URL
+    assert any("already_exists" in str(m) for m in response.context["messages"])
+    assert ModelConfig.objects.get(model_id=LLAMA).digest == digest
+
+
+@pytest.mark.django_db
+def test_recover_only_by_post_with_csrf_and_the_add_permission(admin_user, gone):
+    """GET is a 405, a POST without CSRF or by staff without the add permission a 403; the list stays
+    readable for view-only staff, without the button."""
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    assert client.get(recover_url(gone)).status_code == 405
+    assert client.post(recover_url(gone)).status_code == 403
+    viewer = staff_with("view_modelconfig")
+    assert viewer.post(recover_url(gone)).status_code == 403
+    page = viewer.get(DELETED_URL)
+    assert page.status_code == 200 and 'value="Recover"' not in page.content.decode()
+    assert not ModelConfig.objects.filter(model_id=LLAMA).exists()
+    assert Client().get(DELETED_URL).status_code == 302  # to the login page

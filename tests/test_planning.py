@@ -423,3 +423,64 @@ def api():
     from rest_framework.test import APIClient
 
     return APIClient()
+
+
+# ---- found by review: overflow, huge degrees, odd numbers, alternating layers --------------------------------
+
+
+def test_max_context_at_a_large_batch_does_not_wrap():
+    """gpt2 at batch 32,768 on an A100-40GB: (usable − weights) / (36,864 · 32,768) = 31 tokens, not a wrapped value."""
+    result = plan(GPT2, batch=32768, device_memory=DEVICES["A100-40GB"])
+    usable = int(DEVICES["A100-40GB"] * 9 // 10)
+    assert result["fit"]["max_context"] == (usable - result["device"]["weight_bytes"]) // (36864 * 32768) == 31
+    assert plan(GEMMA, batch=2**20, context=1, device_memory=DEVICES["H100-80GB"])["fit"]["max_context"] == 0
+
+
+def test_a_search_that_reaches_its_cap_says_so():
+    """A context of 2**31 tokens that still fits is reported as the cap, with a note."""
+    result = plan(GPT2, context=1, device_memory=2**50)
+    assert result["fit"]["max_context"] == 2**31
+    assert any("at least 2,147,483,648 tokens" in note for note in result["notes"])
+
+
+def test_a_sliding_cache_is_judged_by_its_window():
+    """Mistral at 2**31 tokens and batch 2**20 keeps 4,096 per layer: a figure, not too_large."""
+    result = plan(MISTRAL, context=2**31, batch=2**20)
+    assert result["kv_cache"]["bytes_per_device"] == 131072 * 4096 * 2**20
+
+
+def test_usable_memory_is_exactly_floor_of_memory_times_utilization():
+    """80 GB × 0.102 = 8,160,000,000 bytes, without float rounding."""
+    deployment, _ = parse_deployment({"device_memory": "80GB", "utilization": "0.102"})
+    assert plan(LLAMA, **vars(deployment))["fit"]["usable_bytes"] == 8160000000
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"context": "9" * 5000}, {"tp": "８"}, {"context": "٣"}, {"device_memory": "８０GB"}, {"pp": "1025"}],
+)
+def test_odd_numbers_are_refused(params):
+    """Over-long, non-ASCII digits and more than 1,024 stages are invalid parameters, never a crash."""
+    deployment, issues = parse_deployment(params)
+    assert deployment is None and [i.loc for i in issues] == list(params)
+
+
+def test_alternating_layer_types_alternate_across_stages():
+    """Gemma-2 at pp=2: stage 1 (layers 13-25) holds 6 sliding and 7 global attention layers."""
+    result = plan(GEMMA, pp=2, context=8192)
+    rows = {r["name"]: r["count_on_device"] for r in result["layer_types"]}
+    assert result["device"]["stage"] == 1
+    assert (rows["attention_sliding"], rows["attention_full"]) == (6, 7)
+    per_layer = 2 * 4 * 256 * 2  # bytes per token of one attention layer
+    assert result["device"]["kv_cache_bytes"] == 6 * 4096 * per_layer + 7 * 8192 * per_layer
+
+
+def test_api_plans_name_query_parameters_and_leave_out_layer_rows(api, loaded_fixtures):
+    """/plans/ items: errors at query.<name>, no layer_types; the planned context even for refused items."""
+    items = api.get("/plans/?tp=8").json()["results"]
+    refused = next(p for p in items if p["errors"])
+    assert refused["errors"][0]["loc"] == "query.tp" and "layer_types" not in refused
+    assert all("layer_types" not in p for p in items)
+    gpt2 = next(p for p in items if p["model_id"] == GPT2)
+    assert gpt2["deployment"]["context"] == 1024
+    assert api.get("/plans/?pp=1048576").status_code == 400

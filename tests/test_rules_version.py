@@ -21,7 +21,7 @@ def test_the_rules_version_names_these_rules():
     """Stored digests are salted with RULES_VERSION (and the catalogue's shape); unchanged files skip
     validation only while it matches. When this fails, the rules changed: bump RULES_VERSION in
     registry/core/document.py and set RULES_FINGERPRINT there to the value below."""
-    assert document.RULES_FINGERPRINT == rules_fingerprint(), (
+    assert rules_fingerprint() == document.RULES_FINGERPRINT, (
         f"registry/core/validation.py changed: bump RULES_VERSION (now {document.RULES_VERSION}) and set "
         f"RULES_FINGERPRINT = {rules_fingerprint()!r}"
     )

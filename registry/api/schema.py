@@ -172,3 +172,19 @@ def _plan_parameters() -> list[OpenApiParameter]:
 
 
 PLAN_PARAMETERS = _plan_parameters()
+
+# ---- history and comparison (registry/api/history.py) ------------------------------------------------
+
+REVISION = OpenApiParameter(
+    "revision",
+    {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
+    OpenApiParameter.PATH,
+    description="A revision's id, as the config's history lists it.",
+)
+OTHER_MODEL_ID = OpenApiParameter(
+    "other_model_id",
+    {"type": "string", "pattern": r"^[A-Za-z0-9._-]+$"},
+    OpenApiParameter.PATH,
+    description="The model_id of the config to compare with (b; model_id is a).",
+    examples=[OpenApiExample("Llama 3.1 405B", value="meta-llama_Llama-3.1-405B-Instruct")],
+)

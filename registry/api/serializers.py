@@ -393,7 +393,9 @@ class PlanSerializer(serializers.Serializer):
     kv_cache = PlanKVCacheSerializer(required=False)
     flops_per_token = PlanFlopsSerializer(required=False)
     fit = PlanFitSerializer(required=False, help_text="With device_memory.")
-    layer_types = PlanLayerSerializer(many=True, help_text="Per layer type on the heaviest device (one config).")
+    layer_types = PlanLayerSerializer(
+        many=True, required=False, help_text="Per layer type on the heaviest device (one config's plan only)."
+    )
 
 
 class PlanPageSerializer(serializers.Serializer):
@@ -401,3 +403,85 @@ class PlanPageSerializer(serializers.Serializer):
     next = serializers.URLField(allow_null=True)
     previous = serializers.URLField(allow_null=True)
     results = PlanSerializer(many=True)
+
+
+# ---- history and comparison (registry/api/history.py; registry.core.diff's shapes) ----------------------
+
+
+class RevisionSerializer(serializers.Serializer):
+    """One entry of a config's history."""
+
+    id = serializers.IntegerField(min_value=1)
+    action = serializers.ChoiceField(choices=["created", "updated", "deleted", "restored"])
+    source = serializers.CharField(help_text="What wrote it: admin, api, loadconfigs, importhf, recompute, ...")
+    user = serializers.CharField(allow_null=True, help_text="The acting user's username; null for commands.")
+    created = serializers.DateTimeField()
+    changed = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Paths of the values this revision changed, layer types by name "
+        "(layer_types[attention].specs.num_kv_heads).",
+    )
+    url = serializers.URLField(help_text="The revision with its document.")
+
+
+class RevisionPageSerializer(serializers.Serializer):
+    """One page of a config's history, newest first (limit/offset)."""
+
+    count = serializers.IntegerField(min_value=0, help_text="Revisions of this model_id, on all pages.")
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = RevisionSerializer(many=True)
+
+
+class RevisionDetailSerializer(RevisionSerializer):
+    document = document_serializer(RESPONSE)(
+        help_text="The config as it was after this revision; for a deletion, as it was before it."
+    )
+
+
+class ValueChangeSerializer(serializers.Serializer):
+    key = serializers.CharField()
+    a = serializers.JSONField(allow_null=True, help_text="The value in a; null when a does not give it.")
+    b = serializers.JSONField(allow_null=True, help_text="The value in b; null when b does not give it.")
+
+
+class DeltaSerializer(serializers.Serializer):
+    a = serializers.IntegerField(min_value=0)
+    b = serializers.IntegerField(min_value=0)
+    delta = serializers.IntegerField(help_text="b − a.")
+
+
+class LayerTypeSideSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    locals()["class"] = serializers.CharField()
+    count = serializers.IntegerField(min_value=1)
+    parameter_count = serializers.IntegerField(min_value=0, help_text="Parameters of one layer.")
+    subtotal = serializers.IntegerField(min_value=0, help_text="count × parameter_count.")
+
+
+class LayerTypeChangeSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    fields = ValueChangeSerializer(many=True, help_text="class and count, where they differ.")
+    specs = ValueChangeSerializer(many=True, help_text="The specs that differ (parameter_count aside).")
+    parameter_count = DeltaSerializer(help_text="Parameters of one layer.")
+    subtotal = DeltaSerializer(help_text="count × parameter_count.")
+
+
+class LayerTypesDiffSerializer(serializers.Serializer):
+    added = LayerTypeSideSerializer(many=True, help_text="Layer types only b has (matched by name).")
+    removed = LayerTypeSideSerializer(many=True, help_text="Layer types only a has.")
+    changed = LayerTypeChangeSerializer(many=True, help_text="Layer types both have, that differ.")
+
+
+class ConfigDiffSerializer(serializers.Serializer):
+    """registry.core.diff.compare of two configs, a and b."""
+
+    a = serializers.CharField(help_text="a's model_id.")
+    b = serializers.CharField(help_text="b's model_id.")
+    values = ValueChangeSerializer(many=True, help_text="Top-level values that differ (derived totals aside).")
+    layer_types = LayerTypesDiffSerializer()
+    total_params = DeltaSerializer()
+    active_params = DeltaSerializer(
+        required=False,
+        help_text="When either config has routed experts; a config without them counts every parameter as active.",
+    )

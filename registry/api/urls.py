@@ -5,11 +5,12 @@ from collections.abc import Callable
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from registry.api import views
+from registry.api import history, views
 
 app_name = "api"
 
 MODEL_ID = r"(?P<model_id>[A-Za-z0-9._-]+)"
+REVISION = r"(?P<revision>[0-9]+)"
 
 
 def _both(pattern: str, view: type, name: str, *, slash: bool, wrap: Callable = lambda v: v) -> list:
@@ -26,6 +27,15 @@ urlpatterns = [
     *_both("models/import-hf", views.ImportHFView, "model-import-hf", slash=False),
     *_both(f"models/{MODEL_ID}/parameters", views.ConfigParametersView, "model-parameters", slash=False),
     *_both(f"models/{MODEL_ID}/plan", views.ConfigPlanView, "model-plan", slash=False),
+    *_both(f"models/{MODEL_ID}/history", history.HistoryListView, "model-history", slash=False),
+    *_both(rf"models/{MODEL_ID}/history/{REVISION}", history.RevisionDetailView, "model-revision", slash=False),
+    *_both(rf"models/{MODEL_ID}/history/{REVISION}/restore", history.RevisionRestoreView, "model-restore", slash=False),
+    *_both(
+        rf"models/{MODEL_ID}/diff/(?P<other_model_id>[A-Za-z0-9._-]+)",
+        history.ConfigDiffView,
+        "model-diff",
+        slash=False,
+    ),
     *_both("plans", views.PlanListView, "plan-list", slash=True),
     *_both(f"models/{MODEL_ID}", views.ConfigDetailView, "model-detail", slash=False, wrap=views.lean_detail),
     *_both("layer-classes", views.LayerClassListView, "layer-class-list", slash=True),

@@ -594,7 +594,10 @@ class PlanListView(RegistryAPIView):
                 for error in errs
             )
         configs, rows, _ = planning_stacks(filterset.qs)
-        plans = [p.as_dict() for p in plan_stacks(configs, rows, deployment)]
+        plans = []
+        for plan in plan_stacks(configs, rows, deployment):
+            plan.errors = [Issue(f"query.{i.loc}", i.code, i.msg) for i in plan.errors]
+            plans.append(plan.as_dict())
         if fits is not None:
             plans = [p for p in plans if not p["errors"] and p["fit"]["fits"] == (fits == "true")]
         paginator = StrictLimitOffsetPagination()

@@ -5,7 +5,8 @@ one. Definitions (the README's "Planning a deployment" repeats them):
 
 - Per-device weights: each layer type split by its class's shards (``catalogue.Shard``; a class without
   tensor parallelism is replicated); pipeline stages take the decoder layers as evenly as possible (the first
-  ``num_layers % pp`` stages one more), layer types of one kind in document order; the input embedding and
+  ``num_layers % pp`` stages one more), layer types of one kind in document order (or alternating, see
+  ``_interleave``); the input embedding and
   position embeddings on the first stage, the output head, an untied head written as a second
   ``EmbeddingLayer`` and the final norm on the last; a tied head on another stage than the embedding holds a
   copy of it. The heaviest device is reported.
@@ -24,6 +25,7 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from registry.core import catalogue, counts
@@ -54,10 +56,11 @@ DEVICES = {
 }
 _UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20}
 _UNITS |= {"GIB": 2**30, "TIB": 2**40}
-_MEMORY_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
+_MEMORY_RE = re.compile(r"^\s*([0-9]{1,15}(?:\.[0-9]{1,15})?)\s*([A-Za-z]*)\s*$")
 MAX_CONTEXT = 2**31  # tokens: the search for max_context stops here
 MAX_BATCH = 2**20
 MAX_DEGREE = 2**20
+MAX_STAGES = 1024  # pipeline stages: arrays of layer rows × stages are built
 MAX_MEMORY = 2**50  # bytes of one device (a petabyte): beyond it, a typo
 _LIMIT = 2**62  # int64 headroom: figures past it are refused rather than wrapped
 
@@ -140,7 +143,7 @@ def parse_deployment(params: Mapping[str, str | None]) -> tuple[Deployment | Non
         text = params.get(name)
         if text is None:
             return
-        if not re.fullmatch(r"\d+", text.strip()) or not low <= int(text) <= high:
+        if not re.fullmatch(r"[0-9]{1,19}", text.strip()) or not low <= int(text) <= high:
             issues.append(Issue(name, PlanCode.INVALID, f"expected an integer from {low} to {high}, got {text!r}"))
             return
         values[name] = int(text)
@@ -155,8 +158,9 @@ def parse_deployment(params: Mapping[str, str | None]) -> tuple[Deployment | Non
                 values[name] = text
     integer("context", 1, MAX_CONTEXT)
     integer("batch", 1, MAX_BATCH)
-    for name in ("tp", "pp", "ep", "cp", "dp"):
+    for name in ("tp", "ep", "cp", "dp"):
         integer(name, 1, MAX_DEGREE)
+    integer("pp", 1, MAX_STAGES)
     integer("zero", 0, 3)
     mode = params.get("mode")
     if mode is not None:
@@ -180,7 +184,7 @@ def parse_deployment(params: Mapping[str, str | None]) -> tuple[Deployment | Non
     utilization = params.get("utilization")
     if utilization is not None:
         try:
-            fraction = float(utilization)
+            fraction = float(utilization) if utilization.isascii() and len(utilization) <= 40 else -1.0
         except ValueError:
             fraction = -1.0
         if not 0 < fraction <= 1:
@@ -220,6 +224,7 @@ class Plan:
 
     model_id: str
     deployment: Deployment
+    context: int | None = None  # tokens per sequence planned for
     errors: list[Issue] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)
@@ -237,7 +242,7 @@ class Plan:
                 "mode": d.mode.value,
                 "dtype": d.dtype,
                 "kv_dtype": d.kv_dtype,
-                "context": self.figures.get("context"),
+                "context": self.figures.get("context", self.context),
                 "batch": d.batch,
                 "tp": d.tp,
                 "pp": d.pp,
@@ -254,7 +259,8 @@ class Plan:
         }
         out.update(self.figures)
         out.pop("context", None)
-        out["layer_types"] = self.layer_types
+        if self.layer_types:
+            out["layer_types"] = self.layer_types
         return out
 
 
@@ -284,8 +290,10 @@ def plan_stacks(
     import numpy as np
 
     d = deployment
-    n_configs, n_rows, stages = len(configs), len(rows), d.pp
-    plans = [Plan(c.model_id, d) for c in configs]
+    n_configs, n_rows = len(configs), len(rows)
+    # Configs with fewer layers than pp are refused below; arrays need no more stages than the deepest has.
+    stages = max(1, min(d.pp, max((c.num_layers for c in configs), default=1)))
+    plans = [Plan(c.model_id, d, d.context or c.context_length) for c in configs]
     owner = np.fromiter((r.config for r in rows), dtype=np.int64, count=n_rows)
     count = np.fromiter((r.count for r in rows), dtype=np.int64, count=n_rows)
     classes = [catalogue.get(r.class_name) for r in rows]
@@ -336,10 +344,10 @@ def plan_stacks(
             plans[i].errors.append(
                 Issue("ep", PlanCode.NO_EXPERTS, f"ep={d.ep} splits routed experts, and this config has no MoELayer")
             )
-    for i in np.flatnonzero(num_layers < stages).tolist():
+    for i in np.flatnonzero(num_layers < d.pp).tolist():
         plans[i].errors.append(
             Issue(
-                "pp", PlanCode.TOO_MANY_STAGES, f"pp={stages} exceeds the config's num_layers ({configs[i].num_layers})"
+                "pp", PlanCode.TOO_MANY_STAGES, f"pp={d.pp} exceeds the config's num_layers ({configs[i].num_layers})"
             )
         )
 
@@ -364,11 +372,10 @@ def plan_stacks(
         return out
 
     # Refuse figures past int64 rather than wrap: bits of weights and of the cache at the context.
+    held = np.minimum(np.maximum(context, 1)[owner], window).astype(float) / d.cp + 1
     approx = np.zeros((n_configs, stages))
-    np.add.at(approx, owner, on_stage.astype(float) * (kv_elements * is_attention * kv_bits * d.batch)[:, None])
-    too_large = (approx * np.maximum(context, 1)[:, None] >= _LIMIT).any(axis=1) | (
-        weights.astype(float) * bits >= _LIMIT
-    ).any(axis=1)
+    np.add.at(approx, owner, on_stage * (kv_elements * is_attention * kv_bits * d.batch * held)[:, None])
+    too_large = (approx >= _LIMIT).any(axis=1) | (weights.astype(float) * bits >= _LIMIT).any(axis=1)
     for i in np.flatnonzero(too_large).tolist():
         plans[i].errors.append(Issue("context", PlanCode.TOO_LARGE, "the figures of this plan exceed 2**62 bits"))
     ok = np.array([p.ok for p in plans], dtype=bool)
@@ -402,10 +409,17 @@ def plan_stacks(
         rows, kinds, owner, count, active_params, full_params, attention_flops, window, safe_context, n_configs
     )
 
-    usable = int(d.device_memory * d.utilization) if d.device_memory is not None else None
-    max_context = unbounded = None
+    usable = None
+    if d.device_memory is not None:  # exactly floor(memory × utilization), the fraction as written
+        usable = int(Decimal(d.device_memory) * Decimal(repr(d.utilization)))
+    max_context = unbounded = capped = None
     if usable is not None and not training:
-        max_context, unbounded = _max_context(kv_bits_at, weight_bytes, usable, window, owner, is_attention, on_stage)
+        rate = np.zeros((n_configs, stages))  # cache bits per token of context, windows aside: the search's bound
+        np.add.at(rate, owner, on_stage * (kv_elements * is_attention * kv_bits * d.batch)[:, None])
+        bound = np.minimum(MAX_CONTEXT, (2.0**61 / np.maximum(rate.max(axis=1), 1))).astype(np.int64)
+        max_context, unbounded, capped = _max_context(
+            kv_bits_at, weight_bytes, usable, window, owner, is_attention, on_stage, bound
+        )
 
     for i, plan in enumerate(plans):
         if not plan.ok:
@@ -452,6 +466,8 @@ def plan_stacks(
                 "headroom_bytes": usable - total,
                 "max_context": None if training or unbounded[i] else int(max_context[i]),
             }
+            if not training and capped[i]:
+                plan.notes.append(f"max_context is at least {MAX_CONTEXT:,} tokens: the search stops there.")
             if not training and unbounded[i]:
                 plan.notes.append(
                     "max_context is null: every attention layer keeps a sliding window, so the cache stops "
@@ -510,6 +526,7 @@ def _stage_counts(
     lo = np.maximum(first[:, None], starts[owner])
     hi = np.minimum((first + count)[:, None], ends[owner])
     out[decoder] = np.maximum(hi - lo, 0)[decoder]
+    _interleave(rows, kinds, decoder, num_layers, starts, ends, out)
     last = stages - 1
     seen_embedding: set[int] = set()
     for j, (r, k) in enumerate(zip(rows, kinds, strict=True)):
@@ -531,6 +548,45 @@ def _stage_counts(
         else:  # output heads, untied heads written as embeddings
             out[j, last] += r.count
     return out
+
+
+def _interleave(
+    rows: Sequence[StackRow],
+    kinds: list[Any],
+    decoder: np.ndarray,
+    num_layers: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """Layer types of one kind that alternate (Gemma-2's sliding and global attention) instead of blocks.
+
+    They alternate when their ``layer_idx`` are exactly 0..k-1 and their counts are those of layers
+    ``i % k == layer_idx`` among num_layers: layer type j then holds every k-th layer from j.
+    """
+    import numpy as np
+
+    by_kind: dict[tuple[int, Any], list[int]] = {}
+    for j, (r, k) in enumerate(zip(rows, kinds, strict=True)):
+        if decoder[j]:
+            by_kind.setdefault((r.config, k), []).append(j)
+    for (config, _), members in by_kind.items():
+        if len(members) < 2:
+            continue
+        layers, period = int(num_layers[config]), len(members)
+        phases = [rows[j].specs.get("layer_idx") for j in members]
+        if sorted(p for p in phases if p is not None) != list(range(period)):
+            continue
+        if any(
+            rows[j].count != (layers - phase + period - 1) // period for j, phase in zip(members, phases, strict=True)
+        ):
+            continue
+        a, b = starts[config], np.minimum(ends[config], layers)
+        for j, phase in zip(members, phases, strict=True):
+            # Layers i < x with i % period == phase, for x = a stage's end and start.
+            out[j] = np.maximum(0, (b - phase + period - 1) // period) - np.maximum(
+                0, (a - phase + period - 1) // period
+            )
 
 
 def _flops(
@@ -573,8 +629,13 @@ def _max_context(
     owner: np.ndarray,
     is_attention: np.ndarray,
     on_stage: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The largest context per config whose heaviest device fits ``usable`` bytes (a vectorized bisection)."""
+    bound: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The largest context per config whose heaviest device fits ``usable`` bytes (a vectorized bisection).
+
+    ``bound`` caps each config's search where its cache would pass 2**61 bits (no int64 wraps; no device holds
+    that much). Returns the contexts, whether memory sets no limit, and whether the search cap was reached.
+    """
     import numpy as np
 
     n_configs = weight_bytes.shape[0]
@@ -583,8 +644,8 @@ def _max_context(
         return (weight_bytes + _ceil_div(kv_bits_at(tokens), 8) <= usable).all(axis=1)
 
     lo = np.zeros(n_configs, dtype=np.int64)  # fits (or 0 when the weights alone do not)
-    hi = np.full(n_configs, MAX_CONTEXT, dtype=np.int64)
-    top = fits(hi)
+    hi = bound.copy()
+    top = fits(hi) & (hi >= MAX_CONTEXT)
     for _ in range(32):
         mid = (lo + hi + 1) // 2
         ok = fits(mid)
@@ -595,7 +656,7 @@ def _max_context(
     unbounded_rows = is_attention & (window >= MAX_CONTEXT) & (on_stage.sum(axis=1) > 0)
     grows = np.zeros(n_configs, dtype=bool)
     np.logical_or.at(grows, owner, unbounded_rows)
-    return lo, top & ~grows
+    return lo, top & ~grows, top & grows
 
 
 def _shard_issue(failure: counts.ShardFailure, r: StackRow, position: int) -> Issue:

@@ -1,0 +1,173 @@
+"""History API: a config's revisions (deleted configs too), a revision's document, restore; two configs compared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, serializers
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.response import Response
+
+from registry.api import conditional
+from registry.api.errors import Invalid
+from registry.api.pagination import StrictLimitOffsetPagination
+from registry.api.permissions import ConfigPermissions
+from registry.api.schema import (
+    IF_MATCH,
+    LIST_PARAMETERS,
+    MODEL_ID,
+    OTHER_MODEL_ID,
+    READ_ERRORS,
+    REVISION,
+    VALIDATORS,
+    errors,
+)
+from registry.api.serializers import (
+    ConfigDiffSerializer,
+    RevisionDetailSerializer,
+    RevisionPageSerializer,
+)
+from registry.api.views import WRITE_ERRORS, Document, RegistryAPIView
+from registry.core import Issue
+from registry.core.counts import BIGINT_MAX
+from registry.core.diff import changed_paths, compare, in_order
+from registry.models import ConfigRevision, ModelConfig
+from registry.services import config_restore
+
+PAGE_PARAMETERS = [p for p in LIST_PARAMETERS if p.name in ("limit", "offset")]
+
+
+class RestorePermissions(ConfigPermissions):
+    """Reads as for configs; a restore needs add or change (the view asks for the one it needs, as PUT)."""
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        if request.method in SAFE_METHODS:
+            return super().has_permission(request, view)
+        user = request.user
+        return bool(user and user.is_authenticated) and (
+            user.has_perm("registry.add_modelconfig") or user.has_perm("registry.change_modelconfig")
+        )
+
+
+def revisions_of(model_id: str) -> Any:
+    """A config's revisions, newest first (the revision_history index), with their users."""
+    return ConfigRevision.objects.filter(model_id=model_id).select_related("user")
+
+
+def revision_item(request: Any, revision: ConfigRevision) -> dict[str, Any]:
+    return {
+        "id": revision.pk,
+        "action": revision.action,
+        "source": revision.source,
+        "user": revision.user.get_username() if revision.user is not None else None,
+        "created": serializers.DateTimeField().to_representation(revision.created),
+        "changed": changed_paths(revision.before, revision.after),
+        "url": request.build_absolute_uri(
+            reverse("api:model-revision", kwargs={"model_id": revision.model_id, "revision": revision.pk})
+        ),
+    }
+
+
+def get_revision(model_id: str, revision: str) -> ConfigRevision:
+    found = None
+    if int(revision) <= BIGINT_MAX:
+        found = revisions_of(model_id).filter(pk=int(revision)).first()
+    if found is None:
+        raise exceptions.NotFound(f"No revision {revision} of model_id {model_id!r}.")
+    return found
+
+
+class HistoryListView(RegistryAPIView):
+    """A config's history, newest first; a deleted config keeps its history."""
+
+    query_params = {"get": ("limit", "offset")}
+
+    @extend_schema(
+        operation_id="models_history",
+        summary="A config's history",
+        description="Its revisions, newest first: what was done, by which source and user, when, and the paths "
+        "of the values it changed. A deleted config's history stays readable; 404 only when no revision exists.",
+        parameters=[MODEL_ID, *PAGE_PARAMETERS],
+        responses={200: RevisionPageSerializer, **errors(400, 404, *READ_ERRORS)},
+    )
+    def get(self, request: Any, model_id: str) -> Any:
+        paginator = StrictLimitOffsetPagination()
+        page = paginator.paginate_queryset(revisions_of(model_id), request, view=self)
+        if paginator.count == 0:
+            raise exceptions.NotFound("No history for this model_id.")
+        return paginator.get_paginated_response([revision_item(request, r) for r in page])
+
+
+class RevisionDetailView(RegistryAPIView):
+    """One revision with the document it left."""
+
+    @extend_schema(
+        operation_id="models_history_retrieve",
+        summary="A config as it was",
+        description="The revision's metadata and the document as it was after it (for a deletion, before it).",
+        parameters=[MODEL_ID, REVISION],
+        responses={200: RevisionDetailSerializer, **errors(404, *READ_ERRORS)},
+    )
+    def get(self, request: Any, model_id: str, revision: str) -> Any:
+        found = get_revision(model_id, revision)
+        document = found.after if found.after is not None else found.before
+        return Response({**revision_item(request, found), "document": in_order(document)})
+
+
+class RevisionRestoreView(RegistryAPIView):
+    """Write a revision's document back."""
+
+    permission_classes = [RestorePermissions]
+
+    @extend_schema(
+        operation_id="models_history_restore",
+        summary="Restore a config as it was",
+        description="Writes the revision's document (as GET of the revision gives it) back through validation, "
+        "recorded as 'restored': 200, or 201 when it re-creates a deleted config (needs the add permission; "
+        "otherwise the change permission). If-Match must name the current ETag; for a deleted config it must be "
+        "absent (412 otherwise). A version that breaks today's rules is a 400 and writes nothing.",
+        parameters=[MODEL_ID, REVISION, IF_MATCH, *VALIDATORS],
+        request=None,
+        responses={200: Document, 201: Document, **errors(404, *WRITE_ERRORS, 409, 412)},
+    )
+    def post(self, request: Any, model_id: str, revision: str) -> Any:
+        found = get_revision(model_id, revision)
+        current = ModelConfig.objects.filter(model_id=model_id).values_list("digest", flat=True).first()
+        if current is None and not request.user.has_perm("registry.add_modelconfig"):
+            self.permission_denied(request, "Re-creating a deleted config needs the add permission.")
+        if current is not None and not request.user.has_perm("registry.change_modelconfig"):
+            self.permission_denied(request, "Restoring a config needs the change permission.")
+        result = config_restore(
+            revision=found,
+            user=request.user,
+            source="api",
+            if_match=conditional.if_match(request, current),
+            # The permission checked is for the state read: a concurrent delete or re-create fails the write.
+            must_exist=current is not None,
+            must_not_exist=current is None,
+        )
+        return self.written(request, result)
+
+
+class ConfigDiffView(RegistryAPIView):
+    """Two stored configs compared (registry.core.diff.compare)."""
+
+    @extend_schema(
+        operation_id="models_diff",
+        summary="Compare two configs",
+        description="How other_model_id (b) differs from model_id (a): top-level values, layer types matched by "
+        "name (added, removed, changed with their spec differences and parameter deltas), total_params and, "
+        "when either has routed experts, active_params. 404 names each model_id not stored.",
+        parameters=[MODEL_ID, OTHER_MODEL_ID],
+        responses={200: ConfigDiffSerializer, **errors(404, *READ_ERRORS)},
+    )
+    def get(self, request: Any, model_id: str, other_model_id: str) -> Any:
+        ids = (model_id, other_model_id)
+        configs = {c.model_id: c for c in ModelConfig.objects.filter(model_id__in=ids).prefetch_related("layer_types")}
+        missing = [i for i in dict.fromkeys(ids) if i not in configs]
+        if missing:
+            raise Invalid([Issue("$", "not_found", f"no config with model_id {i!r}") for i in missing], status_code=404)
+        a, b = (configs[i].to_document() for i in ids)
+        return Response({"a": model_id, "b": other_model_id, **compare(a, b)})

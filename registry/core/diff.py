@@ -1,0 +1,143 @@
+"""Differences between two config documents: a flat list of changed paths, and a structured comparison."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.core.document import order_specs
+from registry.core.validation import DERIVED_TOP_LEVEL_KEYS, LAYER_TYPE_KEYS, TOP_LEVEL_KEYS
+
+MISSING = object()
+ORDER_PATH = "layer_types (order)"
+
+
+def in_order(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with its keys in the format's order (jsonb storage reorders them), specs included."""
+    ordered = dict(_in_order(document, TOP_LEVEL_KEYS))
+    if isinstance(ordered.get("layer_types"), list):
+        ordered["layer_types"] = [
+            {
+                key: order_specs(str(layer.get("class")), value) if key == "specs" else value
+                for key, value in _in_order(layer, LAYER_TYPE_KEYS)
+            }
+            for layer in ordered["layer_types"]
+        ]
+    return ordered
+
+
+def flatten(document: dict[str, Any] | None) -> dict[str, Any]:
+    """A document as ``path -> value``, layer types keyed by their name so a reorder reads as one change."""
+    flat: dict[str, Any] = {}
+    if document is None:
+        return flat
+    for key, value in in_order(document).items():
+        if key != "layer_types":
+            flat[key] = value
+            continue
+        flat[ORDER_PATH] = ", ".join(str(layer.get("name")) for layer in value)
+        for layer in value:
+            base = f"layer_types[{layer.get('name')}]"
+            for field, item in layer.items():
+                if field == "specs":
+                    for spec, spec_value in item.items():
+                        flat[f"{base}.specs.{spec}"] = spec_value
+                elif field != "name":
+                    flat[f"{base}.{field}"] = item
+    return flat
+
+
+def flat_diff(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[tuple[str, Any, Any]]:
+    """``(path, before, after)`` for every value that differs; a missing side is None."""
+    old, new = flatten(before), flatten(after)
+    paths = list(dict.fromkeys([*old, *new]))
+    return [(p, old.get(p), new.get(p)) for p in paths if old.get(p, MISSING) != new.get(p, MISSING)]
+
+
+def changed_paths(before: dict[str, Any] | None, after: dict[str, Any] | None) -> list[str]:
+    """The paths of ``flat_diff(before, after)``."""
+    return [path for path, _, _ in flat_diff(before, after)]
+
+
+def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """How document ``b`` differs from document ``a``.
+
+    ``values``: the top-level values that differ (derived totals aside), ``{"key", "a", "b"}``, None for
+    an absent key. ``layer_types``: matched by name, ``added`` (in b only) and ``removed`` (in a only) as
+    ``{"name", "class", "count", "parameter_count", "subtotal"}``; ``changed`` with the differing
+    ``fields`` (class, count) and ``specs`` (parameter_count aside), and ``parameter_count`` and
+    ``subtotal`` as ``{"a", "b", "delta"}``. ``total_params`` as ``{"a", "b", "delta"}``; ``active_params``
+    the same when either document has it, a config without experts counting all its parameters as active.
+    """
+    a, b = in_order(a), in_order(b)
+    values = [
+        {"key": key, "a": a.get(key), "b": b.get(key)}
+        for key in TOP_LEVEL_KEYS
+        if key != "layer_types" and key not in DERIVED_TOP_LEVEL_KEYS and a.get(key, MISSING) != b.get(key, MISSING)
+    ]
+    layers_a = {layer["name"]: layer for layer in a.get("layer_types", [])}
+    layers_b = {layer["name"]: layer for layer in b.get("layer_types", [])}
+    result: dict[str, Any] = {
+        "values": values,
+        "layer_types": {
+            "added": [_summary(layer) for name, layer in layers_b.items() if name not in layers_a],
+            "removed": [_summary(layer) for name, layer in layers_a.items() if name not in layers_b],
+            "changed": [
+                change
+                for name, layer in layers_a.items()
+                if name in layers_b and (change := _layer_change(layer, layers_b[name])) is not None
+            ],
+        },
+        "total_params": _delta(a.get("total_params", 0), b.get("total_params", 0)),
+    }
+    if "active_params" in a or "active_params" in b:
+        result["active_params"] = _delta(_active(a), _active(b))
+    return result
+
+
+def _in_order(mapping: dict[str, Any], order: tuple[str, ...]) -> list[tuple[str, Any]]:
+    rank = {key: i for i, key in enumerate(order)}
+    return sorted(mapping.items(), key=lambda kv: rank.get(kv[0], len(rank)))
+
+
+def _delta(a: int, b: int) -> dict[str, int]:
+    return {"a": a, "b": b, "delta": b - a}
+
+
+def _active(document: dict[str, Any]) -> int:
+    return document.get("active_params", document.get("total_params", 0))
+
+
+def _parameter_count(layer: dict[str, Any]) -> int:
+    return layer.get("specs", {}).get("parameter_count", 0)
+
+
+def _summary(layer: dict[str, Any]) -> dict[str, Any]:
+    per_layer = _parameter_count(layer)
+    return {
+        "name": layer["name"],
+        "class": layer.get("class"),
+        "count": layer.get("count"),
+        "parameter_count": per_layer,
+        "subtotal": layer.get("count", 0) * per_layer,
+    }
+
+
+def _layer_change(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None:
+    fields = [{"key": k, "a": a.get(k), "b": b.get(k)} for k in ("class", "count") if a.get(k) != b.get(k)]
+    specs_a = {k: v for k, v in a.get("specs", {}).items() if k != "parameter_count"}
+    specs_b = {k: v for k, v in b.get("specs", {}).items() if k != "parameter_count"}
+    specs = [
+        {"key": k, "a": specs_a.get(k), "b": specs_b.get(k)}
+        for k in dict.fromkeys([*specs_a, *specs_b])
+        if specs_a.get(k, MISSING) != specs_b.get(k, MISSING)
+    ]
+    per_a, per_b = _parameter_count(a), _parameter_count(b)
+    if not fields and not specs and per_a == per_b:
+        return None
+    return {
+        "name": a["name"],
+        "fields": fields,
+        "specs": specs,
+        "parameter_count": _delta(per_a, per_b),
+        "subtotal": _delta(a.get("count", 0) * per_a, b.get("count", 0) * per_b),
+    }
