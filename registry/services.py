@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from registry.bulk import RawJson, insert_rows
 from registry.core import ConfigDoc, Issue, digest, validate_config
-from registry.core.document import compact
+from registry.core.document import compact, merge_patch
 from registry.core.validation import CONFIG_VALUE_KEYS, Validation
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
@@ -125,9 +125,51 @@ def config_upsert(
                 after=document,
             )
     except IntegrityError as exc:
-        # Only a race with another writer gets here: validation has checked everything else.
-        raise ConfigRejected([Issue("model_id", "conflict", f"the write conflicts with stored data: {exc}")]) from exc
+        # Only a race gets here (validation has checked everything else): another write created the
+        # same config between our check and our insert. The database's own text stays out of the answer.
+        raise ConfigRejected(
+            [
+                Issue(
+                    "model_id",
+                    "already_exists",
+                    f"a config with model_id {doc.model_id!r} was created by another write at the same time",
+                )
+            ]
+        ) from exc
     return WriteResult(config, created=existing is None, changed=True, validation=validation)
+
+
+def config_patch(
+    *,
+    model_id: str,
+    patch: Any,
+    recompute: bool = False,
+    user: Any = None,
+    source: str = "api",
+    if_match: str | None = None,
+) -> WriteResult:
+    """Merge ``patch``'s top-level keys into the stored config and write the result, as one write.
+
+    The config's row is locked before it is read, so concurrent writes are serialized: a patch
+    always applies to the newest version and never undoes another write. ``if_match`` (a digest)
+    makes it conditional. Raises ``ModelConfig.DoesNotExist``, ``PreconditionFailed`` or
+    ``ConfigRejected`` with nothing written.
+    """
+    with transaction.atomic():
+        config = ModelConfig.objects.select_for_update().filter(model_id=model_id).first()
+        if config is None:
+            raise ModelConfig.DoesNotExist(model_id)
+        data = merge_patch(config.to_document(), patch) if isinstance(patch, dict) else patch
+        # The body is judged first (400), then the precondition (412), as for a replace.
+        return config_upsert(
+            data=data,
+            recompute=recompute,
+            user=user,
+            source=source,
+            model_id=model_id,
+            if_match=if_match if if_match is not None else config.digest,
+            must_exist=True,
+        )
 
 
 def config_delete(*, config: ModelConfig, user: Any = None, source: str = "api", if_match: str | None = None) -> None:

@@ -514,23 +514,77 @@ def test_if_match_is_checked_inside_the_write(writer, monkeypatch):
     assert ModelConfig.objects.get().name == "Concurrent"
 
 
-def test_patch_without_if_match_merges_into_the_newest_version(writer, monkeypatch):
-    """Without If-Match a PATCH that meets a concurrent write re-merges, so neither change is lost."""
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_patches_without_if_match_all_apply(django_user_model):
+    """PATCHes without If-Match from several clients at once are serialized: every one applies, none is
+    refused, and the history holds exactly one revision per change."""
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
     store(small_config())
-    real_upsert = views.config_upsert
-    calls = []
+    user = django_user_model.objects.create_superuser("patcher", password="x-secret-pass")
+    statuses: list[int] = []
 
-    def racing_upsert(**kwargs):
-        if not calls:
-            services.config_upsert(data=small_config(validation_notes="concurrent"), source="test")
-        calls.append(kwargs)
-        return real_upsert(**kwargs)
+    def patch_notes(i: int) -> None:
+        client = APIClient()
+        client.force_authenticate(user)
+        try:
+            response = client.patch(TINY_URL, {"validation_notes": f"note {i}"}, format="json")
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
 
-    monkeypatch.setattr(views, "config_upsert", racing_upsert)
-    response = writer.patch(TINY_URL, {"name": "Mine"}, format="json")
-    assert response.status_code == 200 and len(calls) == 2
-    stored = ModelConfig.objects.get()
-    assert (stored.name, stored.validation_notes) == ("Mine", "concurrent")
+    threads = [threading.Thread(target=patch_notes, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [200] * 8
+    updates = ConfigRevision.objects.filter(action="updated").order_by("id")
+    assert updates.count() == 8
+    # Each write started from the one before it: nothing lost, nothing merged into a stale copy.
+    notes = [(r.before["validation_notes"], r.after["validation_notes"]) for r in updates]
+    assert all(before == prior_after for (before, _), (_, prior_after) in zip(notes[1:], notes, strict=False))
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("method", ["post", "put"])
+def test_concurrent_creates_of_one_id_give_one_201_and_documented_refusals(django_user_model, method):
+    """Eight clients create the same new config at once: one 201; the others 409 already_exists (POST) or
+    412 (PUT with If-None-Match: *), never a database's raw text."""
+    import threading
+
+    from django.db import connection
+    from rest_framework.test import APIClient
+
+    user = django_user_model.objects.create_superuser("creator", password="x-secret-pass")
+    answers: list[tuple[int, bytes]] = []
+    barrier = threading.Barrier(8)
+
+    def create() -> None:
+        client = APIClient()
+        client.force_authenticate(user)
+        try:
+            barrier.wait()
+            if method == "post":
+                response = client.post("/models/", small_config(), format="json")
+            else:
+                response = client.put(TINY_URL, small_config(), format="json", HTTP_IF_NONE_MATCH="*")
+            answers.append((response.status_code, response.content))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    refused = 409 if method == "post" else 412
+    assert sorted(status for status, _ in answers) == [201] + [refused] * 7
+    assert not any(b"duplicate key" in body or b"constraint" in body for _, body in answers)
+    assert ModelConfig.objects.count() == 1 and ConfigRevision.objects.count() == 1
 
 
 # ---- validate ----------------------------------------------------------------------------------

@@ -183,7 +183,8 @@ def test_upsert_rejects_a_second_config_with_the_same_hf_model_id_via_the_databa
     ModelConfig.objects.update(model_id="acme_tiny-1-old")  # the same hf_model_id under another id
     with pytest.raises(ConfigRejected) as excinfo:
         config_upsert(data=small_config(), source="test")
-    assert [i.code for i in excinfo.value.issues] == ["conflict"]
+    assert [i.code for i in excinfo.value.issues] == ["already_exists"]
+    assert "duplicate key" not in excinfo.value.issues[0].msg
     assert ModelConfig.objects.count() == 1
 
 

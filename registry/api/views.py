@@ -53,18 +53,14 @@ from registry.core import Issue, catalogue, digest, validate_config
 from registry.core.catalogue import LayerClass
 from registry.core.hf import HUB_ID_RE, convert
 from registry.core.planning import Deployment, parse_deployment, plan_config, plan_stacks
-from registry.core.validation import DERIVED_TOP_LEVEL_KEYS, MAX_ID_LENGTH
+from registry.core.validation import MAX_ID_LENGTH
 from registry.models import ModelConfig
 from registry.selectors import planning_stacks
-from registry.services import ConfigRejected, PreconditionFailed, config_delete, config_upsert
+from registry.services import ConfigRejected, config_delete, config_patch, config_upsert
 
 Document = document_serializer(RESPONSE)
 DocumentInput = document_serializer(REQUEST)
 DocumentPatch = document_serializer(REQUEST)(partial=True)
-# Derived values are dropped from the stored document before a PATCH is merged into it, so they
-# are computed afresh unless the patch gives them (and then they must match).
-DERIVED_KEYS = DERIVED_TOP_LEVEL_KEYS
-PATCH_ATTEMPTS = 3
 
 
 class RegistryAPIView(APIView):
@@ -292,31 +288,22 @@ class ConfigDetailView(RegistryAPIView):
     )
     def patch(self, request: Any, model_id: str) -> Any:
         recompute = self.recompute(request)
-        patch = request.data
-        for attempt in range(PATCH_ATTEMPTS):
-            config = ModelConfig.objects.prefetch_related("layer_types").filter(model_id=model_id).first()
-            if config is None:
-                raise exceptions.NotFound("No config with this model_id.")
-            _refuse_if_none_match(request, config.digest)
-            wanted = conditional.if_match(request, config.digest)
-            data = _merge(config.to_document(), patch) if isinstance(patch, Mapping) else patch
-            try:
-                result = config_upsert(
-                    data=data,
-                    recompute=recompute,
-                    user=request.user,
-                    source="api",
-                    model_id=model_id,
-                    if_match=wanted or config.digest,
-                    must_exist=True,
-                )
-            except PreconditionFailed:
-                # Without If-Match the client asked for no guard: merge into the newer version instead.
-                if wanted is not None or attempt == PATCH_ATTEMPTS - 1:
-                    raise
-                continue
-            return self.written(request, result)
-        raise AssertionError("unreachable")  # pragma: no cover
+        current = ModelConfig.objects.filter(model_id=model_id).values_list("digest", flat=True).first()
+        if current is None:
+            raise exceptions.NotFound("No config with this model_id.")
+        _refuse_if_none_match(request, current)
+        try:
+            result = config_patch(
+                model_id=model_id,
+                patch=request.data,
+                recompute=recompute,
+                user=request.user,
+                source="api",
+                if_match=conditional.if_match(request, current),
+            )
+        except ModelConfig.DoesNotExist:
+            raise exceptions.NotFound("No config with this model_id.") from None
+        return self.written(request, result)
 
     @extend_schema(
         operation_id="models_destroy",
@@ -364,15 +351,6 @@ def _stored_version(model_id: str) -> tuple[int, str, datetime] | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, [model_id])
         return cursor.fetchone()
-
-
-def _merge(document: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    base = {key: value for key, value in document.items() if key not in DERIVED_KEYS}
-    base["layer_types"] = [
-        {**layer, "specs": {k: v for k, v in layer["specs"].items() if k != "parameter_count"}}
-        for layer in document["layer_types"]
-    ]
-    return {**base, **patch}
 
 
 class ConfigValidateView(RegistryAPIView):

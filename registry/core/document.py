@@ -73,6 +73,22 @@ class ConfigDoc:
         return document
 
 
+def merge_patch(document: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """A stored document with a PATCH's top-level keys merged in (``layer_types`` as a whole).
+
+    Derived values are dropped first, so they are computed afresh unless the patch gives them (and
+    then they must match).
+    """
+    from registry.core.validation import DERIVED_TOP_LEVEL_KEYS
+
+    base = {key: value for key, value in document.items() if key not in DERIVED_TOP_LEVEL_KEYS}
+    base["layer_types"] = [
+        {**layer, "specs": {k: v for k, v in layer["specs"].items() if k != "parameter_count"}}
+        for layer in document["layer_types"]
+    ]
+    return {**base, **patch}
+
+
 def dumps(document: dict[str, Any]) -> str:
     """The file text of a document: 2-space indent, non-ASCII kept, trailing newline."""
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
