@@ -37,3 +37,19 @@ def check_settings_types(app_configs: Any = None, **kwargs: Any) -> list[Error]:
         for setting, (kind, what) in wanted.items()
         if not isinstance(setting.get(), kind)
     ]
+
+
+@register()
+def check_lean_read_path(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    """registry.E003: the lean read path (registry/api/lean.py) knows every setting it stands in for."""
+    from registry.api.lean import blockers
+    from registry.api.views import ConfigDetailView
+
+    return [
+        Error(
+            f"The lean read path of GET /models/{{id}} cannot vouch for {reason}; it is off.",
+            hint="Teach registry/api/lean.py the new setting (KNOWN_AUTHENTICATION, KNOWN_RENDERERS), or remove it.",
+            id="registry.E003",
+        )
+        for reason in blockers(ConfigDetailView)
+    ]

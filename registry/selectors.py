@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django.db import connection
 from django.db.models import QuerySet
 
 from registry.core.planning import StackConfig, StackRow
 from registry.models import LayerType, ModelConfig
+
+
+def stored_version(model_id: str) -> tuple[int, str, datetime] | None:
+    """(pk, digest, updated) of a config, or None: the one query of a cached detail read.
+
+    Raw SQL because on this path the ORM's query compilation costs more than the query itself.
+    """
+    meta = ModelConfig._meta
+    q = connection.ops.quote_name
+    columns = ", ".join(q(meta.get_field(f).column) for f in ("id", "digest", "updated"))
+    sql = f"SELECT {columns} FROM {q(meta.db_table)} WHERE {q(meta.get_field('model_id').column)} = %s"
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [model_id])
+        return cursor.fetchone()
 
 
 def planning_stacks(configs: QuerySet[ModelConfig]) -> tuple[list[StackConfig], list[StackRow], list[int]]:

@@ -586,3 +586,51 @@ def test_every_fixed_route_under_models_is_a_reserved_model_id():
             fixed.add(regex.removeprefix("models/").strip("/"))
     fixed.discard("")
     assert fixed and fixed <= RESERVED_MODEL_IDS
+
+
+# ---- the lean path is fenced: it stands in for DRF only under settings it knows ------------------------
+
+
+class HeaderKeyAuthentication:
+    """An authentication class the lean path does not know: X-Api-Key must be 'good'."""
+
+    def authenticate(self, request):
+        from rest_framework.exceptions import AuthenticationFailed
+
+        key = request.META.get("HTTP_X_API_KEY")
+        if key is None:
+            return None
+        if key != "good":
+            raise AuthenticationFailed("bad key")
+        return None
+
+    def authenticate_header(self, request):
+        return "ApiKey"
+
+
+def test_an_unknown_authentication_class_turns_the_lean_path_off(api, loaded_fixtures, monkeypatch):
+    """With an authentication class the lean path cannot read, a bad key is DRF's 401, not a cached 200;
+    and system check registry.E003 names it."""
+    from django.core import checks
+    from rest_framework.authentication import TokenAuthentication
+
+    from registry.api.views import ConfigDetailView
+
+    url = f"/models/{LLAMA}"
+    assert api.get(url, HTTP_X_API_KEY="bad").status_code == 200  # warm the cache; not an authenticator yet
+    monkeypatch.setattr(ConfigDetailView, "authentication_classes", [HeaderKeyAuthentication, TokenAuthentication])
+    assert api.get(url, HTTP_X_API_KEY="bad").status_code == 401
+    assert api.get(url).status_code == 200
+    assert [e.id for e in checks.run_checks()] == ["registry.E003"]
+
+
+def test_throttles_turn_the_lean_path_off(monkeypatch):
+    """A throttle the lean path would skip is named by registry.E003."""
+    from rest_framework.throttling import AnonRateThrottle
+
+    from registry.api.lean import blockers
+    from registry.api.views import ConfigDetailView
+
+    assert blockers(ConfigDetailView) == []
+    monkeypatch.setattr(ConfigDetailView, "throttle_classes", [AnonRateThrottle])
+    assert any("throttles" in reason for reason in blockers(ConfigDetailView))

@@ -6,6 +6,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from registry.api import history, views
+from registry.api.lean import lean_detail
 
 app_name = "api"
 
@@ -37,7 +38,7 @@ urlpatterns = [
         slash=False,
     ),
     *_both("plans", views.PlanListView, "plan-list", slash=True),
-    *_both(f"models/{MODEL_ID}", views.ConfigDetailView, "model-detail", slash=False, wrap=views.lean_detail),
+    *_both(f"models/{MODEL_ID}", views.ConfigDetailView, "model-detail", slash=False, wrap=lean_detail),
     *_both("layer-classes", views.LayerClassListView, "layer-class-list", slash=True),
     *_both(r"layer-classes/(?P<name>[A-Za-z0-9_.-]+)", views.LayerClassDetailView, "layer-class-detail", slash=False),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -6,11 +6,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from django.db import connection
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
-from django.views.decorators.csrf import csrf_exempt
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
@@ -20,7 +17,7 @@ from registry.api import conditional, documents
 from registry.api.errors import Invalid, query_error
 from registry.api.filters import ConfigFilterSet
 from registry.api.pagination import StrictLimitOffsetPagination
-from registry.api.permissions import CanRead, ConfigPermissions, reads_require_auth
+from registry.api.permissions import CanRead, ConfigPermissions
 from registry.api.schema import (
     IF_MATCH,
     IF_NONE_MATCH,
@@ -55,7 +52,7 @@ from registry.core.hf import HUB_ID_RE, convert
 from registry.core.planning import Deployment, parse_deployment, plan_config, plan_stacks
 from registry.core.validation import MAX_ID_LENGTH
 from registry.models import ModelConfig
-from registry.selectors import planning_stacks
+from registry.selectors import planning_stacks, stored_version
 from registry.services import ConfigRejected, config_delete, config_patch, config_upsert
 
 Document = document_serializer(RESPONSE)
@@ -226,7 +223,7 @@ class ConfigDetailView(RegistryAPIView):
         responses={200: Document, **NOT_MODIFIED, **errors(404, *READ_ERRORS)},
     )
     def get(self, request: Any, model_id: str) -> Any:
-        row = _stored_version(model_id)
+        row = stored_version(model_id)
         if row is None:
             raise exceptions.NotFound("No config with this model_id.")
         pk, digest, updated = row
@@ -337,20 +334,6 @@ def _exists() -> Invalid:
 
 def _none_match_failed(msg: str) -> Invalid:
     return Invalid([Issue("header.If-None-Match", "precondition_failed", msg)], status_code=412)
-
-
-def _stored_version(model_id: str) -> tuple[int, str, datetime] | None:
-    """(pk, digest, updated) of a config, or None: the one query of a cached detail read.
-
-    Raw SQL because on this path the ORM's query compilation costs more than the query itself.
-    """
-    meta = ModelConfig._meta
-    q = connection.ops.quote_name
-    columns = ", ".join(q(meta.get_field(f).column) for f in ("id", "digest", "updated"))
-    sql = f"SELECT {columns} FROM {q(meta.db_table)} WHERE {q(meta.get_field('model_id').column)} = %s"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [model_id])
-        return cursor.fetchone()
 
 
 class ConfigValidateView(RegistryAPIView):
@@ -614,64 +597,3 @@ class LayerClassDetailView(RegistryAPIView):
             raise exceptions.NotFound(f"No layer class {name!r}; classes: {', '.join(catalogue.names())}.")
         prefix = request.build_absolute_uri(reverse("api:layer-class-list"))
         return Response(LayerClassSerializer(layer_class, context={"detail_prefix": prefix}).data)
-
-
-def lean_detail(drf_view: Any) -> Any:
-    """``ConfigDetailView``'s view, with a lean path for the planner's hot read.
-
-    A plain GET/HEAD of a document that is already rendered (cached by digest), from a JSON
-    client sending no credentials, while reads are public, is answered here: one query for the digest and the cached
-    bytes, with the same headers DRF would send. DRF's request machinery (negotiation,
-    authenticators, permissions, finalize) costs more than that read itself
-    (bench/api_bench.py). Everything else (writes, other Accept types, query parameters,
-    unknown ids, a cold cache) goes to DRF unchanged.
-    """
-
-    # What DRF itself sends: its view's methods once set up (setup() adds HEAD for GET).
-    drf = drf_view.cls(**drf_view.initkwargs)
-    drf.setup(HttpRequest())
-    allow = ", ".join(drf.allowed_methods)
-
-    @csrf_exempt
-    def view(request: Any, model_id: str) -> HttpResponse:
-        if _lean(request):
-            row = _stored_version(model_id)
-            body = documents.cached(row[1]) if row is not None else None
-            if body is not None:
-                _, digest, updated = row  # type: ignore[misc]
-                response = conditional.not_modified(request, digest, updated)
-                if response is None:
-                    response = conditional.set_validators(
-                        HttpResponse(body, content_type="application/json"), digest, updated
-                    )
-                response["Allow"] = allow
-                patch_vary_headers(response, ("Accept", "Cookie"))
-                return response
-        return drf_view(request, model_id=model_id)
-
-    # drf-spectacular and DRF's tooling find the view class through these attributes.
-    view.cls = drf_view.cls  # type: ignore[attr-defined]
-    view.initkwargs = drf_view.initkwargs  # type: ignore[attr-defined]
-    return view
-
-
-def _lean(request: Any) -> bool:
-    """Whether DRF would answer this request with nothing but the document.
-
-    Credentials go to DRF even on public reads: a bad token must still be a 401.
-    """
-    return (
-        request.method in ("GET", "HEAD")
-        and not request.GET
-        and "HTTP_AUTHORIZATION" not in request.META
-        and _wants_json(request)
-        and not reads_require_auth()
-    )
-
-
-def _wants_json(request: Any) -> bool:
-    """Whether DRF's negotiation would pick JSON: no Accept, or one naming JSON or */* but not HTML."""
-    accept = request.META.get("HTTP_ACCEPT", "")
-    if not accept:
-        return True
-    return "text/html" not in accept and ("application/json" in accept or "*/*" in accept)
