@@ -7,7 +7,7 @@ from pathlib import Path
 
 from registry.core.files import parse_config_bytes
 from registry.core.hf import HUB_ID_RE
-from registry.core.validation import Issue
+from registry.core.validation import Code, Issue
 from registry.services import HFSource
 
 CONFIG_NAME = "config.json"
@@ -28,7 +28,7 @@ def read_source(found: Found) -> HFSource:
     try:
         raw = found.path.read_bytes()
     except OSError as exc:
-        return HFSource(str(found.path), found.hf_model_id, read_error=Issue("$", "unreadable", str(exc)))
+        return HFSource(str(found.path), found.hf_model_id, read_error=Issue("$", Code.UNREADABLE, str(exc)))
     data, error = parse_config_bytes(raw)
     return HFSource(str(found.path), found.hf_model_id, config=data, read_error=error)
 

@@ -9,6 +9,11 @@ from registry.core.document import ConfigDoc, LayerTypeDoc, order_specs
 from registry.core.validation import (
     CONFIG_VALUE_KEYS,
     DERIVED_TOP_LEVEL_KEYS,
+    MAX_FORMATTED_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_LAYER_NAME_LENGTH,
+    MAX_NAME_LENGTH,
+    MODEL_ID_PATTERN,
     Issue,
     validate_layer_type,
     validate_own_values,
@@ -37,10 +42,10 @@ class ModelConfig(models.Model):
     """One model's architecture config; derived counts are written by the services, never by hand."""
 
     model_id = models.CharField(
-        max_length=200, help_text="hf_model_id with '/' replaced by '_'; also the file name without .json."
+        max_length=MAX_ID_LENGTH, help_text="hf_model_id with '/' replaced by '_'; also the file name without .json."
     )
-    hf_model_id = models.CharField("Hugging Face model id", max_length=200)
-    name = models.CharField(max_length=200)
+    hf_model_id = models.CharField("Hugging Face model id", max_length=MAX_ID_LENGTH)
+    name = models.CharField(max_length=MAX_NAME_LENGTH)
     hidden_size = models.PositiveBigIntegerField()
     num_layers = models.PositiveBigIntegerField()
     vocab_size = models.PositiveBigIntegerField()
@@ -50,14 +55,14 @@ class ModelConfig(models.Model):
     total_params = models.PositiveBigIntegerField(
         editable=False, help_text="Σ count × parameter_count over the layer types (derived)."
     )
-    total_params_formatted = models.CharField(max_length=32, editable=False)
+    total_params_formatted = models.CharField(max_length=MAX_FORMATTED_LENGTH, editable=False)
     active_params = models.PositiveBigIntegerField(
         null=True,
         editable=False,
         help_text="Parameters one token uses: routed experts count k of E (derived; only configs with experts).",
     )
     # Null, not "", when absent: a CHECK ties it to active_params, and documents leave both out.
-    active_params_formatted = models.CharField(max_length=32, null=True, editable=False)  # noqa: DJ001
+    active_params_formatted = models.CharField(max_length=MAX_FORMATTED_LENGTH, null=True, editable=False)  # noqa: DJ001
     validated = models.BooleanField(default=False, help_text="Checked against the published model card.")
     validation_notes = models.TextField(blank=True)
     digest = models.CharField(max_length=64, editable=False, help_text="SHA-256 of the config's document: its ETag.")
@@ -70,9 +75,7 @@ class ModelConfig(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["model_id"], name="modelconfig_model_id_unique"),
             models.UniqueConstraint(fields=["hf_model_id"], name="modelconfig_hf_model_id_unique"),
-            models.CheckConstraint(
-                condition=Q(model_id__regex=r"^[A-Za-z0-9._-]+$"), name="modelconfig_model_id_chars"
-            ),
+            models.CheckConstraint(condition=Q(model_id__regex=MODEL_ID_PATTERN), name="modelconfig_model_id_chars"),
             models.CheckConstraint(condition=Q(hidden_size__gt=0), name="modelconfig_hidden_size_positive"),
             models.CheckConstraint(condition=Q(num_layers__gt=0), name="modelconfig_num_layers_positive"),
             models.CheckConstraint(condition=Q(vocab_size__gt=0), name="modelconfig_vocab_size_positive"),
@@ -115,8 +118,10 @@ class LayerType(models.Model):
     # No index of its own: the unique (config, name) and (config, position) indexes lead with it.
     config = models.ForeignKey(ModelConfig, on_delete=models.CASCADE, related_name="layer_types", db_index=False)
     position = models.PositiveIntegerField(help_text="Order within the config's layer_types, from 0.")
-    name = models.CharField(max_length=100)
-    class_name = models.CharField("class", max_length=100, help_text="A class of the layer-class catalogue.")
+    name = models.CharField(max_length=MAX_LAYER_NAME_LENGTH)
+    class_name = models.CharField(
+        "class", max_length=MAX_LAYER_NAME_LENGTH, help_text="A class of the layer-class catalogue."
+    )
     count = models.PositiveBigIntegerField()
     specs = models.JSONField(default=dict, help_text="The class's specs, without parameter_count.")
     # 0 is a real count: a tied output head, a norm without weights.
@@ -165,7 +170,7 @@ class ConfigRevision(models.Model):
         DELETED = "deleted"
         RESTORED = "restored"
 
-    model_id = models.CharField(max_length=200)
+    model_id = models.CharField(max_length=MAX_ID_LENGTH)
     config = models.ForeignKey(ModelConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
     action = models.CharField(max_length=16, choices=Action.choices)
     source = models.CharField(max_length=32, help_text="admin, api, loadconfigs, recomputecounts, ...")

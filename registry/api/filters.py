@@ -11,6 +11,7 @@ from django.db.models.functions import Coalesce
 
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
+from registry.core.validation import MAX_NAME_LENGTH
 from registry.models import LayerType, ModelConfig
 
 ORDERING_FIELDS = ("total_params", "active_params", "name", "num_layers", "updated")
@@ -64,7 +65,7 @@ def _layer_class_choices() -> list[tuple[str, str]]:
 
 class ConfigFilterSet(django_filters.FilterSet):
     search = django_filters.CharFilter(
-        method="filter_search", max_length=200, help_text="Substring of model_id, hf_model_id or name."
+        method="filter_search", max_length=MAX_NAME_LENGTH, help_text="Substring of model_id, hf_model_id or name."
     )
     layer_class = django_filters.ChoiceFilter(
         choices=_layer_class_choices, method="filter_layer_class", help_text="Has a layer type of this class."

@@ -30,7 +30,7 @@ from registry.api.serializers import (
     RevisionPageSerializer,
 )
 from registry.api.views import WRITE_ERRORS, Document, RegistryAPIView
-from registry.core import Issue
+from registry.core import Code, Issue
 from registry.core.counts import BIGINT_MAX
 from registry.core.diff import changed_paths, compare, in_order
 from registry.models import ConfigRevision, ModelConfig
@@ -168,6 +168,8 @@ class ConfigDiffView(RegistryAPIView):
         configs = {c.model_id: c for c in ModelConfig.objects.filter(model_id__in=ids).prefetch_related("layer_types")}
         missing = [i for i in dict.fromkeys(ids) if i not in configs]
         if missing:
-            raise Invalid([Issue("$", "not_found", f"no config with model_id {i!r}") for i in missing], status_code=404)
+            raise Invalid(
+                [Issue("$", Code.NOT_FOUND, f"no config with model_id {i!r}") for i in missing], status_code=404
+            )
         a, b = (configs[i].to_document() for i in ids)
         return Response({"a": model_id, "b": other_model_id, **compare(a, b)})

@@ -9,6 +9,7 @@ from rest_framework.pagination import LimitOffsetPagination
 
 from registry.api.errors import query_error
 from registry.core.counts import BIGINT_MAX
+from registry.core.validation import Code
 
 _INTEGER = re.compile(r"-?[0-9]{1,30}")
 
@@ -24,11 +25,11 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
         if raw is None:
             return default
         if not _INTEGER.fullmatch(raw):
-            raise query_error(param, "not_an_integer", f"expected an integer, got {raw!r}")
+            raise query_error(param, Code.NOT_AN_INTEGER, f"expected an integer, got {raw!r}")
         value = int(raw)
         if not minimum <= value <= maximum:
             raise query_error(
-                param, "out_of_range", f"expected an integer between {minimum} and {maximum}, got {value}"
+                param, Code.OUT_OF_RANGE, f"expected an integer between {minimum} and {maximum}, got {value}"
             )
         return value
 

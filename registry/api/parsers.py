@@ -11,7 +11,7 @@ from rest_framework import renderers, status
 from rest_framework.parsers import BaseParser
 
 from registry.api.errors import Invalid
-from registry.core import Issue
+from registry.core import Code, Issue
 from registry.core.files import parse_config_bytes
 
 
@@ -32,7 +32,7 @@ class DocumentParser(BaseParser):
         except RequestDataTooBig:
             raw = None
         if raw is None or (limit is not None and len(raw) > limit):
-            issue = Issue("$", "too_large", f"expected a body of at most {limit} bytes")
+            issue = Issue("$", Code.TOO_LARGE, f"expected a body of at most {limit} bytes")
             raise Invalid([issue], status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         data, issue = parse_config_bytes(raw)
         if issue is not None:

@@ -14,7 +14,7 @@ from registry.api.permissions import reads_require_auth
 from registry.api.serializers import ErrorSerializer
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
-from registry.core.validation import RESERVED_MODEL_IDS
+from registry.core.validation import MODEL_ID_CHARS, MODEL_ID_PATTERN, RESERVED_MODEL_IDS
 
 
 class RegistryAutoSchema(AutoSchema):
@@ -89,7 +89,7 @@ MODEL_ID = OpenApiParameter(
     str,
     OpenApiParameter.PATH,
     # The reserved ids are routes of their own (/models/validate, /models/import-hf), not configs.
-    pattern=rf"^(?!(?:{'|'.join(sorted(RESERVED_MODEL_IDS))})$)[A-Za-z0-9._-]+$",
+    pattern=rf"^(?!(?:{'|'.join(sorted(RESERVED_MODEL_IDS))})$)[{MODEL_ID_CHARS}]+$",
     description="The config's model_id (hf_model_id with '/' replaced by '_').",
     examples=[OpenApiExample("Llama 3.3 70B", value="meta-llama_Llama-3.3-70B-Instruct")],
 )
@@ -183,7 +183,7 @@ REVISION = OpenApiParameter(
 )
 OTHER_MODEL_ID = OpenApiParameter(
     "other_model_id",
-    {"type": "string", "pattern": r"^[A-Za-z0-9._-]+$"},
+    {"type": "string", "pattern": MODEL_ID_PATTERN},
     OpenApiParameter.PATH,
     description="The model_id of the config to compare with (b; model_id is a).",
     examples=[OpenApiExample("Llama 3.1 405B", value="meta-llama_Llama-3.1-405B-Instruct")],

@@ -20,6 +20,7 @@ from registry.core.catalogue import LayerClass, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX
 from registry.core.validation import (
     CONFIG_VALUE_KEYS,
+    MAX_FORMATTED_LENGTH,
     MAX_ID_LENGTH,
     MAX_LAYER_NAME_LENGTH,
     MAX_NAME_LENGTH,
@@ -39,9 +40,8 @@ def _spec_field(spec: Spec, *, required: bool) -> serializers.Field:
         return serializers.BooleanField(required=required, help_text=_with_default(spec))
     if spec.kind is SpecKind.CHOICE:
         return serializers.ChoiceField(choices=list(spec.choices), required=required, help_text=_with_default(spec))
-    minimum = 0 if spec.kind is SpecKind.NON_NEGATIVE_INT else 1
     return serializers.IntegerField(
-        min_value=minimum, max_value=BIGINT_MAX, required=required, help_text=spec.description
+        min_value=spec.minimum, max_value=BIGINT_MAX, required=required, help_text=spec.description
     )
 
 
@@ -97,7 +97,7 @@ def document_serializer(direction: str) -> type[serializers.Serializer]:
         ),
         "total_params": _positive(required=derived, help_text="Σ count × parameter_count (derived)."),
         "total_params_formatted": serializers.CharField(
-            max_length=32, required=derived, help_text="total_params with a K/M/B/T suffix (derived)."
+            max_length=MAX_FORMATTED_LENGTH, required=derived, help_text="total_params with a K/M/B/T suffix (derived)."
         ),
         "active_params": _positive(
             required=False,
@@ -105,7 +105,7 @@ def document_serializer(direction: str) -> type[serializers.Serializer]:
             "num_experts_per_tok of num_experts (derived; present only for configs with a MoELayer).",
         ),
         "active_params_formatted": serializers.CharField(
-            max_length=32, required=False, help_text="active_params with a K/M/B/T suffix (derived)."
+            max_length=MAX_FORMATTED_LENGTH, required=False, help_text="active_params with a K/M/B/T suffix (derived)."
         ),
         "layer_types": PolymorphicProxySerializer(
             component_name="LayerType",
@@ -140,7 +140,7 @@ class ConfigSummarySerializer(serializers.ModelSerializer):
     # Not read-only, so that the schema marks them optional: they are left out when null.
     max_position_embeddings = _positive(required=False)
     active_params = _positive(required=False)
-    active_params_formatted = serializers.CharField(max_length=32, required=False)
+    active_params_formatted = serializers.CharField(max_length=MAX_FORMATTED_LENGTH, required=False)
 
     class Meta:
         model = ModelConfig

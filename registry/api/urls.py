@@ -7,10 +7,11 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from registry.api import history, views
 from registry.api.lean import lean_detail
+from registry.core.validation import MODEL_ID_CHARS
 
 app_name = "api"
 
-MODEL_ID = r"(?P<model_id>[A-Za-z0-9._-]+)"
+MODEL_ID = rf"(?P<model_id>[{MODEL_ID_CHARS}]+)"
 REVISION = r"(?P<revision>[0-9]+)"
 
 
@@ -32,7 +33,7 @@ urlpatterns = [
     *_both(rf"models/{MODEL_ID}/history/{REVISION}", history.RevisionDetailView, "model-revision", slash=False),
     *_both(rf"models/{MODEL_ID}/history/{REVISION}/restore", history.RevisionRestoreView, "model-restore", slash=False),
     *_both(
-        rf"models/{MODEL_ID}/diff/(?P<other_model_id>[A-Za-z0-9._-]+)",
+        rf"models/{MODEL_ID}/diff/(?P<other_model_id>[{MODEL_ID_CHARS}]+)",
         history.ConfigDiffView,
         "model-diff",
         slash=False,

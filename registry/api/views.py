@@ -46,7 +46,7 @@ from registry.api.serializers import (
     parameter_breakdown,
     summaries,
 )
-from registry.core import Issue, catalogue, digest, validate_config
+from registry.core import Code, Issue, catalogue, digest, validate_config
 from registry.core.catalogue import LayerClass
 from registry.core.hf import HUB_ID_RE, convert
 from registry.core.planning import Deployment, parse_deployment, plan_config, plan_stacks
@@ -82,13 +82,13 @@ class RegistryAPIView(APIView):
         if unknown:
             hint = ", ".join(sorted(allowed - {"format"})) or "none"
             raise Invalid(
-                Issue(f"query.{name}", "unknown_parameter", f"unknown query parameter {name!r}; allowed: {hint}")
+                Issue(f"query.{name}", Code.UNKNOWN_PARAMETER, f"unknown query parameter {name!r}; allowed: {hint}")
                 for name in unknown
             )
         repeated = [(name, len(values)) for name, values in request.query_params.lists() if len(values) > 1]
         if repeated:
             raise Invalid(
-                Issue(f"query.{name}", "repeated_parameter", f"expected {name!r} once, got it {n} times")
+                Issue(f"query.{name}", Code.REPEATED_PARAMETER, f"expected {name!r} once, got it {n} times")
                 for name, n in repeated
             )
 
@@ -98,13 +98,13 @@ class RegistryAPIView(APIView):
         except Http404:  # DRF's answer to ?format= naming no renderer
             value = request.query_params.get("format")
             formats = ", ".join(r.format for r in self.get_renderers())
-            raise query_error("format", "invalid_choice", f"expected one of {formats}, got {value!r}") from None
+            raise query_error("format", Code.INVALID_CHOICE, f"expected one of {formats}, got {value!r}") from None
 
     def recompute(self, request: Any) -> bool:
         """``?recompute=true|false``, strictly."""
         value = request.query_params.get("recompute", "false")
         if value not in ("true", "false"):
-            raise query_error("recompute", "invalid_choice", f"expected true or false, got {value!r}")
+            raise query_error("recompute", Code.INVALID_CHOICE, f"expected true or false, got {value!r}")
         return value == "true"
 
     def detail_url(self, request: Any, model_id: str) -> str:
@@ -157,10 +157,10 @@ class ConfigListView(RegistryAPIView):
     def get(self, request: Any) -> Any:
         expand = request.query_params.get("expand")
         if expand not in (None, "layer_types"):
-            raise query_error("expand", "invalid_choice", f"expected layer_types, got {expand!r}")
+            raise query_error("expand", Code.INVALID_CHOICE, f"expected layer_types, got {expand!r}")
         blank = [name for name, values in request.query_params.lists() if name != "search" and "" in values]
         if blank:
-            raise Invalid(Issue(f"query.{name}", "blank", "expected a value") for name in blank)
+            raise Invalid(Issue(f"query.{name}", Code.BLANK, "expected a value") for name in blank)
         filterset = ConfigFilterSet(request.query_params, queryset=ModelConfig.objects.all(), request=request)
         if not filterset.is_valid():
             raise Invalid(
@@ -269,7 +269,7 @@ class ConfigDetailView(RegistryAPIView):
                 must_not_exist=create_only,
             )
         except ConfigRejected as exc:
-            if create_only and any(i.code == "already_exists" for i in exc.issues):
+            if create_only and any(i.code == Code.ALREADY_EXISTS for i in exc.issues):
                 raise _exists() from exc
             raise
         return self.written(request, result)
@@ -333,7 +333,7 @@ def _exists() -> Invalid:
 
 
 def _none_match_failed(msg: str) -> Invalid:
-    return Invalid([Issue("header.If-None-Match", "precondition_failed", msg)], status_code=412)
+    return Invalid([Issue("header.If-None-Match", Code.PRECONDITION_FAILED, msg)], status_code=412)
 
 
 class ConfigValidateView(RegistryAPIView):
@@ -413,15 +413,15 @@ class ImportHFView(RegistryAPIView):
         dry_run, replace = (request.query_params.get(name, "false") for name in ("dry_run", "replace"))
         for name, value in (("dry_run", dry_run), ("replace", replace)):
             if value not in ("true", "false"):
-                raise query_error(name, "invalid_choice", f"expected true or false, got {value!r}")
+                raise query_error(name, Code.INVALID_CHOICE, f"expected true or false, got {value!r}")
         data = request.data
         if not isinstance(data, dict):
-            raise Invalid([Issue("$", "not_an_object", "expected an object with hf_model_id and config")])
+            raise Invalid([Issue("$", Code.NOT_AN_OBJECT, "expected an object with hf_model_id and config")])
         problems = [
-            Issue(key, "required", f"{key!r} is required") for key in ("hf_model_id", "config") if key not in data
+            Issue(key, Code.REQUIRED, f"{key!r} is required") for key in ("hf_model_id", "config") if key not in data
         ]
         problems += [
-            Issue(key, "unknown_key", f"unknown key {key!r}; allowed keys: hf_model_id, config")
+            Issue(key, Code.UNKNOWN_KEY, f"unknown key {key!r}; allowed keys: hf_model_id, config")
             for key in data
             if key not in ("hf_model_id", "config")
         ]
@@ -447,7 +447,7 @@ class ImportHFView(RegistryAPIView):
                     [
                         Issue(
                             "model_id",
-                            "already_exists",
+                            Code.ALREADY_EXISTS,
                             f"a different config {model_id!r} is stored; ?replace=true replaces it (its curated "
                             "name, validated and notes too)",
                         )
@@ -540,9 +540,9 @@ class PlanListView(RegistryAPIView):
         deployment = deployment_from(request)
         fits = request.query_params.get("fits")
         if fits not in (None, "true", "false"):
-            raise query_error("fits", "invalid_choice", f"expected true or false, got {fits!r}")
+            raise query_error("fits", Code.INVALID_CHOICE, f"expected true or false, got {fits!r}")
         if fits is not None and deployment.device_memory is None:
-            raise query_error("fits", "requires_device_memory", "fits needs device_memory to compare against")
+            raise query_error("fits", Code.REQUIRES_DEVICE_MEMORY, "fits needs device_memory to compare against")
         filterset = ConfigFilterSet(
             {k: v for k, v in request.query_params.items() if k not in (*PLAN_QUERY, "fits")},
             queryset=ModelConfig.objects.all(),

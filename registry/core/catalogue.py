@@ -56,6 +56,11 @@ class Spec:
     default: Any = None
     choices: tuple[str, ...] = ()
 
+    @property
+    def minimum(self) -> int:
+        """The least value of an integer spec: 0 for non-negative ones, else 1."""
+        return 0 if self.kind is SpecKind.NON_NEGATIVE_INT else 1
+
 
 # Keys any layer type's specs may carry besides its class's own: metadata, not architecture.
 LAYER_IDX = Spec("layer_idx", SpecKind.NON_NEGATIVE_INT, "Index of a representative layer.")

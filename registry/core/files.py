@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from registry.core.validation import Issue
+from registry.core.validation import Code, Issue
 
 # orjson reads an integer of 20 or more digits (beyond 64 bits) as a float, which would hide a
 # too-large value from validation; a file holding such a digit run goes to the stdlib parser.
@@ -19,12 +19,7 @@ _DIGITS_ONLY = bytes(0x30 if 0x30 <= b <= 0x39 else 0x78 for b in range(256))
 _LONG_DIGIT_RUN = b"0" * 20
 
 
-class FileCode:
-    EMPTY_FILE = "empty_file"
-    NOT_UTF8 = "not_utf8"
-    INVALID_JSON = "invalid_json"
-    NOT_FOUND = "not_found"
-    UNREADABLE = "unreadable"
+FileCode = Code  # the one enum of codes (registry.core.validation.Code)
 
 
 def parse_config_bytes(raw: bytes) -> tuple[Any, Issue | None]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry.core.counts import BIGINT_MAX
-from registry.core.validation import Issue, _json_type, _show
+from registry.core.validation import Code, Issue, _json_type, _show
 
 # A Hub repo id as the Hub allows it (ORG/NAME); the registry's model_id is it with '/' as '_'.
 HUB_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -23,16 +23,7 @@ MAX_LAYERS = 100_000
 _NULL_MEANS_NONE = frozenset({"q_lora_rank", "sliding_window", "n_inner", "num_key_value_heads", "head_dim"})
 
 
-class HFCode:
-    """Stable codes of the importer's errors."""
-
-    UNSUPPORTED_MODEL_TYPE = "unsupported_model_type"
-    MISSING_DIMENSION = "missing_dimension"
-    INVALID_VALUE = "invalid_value"
-    UNSUPPORTED_KEY = "unsupported_architecture_key"
-    TOO_LARGE = "too_large"
-    CONTRADICTION = "contradictory_values"
-    INVALID_HF_ID = "invalid_hf_model_id"
+HFCode = Code  # the one enum of codes (registry.core.validation.Code)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from registry.core import catalogue, counts
 from registry.core.catalogue import LayerKind
-from registry.core.validation import Issue
+from registry.core.validation import Code, Issue
 
 if TYPE_CHECKING:
     import numpy as np
@@ -70,16 +70,7 @@ class Mode(enum.StrEnum):
     TRAINING = "training"
 
 
-class PlanCode:
-    """Stable codes of planning errors."""
-
-    INVALID = "invalid_value"
-    INVALID_CHOICE = "invalid_choice"
-    NOT_DIVISIBLE = "not_divisible"
-    NO_EXPERTS = "no_experts"
-    TOO_MANY_STAGES = "too_many_stages"
-    TOO_LARGE = "too_large"
-    NOT_FOR_INFERENCE = "training_only"
+PlanCode = Code  # the one enum of codes (registry.core.validation.Code)
 
 
 @dataclass(frozen=True)

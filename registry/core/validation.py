@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from collections.abc import Collection, Mapping
@@ -13,10 +14,15 @@ from registry.core.catalogue import LayerClass, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX, format_params
 from registry.core.document import ConfigDoc, LayerTypeDoc
 
-MODEL_ID_RE = re.compile(r"^[A-Za-z0-9._-]+$")
+# The characters of a model_id, and the pattern of a whole one (the database's CHECK, the URLs and the
+# schema are built from these).
+MODEL_ID_CHARS = "A-Za-z0-9._-"
+MODEL_ID_PATTERN = rf"^[{MODEL_ID_CHARS}]+$"
+MODEL_ID_RE = re.compile(MODEL_ID_PATTERN)
 MAX_ID_LENGTH = 200
 MAX_NAME_LENGTH = 200
 MAX_LAYER_NAME_LENGTH = 100
+MAX_FORMATTED_LENGTH = 32  # total_params_formatted, active_params_formatted
 
 TOP_LEVEL_KEYS = (
     "model_id",
@@ -56,8 +62,11 @@ DERIVED_CODES = frozenset(
 )
 
 
-class Code:
-    """Stable error codes; tests and API clients match on these, not on messages."""
+class Code(enum.StrEnum):
+    """Every stable error code, in one place; tests and API clients match on these, not on messages.
+
+    Members are strings (``Code.REQUIRED == "required"``). Names that mean the same code are aliases.
+    """
 
     NOT_AN_OBJECT = "not_an_object"
     NOT_A_LIST = "not_a_list"
@@ -96,6 +105,38 @@ class Code:
     ACTIVE_PARAMS_MISMATCH = "active_params_mismatch"
     ACTIVE_PARAMS_FORMATTED_MISMATCH = "active_params_formatted_mismatch"
     ACTIVE_PARAMS_WITHOUT_EXPERTS = "active_params_without_experts"
+    # Reading files and bodies (registry.core.files)
+    EMPTY_FILE = "empty_file"
+    NOT_UTF8 = "not_utf8"
+    INVALID_JSON = "invalid_json"
+    NOT_FOUND = "not_found"
+    UNREADABLE = "unreadable"
+    # Hugging Face config.json (registry.core.hf)
+    UNSUPPORTED_MODEL_TYPE = "unsupported_model_type"
+    MISSING_DIMENSION = "missing_dimension"
+    INVALID_VALUE = "invalid_value"
+    INVALID = "invalid_value"
+    UNSUPPORTED_KEY = "unsupported_architecture_key"
+    CONTRADICTION = "contradictory_values"
+    INVALID_HF_ID = "invalid_hf_model_id"
+    # Deployment plans (registry.core.planning)
+    NOT_DIVISIBLE = "not_divisible"
+    NO_EXPERTS = "no_experts"
+    TOO_MANY_STAGES = "too_many_stages"
+    NOT_FOR_INFERENCE = "training_only"
+    # Writes and requests (registry.services, registry.api)
+    ALREADY_EXISTS = "already_exists"
+    MODEL_ID_CHANGED = "model_id_changed"
+    DUPLICATE_MODEL_ID = "duplicate_model_id"
+    UNKNOWN_PARAMETER = "unknown_parameter"
+    REPEATED_PARAMETER = "repeated_parameter"
+    PRECONDITION_FAILED = "precondition_failed"
+    REQUIRES_DEVICE_MEMORY = "requires_device_memory"
+    OUT_OF_RANGE = "out_of_range"
+    SERVER_ERROR = "server_error"
+    BAD_REQUEST = "bad_request"
+    PERMISSION_DENIED = "permission_denied"
+    DATABASE_UNAVAILABLE = "database_unavailable"
 
 
 @dataclass(frozen=True)
@@ -212,8 +253,7 @@ class _Checker:
                 f"expected one of {', '.join(map(repr, spec.choices))}, got {_json_type(value)} ({_show(value)})",
             )
             return None
-        minimum = 0 if spec.kind is SpecKind.NON_NEGATIVE_INT else 1
-        return self.integer(loc, value, minimum=minimum)
+        return self.integer(loc, value, minimum=spec.minimum)
 
     def unknown_keys(self, prefix: str, obj: Mapping[str, Any], allowed: Collection[str]) -> None:
         if not obj.keys() - allowed:  # set difference in C: the common case costs little
@@ -247,7 +287,7 @@ def _check_own_values(check: _Checker, data: Mapping[str, Any], *, filename: str
             check.error(
                 "model_id",
                 Code.MODEL_ID_CHARACTERS,
-                f"expected only the characters A-Za-z0-9._- in model_id, got {_show(model_id)}",
+                f"expected only the characters {MODEL_ID_CHARS} in model_id, got {_show(model_id)}",
             )
             model_id = None
         elif model_id is not None and (model_id in RESERVED_MODEL_IDS or not model_id.strip(".")):
@@ -363,7 +403,7 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
         if "total_params" in data:
             check.integer("total_params", data["total_params"])
         if "total_params_formatted" in data:
-            check.string("total_params_formatted", data["total_params_formatted"], max_length=32)
+            check.string("total_params_formatted", data["total_params_formatted"], max_length=MAX_FORMATTED_LENGTH)
 
     if not recompute:
         check.errors.extend(recomputed)
@@ -407,7 +447,7 @@ def _stale_derived(check: _Checker, data: Mapping[str, Any], key: str, value: in
             stale.append(Issue(key, code, f"expected {value} ({why}), got {given}"))
     formatted, formatted_key = format_params(value), f"{key}_formatted"
     if formatted_key in data:
-        given_text = check.string(formatted_key, data[formatted_key], max_length=32)
+        given_text = check.string(formatted_key, data[formatted_key], max_length=MAX_FORMATTED_LENGTH)
         if given_text is not None and given_text != formatted:
             stale.append(
                 Issue(
