@@ -65,6 +65,65 @@ def small_config(**overrides: Any) -> dict[str, Any]:
     return doc
 
 
+def dense_config(
+    hidden: int, layers: int, heads: int, kv_heads: int, intermediate: int, vocab: int, **extra: Any
+) -> dict[str, Any]:
+    """A valid Llama-shaped document (derived values filled in), its untied head a second embedding."""
+    doc = {
+        "model_id": "acme_x",
+        "hf_model_id": "acme/x",
+        "name": "x",
+        "hidden_size": hidden,
+        "num_layers": layers,
+        "vocab_size": vocab,
+        **extra,
+        "layer_types": [
+            {
+                "name": "attention",
+                "class": "GroupedQueryAttentionLayer",
+                "count": layers,
+                "specs": {
+                    "hidden_size": hidden,
+                    "num_heads": heads,
+                    "num_kv_heads": kv_heads,
+                    "head_dim": hidden // heads,
+                },
+            },
+            {
+                "name": "mlp",
+                "class": "GatedMLPLayer",
+                "count": layers,
+                "specs": {"hidden_size": hidden, "intermediate_size": intermediate},
+            },
+            {
+                "name": "norm",
+                "class": "NormLayer",
+                "count": 2 * layers + 1,
+                "specs": {"hidden_size": hidden, "has_bias": False},
+            },
+            {
+                "name": "embedding",
+                "class": "EmbeddingLayer",
+                "count": 1,
+                "specs": {"vocab_size": vocab, "hidden_size": hidden},
+            },
+            {
+                "name": "lm_head",
+                "class": "EmbeddingLayer",
+                "count": 1,
+                "specs": {"vocab_size": vocab, "hidden_size": hidden},
+            },
+        ],
+        "validated": False,
+        "validation_notes": "",
+    }
+    from registry.core import validate_config
+
+    result = validate_config(doc)
+    assert result.ok, result.errors
+    return result.config.to_document()
+
+
 @pytest.fixture
 def config_data() -> dict[str, Any]:
     return small_config()

@@ -23,7 +23,7 @@ from registry.core.planning import (
     plan_config,
     plan_stacks,
 )
-from tests.conftest import FIXTURE_IDS, fixture_document
+from tests.conftest import FIXTURE_IDS, dense_config, fixture_document
 
 LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
 MISTRAL = "mistralai_Mistral-7B-v0.1"
@@ -40,64 +40,7 @@ def plan(model_id_or_document: str | dict[str, Any], **deployment: Any) -> Any:
     return result.as_dict()
 
 
-def dense(
-    hidden: int, layers: int, heads: int, kv_heads: int, intermediate: int, vocab: int, **extra: Any
-) -> dict[str, Any]:
-    """A Llama-shaped document, untied head as a second embedding."""
-    doc = {
-        "model_id": "acme_x",
-        "hf_model_id": "acme/x",
-        "name": "x",
-        "hidden_size": hidden,
-        "num_layers": layers,
-        "vocab_size": vocab,
-        **extra,
-        "layer_types": [
-            {
-                "name": "attention",
-                "class": "GroupedQueryAttentionLayer",
-                "count": layers,
-                "specs": {
-                    "hidden_size": hidden,
-                    "num_heads": heads,
-                    "num_kv_heads": kv_heads,
-                    "head_dim": hidden // heads,
-                },
-            },
-            {
-                "name": "mlp",
-                "class": "GatedMLPLayer",
-                "count": layers,
-                "specs": {"hidden_size": hidden, "intermediate_size": intermediate},
-            },
-            {
-                "name": "norm",
-                "class": "NormLayer",
-                "count": 2 * layers + 1,
-                "specs": {"hidden_size": hidden, "has_bias": False},
-            },
-            {
-                "name": "embedding",
-                "class": "EmbeddingLayer",
-                "count": 1,
-                "specs": {"vocab_size": vocab, "hidden_size": hidden},
-            },
-            {
-                "name": "lm_head",
-                "class": "EmbeddingLayer",
-                "count": 1,
-                "specs": {"vocab_size": vocab, "hidden_size": hidden},
-            },
-        ],
-        "validated": False,
-        "validation_notes": "",
-    }
-    result = validate_config(doc)
-    assert result.ok, result.errors
-    return result.config.to_document()
-
-
-LLAMA2_7B = dense(4096, 32, 32, 32, 11008, 32000)
+LLAMA2_7B = dense_config(4096, 32, 32, 32, 11008, 32000)
 
 
 # ---- the issue's facts ------------------------------------------------------------------------------------------
