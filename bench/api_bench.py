@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import re
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -28,6 +29,9 @@ import urllib.request
 from pathlib import Path
 
 import psycopg
+
+# Production settings refuse a development key; a bench run uses a throwaway one.
+BENCH_SECRET_KEY = secrets.token_urlsafe(50)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
@@ -149,6 +153,7 @@ def main() -> None:
         "DJANGO_SETTINGS_MODULE": "api_bench_settings",
         "PYTHONPATH": os.pathsep.join([str(BENCH), str(ROOT)]),
         "DEBUG": "false",
+        "SECRET_KEY": BENCH_SECRET_KEY,
         "CONN_MAX_AGE": "600",
     }
     recreate_database(args.database_url)

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import random
+import secrets
 import statistics
 import subprocess
 import sys
@@ -26,6 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from registry.core import dumps, validate_config  # noqa: E402
+
+# Production settings refuse a development key; a bench run uses a throwaway one.
+BENCH_SECRET_KEY = secrets.token_urlsafe(50)
 
 
 def synthetic_config(i: int, rng: random.Random) -> dict:
@@ -127,7 +131,13 @@ def main() -> None:
     psql(f"{server}/postgres", f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
     psql(f"{server}/postgres", f'CREATE DATABASE "{dbname}"')
 
-    env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "registry.settings", "DEBUG": "false"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "registry.settings",
+        "DEBUG": "false",
+        "SECRET_KEY": BENCH_SECRET_KEY,
+    }
     python = sys.executable
     manage = [python, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], check=True, env=env, cwd=ROOT)

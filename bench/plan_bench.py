@@ -23,6 +23,7 @@ import io
 import json
 import os
 import random
+import secrets
 import statistics
 import sys
 import tempfile
@@ -37,6 +38,9 @@ sys.path.insert(0, str(ROOT))
 from load_bench import psql, synthetic_config  # noqa: E402  (bench/ is on sys.path when run as a script)
 
 from registry.core import dumps  # noqa: E402
+
+# Production settings refuse a development key; a bench run uses a throwaway one.
+BENCH_SECRET_KEY = secrets.token_urlsafe(50)
 
 CONTEXT, BATCH, MEMORY = 32768, 4, "80GB"
 PLANS_URL = f"/plans/?device_memory={MEMORY}&fits=true&limit=50"
@@ -100,7 +104,14 @@ def main() -> None:
 
 
 def bench(args: argparse.Namespace, url: str) -> None:
-    os.environ.update({"DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "registry.settings", "DEBUG": "false"})
+    os.environ.update(
+        {
+            "DATABASE_URL": url,
+            "DJANGO_SETTINGS_MODULE": "registry.settings",
+            "DEBUG": "false",
+            "SECRET_KEY": BENCH_SECRET_KEY,
+        }
+    )
     import django
 
     django.setup()

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -19,17 +19,23 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 
-from registry import services
-from registry.core import CountError, catalogue, dumps, format_params, validate_config
+from registry import selectors, services
+from registry.core import CountError, catalogue, dumps, format_params
 from registry.core.diff import flat_diff
 from registry.core.files import parse_config_bytes
 from registry.core.planning import DTYPE_BITS, Deployment, plan_config
-from registry.forms import ImportForm, ImportHFForm, LayerTypeForm, LayerTypeFormSet, ModelConfigForm, PlanForm
+from registry.forms import (
+    ImportForm,
+    ImportHFForm,
+    LayerTypeForm,
+    LayerTypeFormSet,
+    ModelConfigForm,
+    PlanForm,
+    stale_message,
+)
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
 HF_URL = "https://huggingface.co/{}"
-# Validate writes its findings after this marker in validation_notes, keeping the curator's text before it.
-CHECKS_MARKER = "[checks]"
 # The plan chart's contexts: from 1k tokens (an eighth of a shorter context) up to the config's, two per doubling.
 CHART_START = 1024
 CHART_DEFAULT_CONTEXT = 131072  # for a config that gives no context length
@@ -131,6 +137,15 @@ def _max_context_text(tokens: int | None) -> str:
     return f"{tokens:,} tokens"
 
 
+class StaleSave(Exception):
+    """The config changed (or was deleted) between the form's check and its save; nothing was written."""
+
+    def __init__(self, model_id: str, *, deleted: bool) -> None:
+        super().__init__(model_id)
+        self.model_id = model_id
+        self.deleted = deleted
+
+
 class LayerClassFilter(admin.SimpleListFilter):
     """Configs having at least one layer type of a catalogue class."""
 
@@ -194,7 +209,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
     list_display = ("model_id", "name", "hf_link", "layer_type_count", "total", "active", "validated", "updated")
     list_filter = (LayerClassFilter, "validated")
     search_fields = ("model_id", "hf_model_id", "name")
-    actions = ("recompute_counts", "validate_configs", "export_json")
+    actions = ("recompute_counts", "run_checks", "mark_validated", "unmark_validated", "export_json")
     readonly_fields = ("total_params_display", "active_params_display", "digest", "created", "updated")
     fieldsets = (
         (None, {"fields": ("model_id", "hf_model_id", "name", "base_digest")}),
@@ -291,14 +306,19 @@ class ModelConfigAdmin(admin.ModelAdmin):
             raise PermissionDenied("Editing a config needs its layer types too.")
         obj = form.instance
         old_total, old_active = (obj.total_params, obj.active_params) if change else (None, None)
-        result = services.config_upsert(
-            data=formset.document,
-            user=request.user,
-            source="admin",
-            model_id=obj.model_id if change else None,
-            must_exist=change,
-            must_not_exist=not change,
-        )
+        try:
+            result = services.config_upsert(
+                data=formset.document,
+                user=request.user,
+                source="admin",
+                model_id=obj.model_id if change else None,
+                # The version the page was opened on; checked under the row lock (the form's clean() only read it).
+                if_match=(form.cleaned_data.get("base_digest") or None) if change else None,
+                must_exist=change,
+                must_not_exist=not change,
+            )
+        except services.PreconditionFailed as exc:
+            raise StaleSave(obj.model_id, deleted=exc.current is None) from exc
         saved = result.config
         obj.pk = saved.pk
         obj._state.adding = False
@@ -318,6 +338,23 @@ class ModelConfigAdmin(admin.ModelAdmin):
             self.message_user(request, f"Active parameters: {params(old_active)} → {params(saved.active_params)}.")
         for warning in result.validation.warnings:
             self.message_user(request, _about(warning.loc, warning.msg), messages.WARNING)
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        # Django runs the whole save in one transaction: a write refused at save time leaves it by an
+        # exception, so nothing of this save (nor its LogEntry) is kept, and the user gets a message.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except StaleSave as exc:
+            self.message_user(request, stale_message(exc.model_id, shown_again=not exc.deleted), messages.ERROR)
+            if exc.deleted:
+                return HttpResponseRedirect(reverse("admin:registry_modelconfig_changelist"))
+            return HttpResponseRedirect(request.get_full_path())
+        except services.ConfigRejected as exc:  # a config of the same id created meanwhile
+            listing = "; ".join(str(i) for i in exc.issues)
+            self.message_user(request, f"Not saved: {listing}", messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
 
     def construct_change_message(self, request: HttpRequest, form: Any, formsets: Any, add: bool) -> Any:
         # The inline formsets are not saved themselves (see save_related); history is in ConfigRevision.
@@ -347,33 +384,72 @@ class ModelConfigAdmin(admin.ModelAdmin):
                 request, _about(recount.model_id, f"total {params(recount.old_total)} → {params(recount.new_total)}")
             )
 
-    @admin.action(description="Validate (run every check; write validated and notes)", permissions=["change"])
-    def validate_configs(self, request: HttpRequest, queryset: QuerySet) -> None:
-        passed = failed = 0
-        for config in queryset.prefetch_related("layer_types"):
-            document = config.to_document()
-            # Stale derived values are recomputed, as the catalogue says they must be, and
-            # reported as such: the notes then describe the config as written, not as it was.
-            check = validate_config(document, recompute=True)
-            if check.errors:
-                failed += 1
-                listing = "; ".join(str(i) for i in check.errors)
+    @admin.action(description="Run the checks (write their findings to the notes)", permissions=["change"])
+    def run_checks(self, request: HttpRequest, queryset: QuerySet) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        outcomes = services.config_run_checks(config_ids=ids, user=request.user, source="admin")
+        Outcome = services.Outcome
+        for done in outcomes:
+            if done.outcome is Outcome.REJECTED:
+                listing = "; ".join(str(i) for i in done.errors)
                 self.message_user(
-                    request, _about(config.model_id, f"not written, fix it in its form: {listing}"), messages.ERROR
+                    request, _about(done.model_id, f"not written, fix it in its form: {listing}"), messages.ERROR
                 )
+            elif done.recomputed and done.outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
+                listing = "; ".join(str(i) for i in done.recomputed)
+                self.message_user(
+                    request, _about(done.model_id, f"stale derived values recomputed: {listing}"), messages.WARNING
+                )
+        self._report_left_alone(request, outcomes)
+        passed = sum(1 for d in outcomes if d.outcome in (Outcome.WRITTEN, Outcome.UNCHANGED))
+        failed = sum(1 for d in outcomes if d.outcome is Outcome.REJECTED)
+        summary = f"Ran the checks on {len(outcomes)} configs: {passed} passed, {failed} with errors"
+        left = len(outcomes) - passed - failed
+        self.message_user(request, f"{summary}, {left} left alone." if left else f"{summary}.")
+
+    @admin.action(description="Mark as checked against published figures", permissions=["change"])
+    def mark_validated(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_validated(request, queryset, validated=True)
+
+    @admin.action(description="Unmark as checked against published figures", permissions=["change"])
+    def unmark_validated(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._set_validated(request, queryset, validated=False)
+
+    def _set_validated(self, request: HttpRequest, queryset: QuerySet, *, validated: bool) -> None:
+        ids = list(queryset.values_list("pk", flat=True))
+        outcomes = services.config_mark_validated(
+            config_ids=ids, validated=validated, user=request.user, source="admin"
+        )
+        verb = "marked" if validated else "unmarked"
+        for done in outcomes:
+            if done.outcome is services.Outcome.REJECTED:
+                listing = "; ".join(str(i) for i in done.errors)
+                self.message_user(
+                    request,
+                    _about(done.model_id, f"not {verb}, it breaks the rules (run the checks or fix it): {listing}"),
+                    messages.ERROR,
+                )
+        self._report_left_alone(request, outcomes)
+        written = sum(1 for d in outcomes if d.outcome is services.Outcome.WRITTEN)
+        already = sum(1 for d in outcomes if d.outcome is services.Outcome.UNCHANGED)
+        summary = f"{verb.capitalize()} {written} configs as checked against published figures"
+        if already:
+            summary += f" ({already} already {'were' if validated else 'were not'})"
+        self.message_user(request, f"{summary}.")
+
+    def _report_left_alone(self, request: HttpRequest, outcomes: list[services.ConfigOutcome]) -> None:
+        """One warning per config changed or deleted by another write while the action ran."""
+        for done in outcomes:
+            if done.outcome is services.Outcome.CHANGED:
+                text = "changed by another write meanwhile, so left alone: run the action on it again"
+            elif done.outcome is services.Outcome.GONE and done.model_id is not None:
+                text = "deleted meanwhile, so left alone (not re-created)"
+            elif done.outcome is services.Outcome.GONE:
+                self.message_user(request, "A selected config was deleted meanwhile and left alone.", messages.WARNING)
                 continue
-            passed += 1
-            document["validated"] = True
-            document["validation_notes"] = notes_with_checks(document["validation_notes"], check)
-            services.config_upsert(
-                data=document, recompute=True, user=request.user, source="admin", model_id=config.model_id
-            )
-            if check.recomputed:
-                listing = "; ".join(str(i) for i in check.recomputed)
-                self.message_user(
-                    request, _about(config.model_id, f"stale derived values recomputed: {listing}"), messages.WARNING
-                )
-        self.message_user(request, f"Validated {passed + failed} configs: {passed} passed, {failed} with errors.")
+            else:
+                continue
+            self.message_user(request, _about(done.model_id, text), messages.WARNING)
 
     @admin.action(description="Export as JSON", permissions=["view"])
     def export_json(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
@@ -499,7 +575,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
         found_current = False
         # Newest first: the current version is the latest write that produced it, never a deletion,
         # and not an older write that happened to produce the same document.
-        for revision in ConfigRevision.objects.filter(model_id=obj.model_id).select_related("user"):
+        for revision in selectors.revisions_of(obj.model_id):
             is_current = not found_current and revision.after is not None and revision.after == current
             found_current = found_current or is_current
             revisions.append(
@@ -555,7 +631,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
                 "name": revision.before.get("name"),
                 "total": params(revision.before.get("total_params")),
             }
-            for revision in deleted_revisions()
+            for revision in selectors.deleted_revisions()
         ]
         context = {
             **self.admin_site.each_context(request),
@@ -586,37 +662,6 @@ class ModelConfigAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:registry_modelconfig_change", args=[result.config.pk]))
 
 
-def deleted_revisions() -> QuerySet:
-    """The deletion of every config that is gone: its latest revision is a deletion; newest first."""
-    later = ConfigRevision.objects.filter(model_id=OuterRef("model_id")).filter(
-        Q(created__gt=OuterRef("created")) | Q(created=OuterRef("created"), pk__gt=OuterRef("pk"))
-    )
-    return (
-        ConfigRevision.objects.filter(action=ConfigRevision.Action.DELETED)
-        .exclude(Exists(later))
-        .exclude(Exists(ModelConfig.objects.filter(model_id=OuterRef("model_id"))))
-        .select_related("user")
-    )
-
-
 def _about(subject: str, text: str) -> str:
     """A message about an id or a path, which must keep its case (the admin capitalizes messages)."""
     return format_html("<code>{}</code>: {}", subject, text)
-
-
-def notes_with_checks(notes: str, check: Any) -> str:
-    """``notes`` with its checks section (after CHECKS_MARKER) replaced by ``check``'s findings."""
-    human = notes.split(CHECKS_MARKER, 1)[0].rstrip()
-    errors, warnings, recomputed = check.errors, check.warnings, check.recomputed
-    if not errors and not warnings and not recomputed:
-        block = f"{CHECKS_MARKER} all checks passed."
-    else:
-        counts = f"{len(errors)} error(s), {len(warnings)} warning(s)"
-        if recomputed:
-            counts += f", {len(recomputed)} derived value(s) recomputed"
-        lines = [
-            *(f"- {issue}" for issue in [*errors, *warnings]),
-            *(f"- recomputed {issue}" for issue in recomputed),
-        ]
-        block = "\n".join([f"{CHECKS_MARKER} {counts}:", *lines])
-    return f"{human}\n\n{block}" if human else block

@@ -9,10 +9,10 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
-from django.db import connection
 from django.forms.models import BaseInlineFormSet, construct_instance
 
-from registry.core import Issue, Validation, catalogue, validate_config
+from registry import selectors
+from registry.core import Code, Issue, Validation, catalogue, validate_config
 from registry.core.catalogue import PARAMETER_COUNT, LayerClass, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX
 from registry.core.planning import DEVICES, DTYPE_BITS, Deployment, parse_deployment
@@ -117,6 +117,26 @@ def class_choices() -> list[tuple[str, str]]:
     return [("", "---------"), *((name, name) for name in catalogue.names())]
 
 
+def stale_message(model_id: str, *, shown_again: bool = False) -> str:
+    """Why a save over a newer version was refused: who changed (or deleted) the config, and when.
+
+    ``shown_again``: the admin has already reopened the page on the current version.
+    """
+    latest = selectors.latest_revision(model_id)
+    by, what = "", "changed"
+    if latest is not None:
+        who = latest.user.get_username() if latest.user else latest.source
+        by = f" (by {who}, {latest.created:%Y-%m-%d %H:%M:%S %Z})"
+        if latest.action == ConfigRevision.Action.DELETED:
+            what = "deleted"
+    text = f"This config was {what}{by} after you opened this page, so your changes were not saved."
+    if what == "deleted":
+        return text
+    if shown_again:
+        return f"{text} This page now shows the current version: make your change there."
+    return f"{text} Open it again to see the current version, then make your change there."
+
+
 class ModelConfigForm(forms.ModelForm):
     """A config's own fields; the whole document is validated by the layer-type formset's clean()."""
 
@@ -146,37 +166,18 @@ class ModelConfigForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         base = cleaned.get("base_digest")
+        # A plain read, for an early message: the save passes base_digest to config_upsert as
+        # if_match, which checks it again under the row lock (ModelConfigAdmin.save_related).
         if self.instance.pk and base:
-            self._check_unchanged_since(base)
+            current = ModelConfig.objects.filter(pk=self.instance.pk).values_list("digest", flat=True).first()
+            if current is not None and current != base:
+                raise ValidationError(stale_message(self.instance.model_id), code="stale")
         return cleaned
-
-    def _check_unchanged_since(self, base: str) -> None:
-        """Refuse to overwrite a version saved by someone else after this page was opened.
-
-        Inside the admin's transaction the row stays locked from here until the save, so no
-        write can land in between.
-        """
-        rows = ModelConfig.objects.filter(pk=self.instance.pk)
-        if connection.in_atomic_block:
-            rows = rows.select_for_update()
-        current = rows.values_list("digest", flat=True).first()
-        if current is None or current == base:
-            return
-        latest = ConfigRevision.objects.filter(model_id=self.instance.model_id).select_related("user").first()
-        by = ""
-        if latest is not None:
-            who = latest.user.get_username() if latest.user else latest.source
-            by = f" (by {who}, {latest.created:%Y-%m-%d %H:%M:%S %Z})"
-        raise ValidationError(
-            f"This config was changed{by} after you opened this page, so your changes were not saved. "
-            "Open it again to see the current version, then make your change there.",
-            code="stale",
-        )
 
     def _unique(self, field: str) -> Any:
         value = self.cleaned_data[field]
         if ModelConfig.objects.filter(**{field: value}).exclude(pk=self.instance.pk).exists():
-            raise ValidationError(f"a config with {field} {value!r} already exists", code="already_exists")
+            raise ValidationError(f"a config with {field} {value!r} already exists", code=Code.ALREADY_EXISTS)
         return value
 
     def clean_model_id(self) -> Any:

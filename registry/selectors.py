@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from registry.core.planning import StackConfig, StackRow
-from registry.models import LayerType, ModelConfig
+from registry.models import ConfigRevision, LayerType, ModelConfig
 
 
 def stored_version(model_id: str) -> tuple[int, str, datetime] | None:
@@ -40,3 +40,26 @@ def planning_stacks(configs: QuerySet[ModelConfig]) -> tuple[list[StackConfig], 
     ]
     stacks = [StackConfig(model_id, layers, context) for _, model_id, layers, context in head]
     return stacks, rows, [pk for pk, *_ in head]
+
+
+def revisions_of(model_id: str) -> QuerySet[ConfigRevision]:
+    """A config's revisions, newest first (the revision_history index), with their users; a deleted config's too."""
+    return ConfigRevision.objects.filter(model_id=model_id).select_related("user")
+
+
+def latest_revision(model_id: str) -> ConfigRevision | None:
+    """The newest revision of a config, with its user: who wrote (or deleted) it last."""
+    return revisions_of(model_id).first()
+
+
+def deleted_revisions() -> QuerySet[ConfigRevision]:
+    """The deletion of every config that is gone: its latest revision is a deletion; newest first."""
+    later = ConfigRevision.objects.filter(model_id=OuterRef("model_id")).filter(
+        Q(created__gt=OuterRef("created")) | Q(created=OuterRef("created"), pk__gt=OuterRef("pk"))
+    )
+    return (
+        ConfigRevision.objects.filter(action=ConfigRevision.Action.DELETED)
+        .exclude(Exists(later))
+        .exclude(Exists(ModelConfig.objects.filter(model_id=OuterRef("model_id"))))
+        .select_related("user")
+    )

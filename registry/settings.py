@@ -1,25 +1,92 @@
-"""Django settings: everything that differs between machines comes from the environment."""
+"""Django settings: everything that differs between machines comes from the environment.
+
+Production is ``DEBUG=false``: then a real ``SECRET_KEY`` is required, static files come from collectstatic's
+hashed, compressed copies, and logs are JSON lines. Every security setting of Django's deployment checklist
+is read from a variable of the same name (README, "Run in production").
+"""
 
 import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
+DEVELOPMENT_SECRET_KEY = "django-insecure-development-key-change-me-in-production"
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off", ""}
 
 
 def _env_bool(name: str, default: bool) -> bool:
+    """A yes/no variable; anything but the usual spellings is refused (a typo must not turn a guard off)."""
     value = os.environ.get(name)
     if value is None:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if value.strip().lower() in _TRUE:
+        return True
+    if value.strip().lower() in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be true or false (1/0, yes/no, on/off), got {value!r}.")
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "django-insecure-development-key-change-me-in-production")
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a whole number, got {value!r}.") from None
+
+
+def _env_list(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _proxy_ssl_header() -> tuple[str, str] | None:
+    """SECURE_PROXY_SSL_HEADER as ``Header-Name,value`` (e.g. ``X-Forwarded-Proto,https``), or unset."""
+    value = os.environ.get("SECURE_PROXY_SSL_HEADER", "").strip()
+    if not value:
+        return None
+    header, _, expected = (part.strip() for part in value.partition(","))
+    if not header or not expected:
+        raise ImproperlyConfigured(
+            f"SECURE_PROXY_SSL_HEADER must be 'Header-Name,value' such as 'X-Forwarded-Proto,https', got {value!r}."
+        )
+    meta = header.upper().replace("-", "_")
+    return (meta if meta.startswith("HTTP_") else f"HTTP_{meta}", expected)
+
+
 DEBUG = _env_bool("DEBUG", True)
-ALLOWED_HOSTS = [
-    h.strip() for h in os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver").split(",") if h.strip()
-]
+SECRET_KEY = os.environ.get("SECRET_KEY", "") or DEVELOPMENT_SECRET_KEY
+if not DEBUG and (
+    SECRET_KEY == DEVELOPMENT_SECRET_KEY
+    or SECRET_KEY.startswith("django-insecure")
+    or len(SECRET_KEY) < 50
+    or len(set(SECRET_KEY)) < 5
+):
+    raise ImproperlyConfigured(
+        "DEBUG is off (production) but SECRET_KEY is "
+        + ("not set" if SECRET_KEY == DEVELOPMENT_SECRET_KEY else "a development or weak key")
+        + ": set SECRET_KEY to at least 50 random characters, e.g. the output of "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))', and keep it the same on every instance."
+    )
+ALLOWED_HOSTS = _env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver")
+# Origins (scheme and host) whose unsafe requests the CSRF check accepts, e.g. https://registry.example.com.
+CSRF_TRUSTED_ORIGINS = _env_list("CSRF_TRUSTED_ORIGINS")
+
+# Django's deployment checklist (manage.py check --deploy); Django's defaults unless the variable is set.
+SECURE_SSL_REDIRECT = _env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz/?$", r"^readyz/?$"]  # load balancers probe over plain HTTP
+SECURE_HSTS_SECONDS = _env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = _env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_PROXY_SSL_HEADER = _proxy_ssl_header()
+USE_X_FORWARDED_HOST = _env_bool("USE_X_FORWARDED_HOST", False)
+SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = _env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_REFERRER_POLICY = os.environ.get("SECURE_REFERRER_POLICY", "same-origin")
+SECURE_CROSS_ORIGIN_OPENER_POLICY = os.environ.get("SECURE_CROSS_ORIGIN_OPENER_POLICY", "same-origin")
+X_FRAME_OPTIONS = os.environ.get("X_FRAME_OPTIONS", "DENY")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -37,8 +104,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "registry.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Before sessions and auth, so that a read retried after a lost connection runs them again.
+    "registry.middleware.DatabaseOutageMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -74,6 +144,11 @@ DATABASES = {
         conn_health_checks=_env_bool("CONN_HEALTH_CHECKS", False),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A database host that drops packets must not hold a worker until gunicorn kills it.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", _env_int("DATABASE_CONNECT_TIMEOUT", 5)
+    )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -89,8 +164,45 @@ TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
 
-STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_URL = os.environ.get("STATIC_URL", "static/")
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+# Production serves collectstatic's hashed, compressed copies through WhiteNoise (run collectstatic before the
+# start); development serves the apps' files as they are, with no collectstatic.
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
+}
+
+# Logs go to stdout: JSON lines in production (one object per record, tracebacks and the request id
+# included), text in development. Nothing is mailed (ADMINS is empty).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+if LOG_FORMAT not in {"json", "text"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or text, got {LOG_FORMAT!r}.")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "registry.log.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "registry.log.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    # Replaces Django's own handlers for "django" (console only with DEBUG, mail to ADMINS without).
+    "loggers": {"django": {"handlers": ["stdout"], "level": LOG_LEVEL, "propagate": False}},
+}
 
 # Admin uploads of several config files at once.
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000

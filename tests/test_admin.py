@@ -457,6 +457,112 @@ def test_a_write_from_elsewhere_also_makes_the_page_stale(admin_client, llama):
     assert llama.name == "Renamed by a tool"
 
 
+def _messages(response: Any) -> list[str]:
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_a_save_refused_at_save_time_keeps_nothing(admin_client, monkeypatch, llama):
+    """A PreconditionFailed raised during the save (the form's check having passed) undoes the whole
+    save, its LogEntry included, and sends the user back to the page with the stale message: never a 500."""
+    from django.contrib.admin.models import LogEntry
+
+    data = form_data(admin_client.get(change_url(llama)))
+    data["name"] = "My rename"
+    upsert = services.config_upsert
+
+    def half_written(**kwargs: Any) -> Any:
+        upsert(**{**kwargs, "if_match": None})  # written, then refused: the admin's transaction must undo it
+        raise services.PreconditionFailed("another digest")
+
+    monkeypatch.setattr(services, "config_upsert", half_written)
+    before = (llama.digest, ConfigRevision.objects.count(), LogEntry.objects.count())
+    response = admin_client.post(change_url(llama), data, follow=True)
+    assert response.redirect_chain == [(change_url(llama), 302)]
+    [message] = _messages(response)
+    assert "This config was changed (by loadconfigs," in message
+    assert "your changes were not saved. This page now shows the current version" in message
+    llama.refresh_from_db()
+    assert (llama.digest, ConfigRevision.objects.count(), LogEntry.objects.count()) == before
+    assert llama.name != "My rename"
+
+
+def _race(monkeypatch: Any, other_write: Any) -> None:
+    """Run ``other_write(upsert)`` on its own connection (committed at once) just before the admin's save writes."""
+    import threading
+
+    upsert = services.config_upsert
+
+    def in_a_thread() -> None:
+        try:
+            other_write(upsert)
+        finally:
+            connection.close()
+
+    def racing(**kwargs: Any) -> Any:
+        thread = threading.Thread(target=in_a_thread)
+        thread.start()
+        thread.join()
+        return upsert(**kwargs)
+
+    monkeypatch.setattr(services, "config_upsert", racing)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_landing_between_the_check_and_the_save_is_refused(admin_client, monkeypatch, llama):
+    """Another write committed after the form's clean() and before the save: the save's if_match refuses
+    it under the row lock, the other write stays, and the message names who wrote it."""
+    from django.contrib.admin.models import CHANGE, LogEntry
+
+    data = form_data(admin_client.get(change_url(llama)))
+    data["name"] = "My rename"
+
+    def rename(upsert: Any) -> None:
+        document = ModelConfig.objects.get(model_id=LLAMA).to_document()
+        upsert(data={**document, "name": "Renamed by a tool"}, source="api")
+
+    _race(monkeypatch, rename)
+    response = admin_client.post(change_url(llama), data, follow=True)
+    assert response.redirect_chain == [(change_url(llama), 302)]
+    [message] = _messages(response)
+    assert "This config was changed (by api," in message and "your changes were not saved" in message
+    assert response.context["adminform"].form["name"].value() == "Renamed by a tool"
+    llama.refresh_from_db()
+    assert llama.name == "Renamed by a tool"
+    assert ConfigRevision.objects.first().source == "api"
+    assert not LogEntry.objects.filter(action_flag=CHANGE).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_save_over_a_config_deleted_meanwhile_does_not_re_create_it(admin_client, monkeypatch, llama):
+    """A config deleted between the form's check and the save stays deleted; the user is sent to the list."""
+    data = form_data(admin_client.get(change_url(llama)))
+
+    def delete(upsert: Any) -> None:
+        services.config_delete(config=ModelConfig.objects.get(model_id=LLAMA), source="api")
+
+    _race(monkeypatch, delete)
+    response = admin_client.post(change_url(llama), data, follow=True)
+    assert response.redirect_chain == [(reverse(CHANGELIST), 302)]
+    [message] = _messages(response)
+    assert message.startswith("This config was deleted (by api,")
+    assert message.endswith("after you opened this page, so your changes were not saved.")
+    assert not ModelConfig.objects.filter(model_id=LLAMA).exists()
+    assert ConfigRevision.objects.filter(model_id=LLAMA).first().action == "deleted"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_add_racing_another_create_of_the_same_id_is_refused(admin_client, monkeypatch):
+    """The same model_id created elsewhere between the add form's check and its save: a message, not a 500."""
+    document = small_config()
+    data = add_data(admin_client, document)
+    _race(monkeypatch, lambda upsert: upsert(data={**document, "name": "Created by a tool"}, source="api"))
+    response = admin_client.post(reverse(ADD), data, follow=True)
+    assert response.redirect_chain == [(reverse(ADD), 302)]
+    [message] = _messages(response)
+    assert message.startswith("Not saved: model_id: a config with model_id 'acme_tiny-1' already exists")
+    assert ModelConfig.objects.get(model_id="acme_tiny-1").name == "Created by a tool"
+
+
 @pytest.mark.parametrize("codenames", [["change_modelconfig"], ["view_modelconfig", "change_modelconfig"]])
 def test_config_permissions_govern_its_layer_types(client, django_user_model, llama, codenames):
     """Staff with the config's change permission (and none on LayerType) edit the layer types too."""

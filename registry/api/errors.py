@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -13,12 +14,13 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from registry.core import Issue
+from registry import health
+from registry.core import Code, Issue
 from registry.models import ModelConfig
 from registry.services import ConfigRejected, PreconditionFailed
 
 # ConfigRejected codes that mean "the stored state conflicts", not "the body is wrong".
-CONFLICT_CODES = frozenset({"already_exists", "conflict"})
+CONFLICT_CODES = frozenset({Code.ALREADY_EXISTS})
 
 
 class Invalid(exceptions.APIException):
@@ -53,6 +55,12 @@ def _flatten(detail: Any, loc: str) -> list[Issue]:
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler, plus the services' exceptions, all rendered as ``{"errors": [...]}``."""
+    if isinstance(exc, health.DATABASE_ERRORS):
+        request = context.get("request")
+        health.note_outage(getattr(request, "_request", request), exc)
+        response = Response(health.outage_body(), status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        response["Retry-After"] = health.RETRY_AFTER
+        return response
     if isinstance(exc, ConfigRejected):
         conflict = any(issue.code in CONFLICT_CODES for issue in exc.issues)
         return Response(body(exc.issues), status=409 if conflict else 400)
@@ -63,7 +71,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             else "there is no config with this model_id for If-Match to match"
         )
         response = Response(
-            body([Issue("header.If-Match", "precondition_failed", msg)]),
+            body([Issue("header.If-Match", Code.PRECONDITION_FAILED, msg)]),
             status=status.HTTP_412_PRECONDITION_FAILED,
         )
         if exc.current:
@@ -98,24 +106,27 @@ def not_found(request: HttpRequest, exception: Exception | None = None) -> Any:
     """JSON 404 for every path but the admin's."""
     if _is_admin(request):
         return defaults.page_not_found(request, exception)
-    issue = Issue("$", "not_found", f"nothing at {request.path}")
+    issue = Issue("$", Code.NOT_FOUND, f"nothing at {request.path}")
     return JsonResponse(body([issue]), status=404)
 
 
 def server_error(request: HttpRequest) -> Any:
-    """JSON 500 for every path but the admin's."""
+    """JSON 500 for every path but the admin's; 503 when the error was the database's (e.g. in a middleware)."""
+    exc = sys.exc_info()[1]
+    if isinstance(exc, health.DATABASE_ERRORS):
+        return health.outage_response(request, exc)
     if _is_admin(request):
         return defaults.server_error(request)
-    return JsonResponse(body([Issue("$", "server_error", "internal server error")]), status=500)
+    return JsonResponse(body([Issue("$", Code.SERVER_ERROR, "internal server error")]), status=500)
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:
     if _is_admin(request):
         return defaults.bad_request(request, exception)
-    return JsonResponse(body([Issue("$", "bad_request", "bad request")]), status=400)
+    return JsonResponse(body([Issue("$", Code.BAD_REQUEST, "bad request")]), status=400)
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> Any:
     if _is_admin(request):
         return defaults.permission_denied(request, exception)
-    return JsonResponse(body([Issue("$", "permission_denied", "permission denied")]), status=403)
+    return JsonResponse(body([Issue("$", Code.PERMISSION_DENIED, "permission denied")]), status=403)

@@ -137,6 +137,8 @@ class Code(enum.StrEnum):
     BAD_REQUEST = "bad_request"
     PERMISSION_DENIED = "permission_denied"
     DATABASE_UNAVAILABLE = "database_unavailable"
+    MIGRATIONS_PENDING = "migrations_pending"
+    STATIC_FILES_MISSING = "static_files_missing"
 
 
 @dataclass(frozen=True)

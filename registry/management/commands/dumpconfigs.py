@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from registry import conf
 from registry.core import dumps
+from registry.management.base import RegistryCommand
 from registry.models import ModelConfig
 
 
-class Command(BaseCommand):
+class Command(RegistryCommand):
     help = "Write configs (all, or the MODEL_IDs given) as <model_id>.json files in the format."
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -6,11 +6,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
 from registry import conf
 from registry.core.files import config_paths, read_config_file
+from registry.management.base import RegistryCommand
 from registry.services import ImportItem, ImportReport, import_configs
 
 SUMMARY = "{created} created, {updated} updated, {unchanged} unchanged, {failed} failed"
@@ -19,7 +20,7 @@ DRY_RUN = "Dry run: nothing was written."
 PROGRESS_THRESHOLD = 200
 
 
-class Command(BaseCommand):
+class Command(RegistryCommand):
     # Like loaddata, a data command: the system checks add start-up time and guard nothing here.
     requires_system_checks: list[str] = []
     help = (

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from registry.core.counts import format_params
 from registry.core.planning import DEVICES, DTYPE_BITS, PARAMETERS, Plan, parse_deployment, plan_config
+from registry.management.base import RegistryCommand
 from registry.models import ModelConfig
 
 
@@ -20,7 +21,7 @@ def _max_context(tokens: int | None) -> str:
     return "unbounded (sliding windows everywhere)" if tokens is None else f"{tokens:,} tokens"
 
 
-class Command(BaseCommand):
+class Command(RegistryCommand):
     help = "Plan a deployment of a config: weights and KV cache per device, FLOPs per token, fit on a device."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -59,9 +60,9 @@ class Command(BaseCommand):
     def _table(self, plan: Plan) -> None:
         f, d = plan.as_dict(), plan.deployment
         device = f["device"]
-        dep = f["deployment"]
+        context = f["deployment"]["context"] or "-"
         self.stdout.write(
-            f"{plan.model_id}: {d.mode.value}, {d.dtype} weights, {d.kv_dtype} KV cache, context {dep['context']}, "
+            f"{plan.model_id}: {d.mode.value}, {d.dtype} weights, {d.kv_dtype} KV cache, context {context}, "
             f"batch {d.batch}, tp {d.tp} pp {d.pp} ep {d.ep} cp {d.cp}"
             + (f" dp {d.dp} zero {d.zero}" if d.mode.value == "training" else "")
             + f" ({d.devices} devices)"

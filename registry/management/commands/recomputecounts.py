@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from registry.core import CountError
+from registry.management.base import RegistryCommand
 from registry.models import ModelConfig
 from registry.services import recompute_counts
 
 
-class Command(BaseCommand):
+class Command(RegistryCommand):
     help = "Recompute parameter_count of every layer type and the totals of every config (or the MODEL_IDs given)."
 
     def add_arguments(self, parser: CommandParser) -> None:
