@@ -58,8 +58,9 @@ def insert_rows(
         "\t".join(["\\N" if v is None else conv(v) for v, conv in zip(row, converters, strict=True)]) for row in rows
     ]
     payload = ("\n".join(lines) + "\n").encode()
-    # cursor.cursor is the psycopg cursor under Django's wrapper: COPY is not in Django's API.
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    # cursor.cursor is the psycopg cursor under Django's wrapper: COPY is not in Django's API, so its
+    # errors are turned into Django's (IntegrityError, ...) here, as Django does for execute().
+    with connection.wrap_database_errors, connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
         copy.write(payload)
     return ids if return_ids else []
 

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone
 
-from registry.bulk import RawJson, insert_rows
 from registry.core import Code, ConfigDoc, Issue, digest, validate_config
-from registry.core.document import compact, merge_patch
-from registry.core.validation import CONFIG_VALUE_KEYS, Validation
+from registry.core.document import merge_patch
+from registry.core.validation import Validation
 from registry.models import ConfigRevision, LayerType, ModelConfig
+from registry.writer import Delete, Write, write
 
 
 class ConfigRejected(Exception):
@@ -39,27 +38,6 @@ class WriteResult:
     created: bool
     changed: bool
     validation: Validation
-
-
-def _layer_rows(config: ModelConfig, doc: ConfigDoc) -> list[LayerType]:
-    return [
-        LayerType(
-            config=config,
-            position=i,
-            name=layer.name,
-            class_name=layer.class_name,
-            count=layer.count,
-            specs=layer.specs,
-            parameter_count=layer.parameter_count,
-        )
-        for i, layer in enumerate(doc.layer_types)
-    ]
-
-
-def _apply(config: ModelConfig, doc: ConfigDoc, document: dict[str, Any]) -> None:
-    for name in CONFIG_VALUE_KEYS:
-        setattr(config, name, getattr(doc, name))
-    config.digest = digest(document)
 
 
 def config_upsert(
@@ -109,22 +87,14 @@ def config_upsert(
                 )
             if existing is not None and existing.digest == digest(document):
                 return WriteResult(existing, created=False, changed=False, validation=validation)
-            before = existing.to_document() if existing is not None else None
-            config = existing or ModelConfig()
-            _apply(config, doc, document)
-            config.save()
-            if existing is not None:
-                config.layer_types.all().delete()
-            LayerType.objects.bulk_create(_layer_rows(config, doc))
-            ConfigRevision.objects.create(
-                model_id=config.model_id,
-                config=config,
-                action=action or (ConfigRevision.Action.UPDATED if existing else ConfigRevision.Action.CREATED),
-                source=source,
-                user=user if getattr(user, "is_authenticated", False) else None,
-                before=before,
-                after=document,
+            change = Write(
+                doc,
+                pk=existing.pk if existing is not None else None,
+                before=existing.to_document() if existing is not None else None,
+                action=action,
             )
+            write([change], user=user, source=source)
+            config = ModelConfig.objects.get(pk=change.pk)
     except IntegrityError as exc:
         # Only a race gets here (validation has checked everything else): another write created the
         # same config between our check and our insert. The database's own text stays out of the answer.
@@ -181,16 +151,7 @@ def config_delete(*, config: ModelConfig, user: Any = None, source: str = "api",
             raise ModelConfig.DoesNotExist(config.model_id)
         if if_match is not None and locked.digest != if_match:
             raise PreconditionFailed(locked.digest)
-        ConfigRevision.objects.create(
-            model_id=locked.model_id,
-            config=None,
-            action=ConfigRevision.Action.DELETED,
-            source=source,
-            user=user if getattr(user, "is_authenticated", False) else None,
-            before=locked.to_document(),
-            after=None,
-        )
-        locked.delete()
+        write([], deletes=[Delete(locked.pk, locked.model_id, locked.to_document())], user=user, source=source)
 
 
 def config_restore(
@@ -349,13 +310,24 @@ def config_mark_validated(
 # ---- bulk import -------------------------------------------------------------------------------
 
 
+class Status(StrEnum):
+    """What an import did with one input."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    FAILED = "failed"
+    NOT_WRITTEN = "not written"  # valid, but another input failed: nothing was written
+    PENDING = "pending"  # valid, not yet compared with the stored configs
+
+
 @dataclass
 class SourceReport:
     """What happened to one input (a file, an upload)."""
 
     source: str
     model_id: str | None = None
-    status: str = "failed"  # created, updated, unchanged, failed
+    status: Status = Status.FAILED
     errors: list[Issue] = field(default_factory=list)
     recomputed: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
@@ -374,7 +346,7 @@ class ImportReport:
 
     @property
     def failed(self) -> list[SourceReport]:
-        return [s for s in self.sources if s.status == "failed"]
+        return [s for s in self.sources if s.status == Status.FAILED]
 
     @property
     def ok(self) -> bool:
@@ -411,68 +383,57 @@ def import_configs(
     input that would change a stored config fails (``already_exists``).
     """
     report = ImportReport()
-    with transaction.atomic():
-        stored = {
-            mid: (pk, dig)
-            for mid, pk, dig in ModelConfig.objects.select_for_update().values_list("model_id", "pk", "digest")
-        }
-        seen: dict[str, SourceReport] = {}
-        docs: dict[str, ConfigDoc] = {}
-        for item in items:
-            entry = SourceReport(source=item.source)
-            report.sources.append(entry)
-            if progress is not None:
-                progress.update(1)
-            if item.read_error is not None or item.errors:
-                entry.errors.extend([item.read_error] if item.read_error is not None else item.errors)
-                if isinstance(item.data, dict) and isinstance(item.data.get("model_id"), str):
-                    entry.model_id = item.data["model_id"]
-                continue
-            model_id = item.data.get("model_id") if isinstance(item.data, dict) else None
-            entry.model_id = model_id if isinstance(model_id, str) else None
-            if _stored_as_is(item, stored):
-                entry.status = "unchanged"
-            else:
-                validation = validate_config(item.data, filename=item.filename, recompute=recompute)
-                entry.warnings = validation.warnings
-                entry.recomputed = validation.recomputed
-                if not validation.ok:
-                    entry.errors = validation.errors
-                    continue
-                assert validation.config is not None
-                docs[validation.config.model_id] = validation.config
-                entry.status = "pending"
-            assert entry.model_id is not None
-            if entry.model_id in seen:
-                other = seen[entry.model_id].source
-                entry.errors.append(
-                    Issue(
-                        "model_id", Code.DUPLICATE_MODEL_ID, f"model_id {entry.model_id!r} is also defined by {other}"
-                    )
-                )
-                entry.status = "failed"
-                continue
-            seen[entry.model_id] = entry
-        if not report.ok:
-            for entry in report.sources:
-                if entry.status in {"pending", "unchanged"}:
-                    entry.status = "not written"
-            return report
+    # Validation first, without locks: a long import does not hold up other writers while it checks.
+    unlocked = dict(_stored_digests())
+    seen: dict[str, SourceReport] = {}
+    docs: dict[str, ConfigDoc] = {}
+    shortcut: dict[str, ImportItem] = {}  # stored as is (no validation needed) when read
+    for item in items:
+        entry = SourceReport(source=item.source)
+        report.sources.append(entry)
+        if progress is not None:
+            progress.update(1)
+        if item.read_error is not None or item.errors:
+            entry.errors.extend([item.read_error] if item.read_error is not None else item.errors)
+            if isinstance(item.data, dict) and isinstance(item.data.get("model_id"), str):
+                entry.model_id = item.data["model_id"]
+            continue
+        model_id = item.data.get("model_id") if isinstance(item.data, dict) else None
+        entry.model_id = model_id if isinstance(model_id, str) else None
+        if _stored_as_is(item, unlocked):
+            entry.status = Status.UNCHANGED
+            shortcut[item.data["model_id"]] = item
+        elif not _validate_into(entry, item, docs, recompute=recompute):
+            continue
+        assert entry.model_id is not None
+        if entry.model_id in seen:
+            msg = f"model_id {entry.model_id!r} is also defined by {seen[entry.model_id].source}"
+            entry.errors.append(Issue("model_id", Code.DUPLICATE_MODEL_ID, msg))
+            entry.status = Status.FAILED
+            continue
+        seen[entry.model_id] = entry
+    if not report.ok:
+        return _not_written(report)
 
-        to_create: list[_Pending] = []
-        to_update: list[_Pending] = []
+    with transaction.atomic():
+        stored = dict(_stored_digests(lock=True))
+        # A config changed between the first read and the lock: its input is judged again, now.
+        for model_id, item in shortcut.items():
+            if stored.get(model_id) != unlocked.get(model_id):
+                _validate_into(seen[model_id], item, docs, recompute=recompute)
+        if not report.ok:
+            return _not_written(report)
+        writes: list[Write] = []
         for model_id, doc in docs.items():
-            document = doc.to_document()
-            text = compact(document)
-            pending = _Pending(doc, RawJson(document, text), digest(document, text))
+            change = Write(doc)
             entry = seen[model_id]
             if model_id not in stored:
-                entry.status = "created"
-                to_create.append(pending)
-            elif stored[model_id][1] == pending.digest:
-                entry.status = "unchanged"
+                entry.status = Status.CREATED
+                writes.append(change)
+            elif stored[model_id][1] == change.digest:
+                entry.status = Status.UNCHANGED
             elif not replace:
-                entry.status = "failed"
+                entry.status = Status.FAILED
                 entry.errors.append(
                     Issue(
                         "model_id",
@@ -482,20 +443,48 @@ def import_configs(
                     )
                 )
             else:
-                entry.status = "updated"
-                pending.pk = stored[model_id][0]
-                to_update.append(pending)
+                entry.status = Status.UPDATED
+                change.pk = stored[model_id][0]
+                writes.append(change)
         if not report.ok:
-            for entry in report.sources:
-                if entry.status in {"created", "unchanged", "updated"}:
-                    entry.status = "not written"
-            return report
+            return _not_written(report)
+        deletes: list[Delete] = []
         if prune:
             report.pruned = sorted(set(stored) - set(seen))
-        if dry_run or not (to_create or to_update or report.pruned):
+            if report.pruned and not dry_run:
+                gone = ModelConfig.objects.filter(model_id__in=report.pruned).prefetch_related("layer_types")
+                deletes = [Delete(c.pk, c.model_id, c.to_document()) for c in gone]
+        if dry_run or not (writes or deletes):
             return report
-        _bulk_write(to_create, to_update, report.pruned, user=user, source=source)
+        write(writes, deletes=deletes, user=user, source=source)
         report.written = True
+    return report
+
+
+def _stored_digests(*, lock: bool = False) -> Iterable[tuple[str, tuple[int, str]]]:
+    rows = ModelConfig.objects.select_for_update() if lock else ModelConfig.objects.all()
+    return ((mid, (pk, dig)) for mid, pk, dig in rows.values_list("model_id", "pk", "digest"))
+
+
+def _validate_into(entry: SourceReport, item: ImportItem, docs: dict[str, ConfigDoc], *, recompute: bool) -> bool:
+    """Validate one input into ``docs``; its report gets the findings. Whether it is valid."""
+    validation = validate_config(item.data, filename=item.filename, recompute=recompute)
+    entry.warnings = validation.warnings
+    entry.recomputed = validation.recomputed
+    if not validation.ok:
+        entry.errors = validation.errors
+        entry.status = Status.FAILED
+        return False
+    assert validation.config is not None
+    docs[validation.config.model_id] = validation.config
+    entry.status = Status.PENDING
+    return True
+
+
+def _not_written(report: ImportReport) -> ImportReport:
+    for entry in report.sources:
+        if entry.status in {Status.PENDING, Status.UNCHANGED, Status.CREATED, Status.UPDATED}:
+            entry.status = Status.NOT_WRITTEN
     return report
 
 
@@ -519,68 +508,6 @@ def _input_digest(data: Any) -> str | None:
         return digest(data)
     except (TypeError, ValueError):  # not JSON-serializable as given (orjson is strict)
         return None
-
-
-@dataclass
-class _Pending:
-    doc: ConfigDoc
-    document: RawJson
-    digest: str
-    pk: int | None = None
-
-
-def _config_row(p: _Pending, now: Any) -> list[Any]:
-    return [*(getattr(p.doc, name) for name in CONFIG_VALUE_KEYS), p.digest, now, now]
-
-
-REVISION_FIELDS = ("model_id", "config", "action", "source", "user", "before", "after", "created")
-
-
-def _bulk_write(
-    to_create: list[_Pending], to_update: list[_Pending], pruned: list[str], *, user: Any, source: str
-) -> None:
-    user_id = user.pk if getattr(user, "is_authenticated", False) else None
-    now = timezone.now()
-    revisions: list[list[Any]] = []
-    Action = ConfigRevision.Action
-    if pruned:
-        gone = ModelConfig.objects.filter(model_id__in=pruned).prefetch_related("layer_types")
-        revisions += [[c.model_id, None, Action.DELETED, source, user_id, c.to_document(), None, now] for c in gone]
-        ModelConfig.objects.filter(model_id__in=pruned).delete()
-    if to_update:
-        ids = [p.pk for p in to_update]
-        before = {c.pk: c.to_document() for c in ModelConfig.objects.filter(pk__in=ids).prefetch_related("layer_types")}
-        configs = []
-        for p in to_update:
-            config = ModelConfig(pk=p.pk, updated=now, digest=p.digest)
-            for name in CONFIG_VALUE_KEYS:
-                setattr(config, name, getattr(p.doc, name))
-            configs.append(config)
-        ModelConfig.objects.bulk_update(configs, [*CONFIG_VALUE_KEYS, "digest", "updated"], batch_size=1000)
-        LayerType.objects.filter(config_id__in=ids).delete()
-        revisions += [
-            [p.doc.model_id, p.pk, Action.UPDATED, source, user_id, before[p.pk], p.document, now] for p in to_update
-        ]
-    if to_create:
-        new_ids = insert_rows(
-            ModelConfig,
-            [*CONFIG_VALUE_KEYS, "digest", "created", "updated"],
-            [_config_row(p, now) for p in to_create],
-            return_ids=True,
-        )
-        for p, pk in zip(to_create, new_ids, strict=True):
-            p.pk = pk
-        revisions += [[p.doc.model_id, p.pk, Action.CREATED, source, user_id, None, p.document, now] for p in to_create]
-    insert_rows(
-        LayerType,
-        ("config", "position", "name", "class_name", "count", "specs", "parameter_count"),
-        [
-            [p.pk, i, layer.name, layer.class_name, layer.count, layer.specs, layer.parameter_count]
-            for p in (*to_create, *to_update)
-            for i, layer in enumerate(p.doc.layer_types)
-        ],
-    )
-    insert_rows(ConfigRevision, REVISION_FIELDS, revisions)
 
 
 # ---- Hugging Face import --------------------------------------------------------------------------
@@ -696,46 +623,26 @@ def recompute_counts(
         recounts = [Recount(rows[i][1], int(old_totals[i]), int(new_totals[i])) for i in sorted(changed_configs)]
         if dry_run or not changed_configs:
             return recounts
-        now = timezone.now()
-        updated = list(
-            ModelConfig.objects.filter(pk__in=[rows[i][0] for i in changed_configs]).prefetch_related("layer_types")
+        changed = ModelConfig.objects.filter(pk__in=[rows[i][0] for i in changed_configs]).prefetch_related(
+            "layer_types"
         )
         new_per_layer = {layers[i][0]: int(per_layer[i]) for i in changed_layers}
-        revisions = []
-        for config in updated:
-            before = config.to_document()
-            for layer in config.layer_types.all():
-                layer.parameter_count = new_per_layer.get(layer.pk, layer.parameter_count)
-            total = int(new_totals[index[config.pk]])
-            config.total_params = total
-            config.total_params_formatted = format_params(total)
-            config.active_params = new_active[index[config.pk]]
-            config.active_params_formatted = (
-                None if config.active_params is None else format_params(config.active_params)
+        writes = []
+        for config in changed:
+            old = config.to_doc()
+            new_layers = tuple(
+                replace(doc, parameter_count=new_per_layer.get(row.pk, doc.parameter_count))
+                for row, doc in zip(config.layer_types.all(), old.layer_types, strict=True)
             )
-            config.updated = now
-            document = config.to_document()
-            config.digest = digest(document)
-            revisions.append(
-                ConfigRevision(
-                    model_id=config.model_id,
-                    config=config,
-                    action=ConfigRevision.Action.UPDATED,
-                    source=source,
-                    user=user if getattr(user, "is_authenticated", False) else None,
-                    before=before,
-                    after=document,
-                )
+            total, active = int(new_totals[index[config.pk]]), new_active[index[config.pk]]
+            doc = replace(
+                old,
+                layer_types=new_layers,
+                total_params=total,
+                total_params_formatted=format_params(total),
+                active_params=active,
+                active_params_formatted=None if active is None else format_params(active),
             )
-        LayerType.objects.bulk_update(
-            [LayerType(pk=pk, parameter_count=count) for pk, count in new_per_layer.items()],
-            ["parameter_count"],
-            batch_size=5000,
-        )
-        ModelConfig.objects.bulk_update(
-            updated,
-            ["total_params", "total_params_formatted", "active_params", "active_params_formatted", "digest", "updated"],
-            batch_size=2000,
-        )
-        ConfigRevision.objects.bulk_create(revisions, batch_size=2000)
+            writes.append(Write(doc, pk=config.pk, before=old.to_document()))
+        write(writes, user=user, source=source)
     return recounts
