@@ -6,6 +6,8 @@ is read from a variable of the same name (README, "Run in production").
 """
 
 import os
+import re
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -40,6 +42,18 @@ def _env_int(name: str, default: int) -> int:
 
 def _env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def _env_rate(name: str, default: str | None) -> str | None:
+    """A DRF throttle rate such as ``1200/min`` (periods s, min, hour, day); ``off`` for no limit."""
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in {"off", "none"}:
+        return None
+    if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", value):
+        raise ImproperlyConfigured(f"{name} must be a rate such as 1200/min (or off), got {value!r}.")
+    return value
 
 
 def _proxy_ssl_header() -> tuple[str, str] | None:
@@ -100,6 +114,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files served by us, not from a CDN (works offline)
+    "axes",
     "registry.apps.RegistryConfig",
 ]
 
@@ -115,6 +130,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "registry.urls"
@@ -151,6 +168,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     )
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# django-axes watches every login (the admin's) and refuses one it has locked out, before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -208,6 +231,35 @@ LOGGING = {
 DATA_UPLOAD_MAX_NUMBER_FILES = 1000
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10000
 
+# Shared state: with REDIS_URL (e.g. redis://cache.internal:6379/0) the document cache and the API's throttles
+# live in Redis, shared by every worker and instance; without it, each process has its own memory cache.
+REDIS_URL = os.environ.get("REDIS_URL", "").strip()
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            # Django's RedisCache, but an unreachable Redis is a miss, not a 500 (registry/cache.py).
+            "BACKEND": "registry.cache.ResilientRedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "registry"),
+            # A Redis that stops answering must not hold a worker until gunicorn kills it.
+            "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 2},
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# Failed admin logins (django-axes, counted in the database, so shared by every instance): after
+# REGISTRY_LOGIN_FAILURE_LIMIT failures of one username from one address, that pair is refused (429) for
+# REGISTRY_LOGIN_COOLOFF_MINUTES. A success resets the count; manage.py axes_reset lifts every lockout.
+AXES_FAILURE_LIMIT = _env_int("REGISTRY_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=_env_int("REGISTRY_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["ip_address", "username"]]
+AXES_RESET_ON_SUCCESS = True
+if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() < 60:
+    raise ImproperlyConfigured("REGISTRY_LOGIN_FAILURE_LIMIT and REGISTRY_LOGIN_COOLOFF_MINUTES must be at least 1.")
+AXES_CLIENT_IP_CALLABLE = "registry.api.throttles.client_ip"
+AXES_VERBOSE = False  # no start-up line before every command's output; lockouts are still logged
+
 # The REGISTRY_* settings and their defaults: registry/conf.py (read through it).
 REGISTRY_FIXTURES_DIR = BASE_DIR / "fixtures"
 # When true, reading the API needs an authenticated user too.
@@ -215,7 +267,8 @@ REGISTRY_READS_REQUIRE_AUTH = _env_bool("REGISTRY_READS_REQUIRE_AUTH", False)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # DRF's TokenAuthentication, plus a 429 for an address past REGISTRY_FAILED_AUTH_RATE bad tokens.
+        "registry.api.throttles.ThrottledTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PARSER_CLASSES": ["registry.api.parsers.DocumentParser"],
@@ -227,6 +280,17 @@ REST_FRAMEWORK = {
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "EXCEPTION_HANDLER": "registry.api.errors.exception_handler",
+    # Write-only (reads = False): the lean read path stays on (registry/api/lean.py, registry.E003).
+    "DEFAULT_THROTTLE_CLASSES": ["registry.api.throttles.WriteRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        # Unsafe methods per user: a tool writing 600 configs a minute with one token is not slowed.
+        "write": _env_rate("REGISTRY_WRITE_RATE", "1200/min"),
+        # Bad tokens (401) per client address; past it every token from that address is a 429.
+        "failed_token": _env_rate("REGISTRY_FAILED_AUTH_RATE", "20/min"),
+    },
+    # How many proxies in front append to X-Forwarded-For; 0: the client is REMOTE_ADDR (the header is ignored,
+    # so a client cannot pick its own address). django-axes uses the same address (AXES_CLIENT_IP_CALLABLE).
+    "NUM_PROXIES": max(0, _env_int("REGISTRY_NUM_PROXIES", 0)),
 }
 
 SPECTACULAR_SETTINGS = {

@@ -18,3 +18,11 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 # The test servers (client, live_server) serve static files themselves; WhiteNoise wants collectstatic's folder.
 MIDDLEWARE = [m for m in MIDDLEWARE if m != "whitenoise.middleware.WhiteNoiseMiddleware"]  # noqa: F405
+
+# Limits on failed logins and bad tokens count across the whole run (the cache and the database outlive a test):
+# off here, on in tests/test_throttles.py, which sets its own rates.
+AXES_ENABLED = False
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {**REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"], "failed_token": None},  # noqa: F405
+}

@@ -36,8 +36,13 @@ def render(document: dict[str, Any]) -> bytes:
     return _renderer.render(document)
 
 
+# Rendered documents expire: every write makes a new digest, and a shared cache (Redis) would otherwise
+# keep every version ever rendered. A day is long enough to stay hot, short enough not to pile up.
+DOCUMENT_TIMEOUT = 24 * 3600
+
+
 def remember(digest: str, body: bytes) -> None:
-    _cache().set(_key(digest), body, timeout=None)
+    _cache().set(_key(digest), body, timeout=DOCUMENT_TIMEOUT)
 
 
 def render_config(config: ModelConfig) -> tuple[str, bytes]:

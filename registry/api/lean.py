@@ -2,8 +2,10 @@
 
 It answers only what DRF would answer with nothing but the document, by DRF's own rules: its content
 negotiation picks the renderer, and only authentication classes whose credentials it knows are allowed.
-Any other setting it cannot vouch for (an unknown authentication class, throttles, other renderers)
-turns it off, and system check ``registry.E003`` says so.
+Throttles that declare themselves write-only (a class attribute ``reads = False``: their ``allow_request``
+passes GET, HEAD and OPTIONS) limit nothing it answers. Any other setting it cannot vouch for (an unknown
+authentication class, a throttle of reads, other renderers) turns it off, and system check ``registry.E003``
+says so.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from registry.selectors import stored_version
 KNOWN_AUTHENTICATION: dict[str, str | None] = {
     "rest_framework.authentication.TokenAuthentication": "HTTP_AUTHORIZATION",
     "rest_framework.authentication.SessionAuthentication": None,
+    # TokenAuthentication that also counts failed tokens per address; without a token it is the same.
+    "registry.api.throttles.ThrottledTokenAuthentication": "HTTP_AUTHORIZATION",
 }
 KNOWN_RENDERERS = (
     "rest_framework.renderers.JSONRenderer",
@@ -42,8 +46,9 @@ def blockers(view_class: Any) -> list[str]:
     for cls in view_class.authentication_classes:
         if _path(cls) not in KNOWN_AUTHENTICATION:
             out.append(f"authentication class {_path(cls)} (its credentials would be skipped)")
-    if view_class.throttle_classes:
-        out.append(f"throttles {', '.join(_path(t) for t in view_class.throttle_classes)} (they would be skipped)")
+    reads = [t for t in view_class.throttle_classes if getattr(t, "reads", True) is not False]
+    if reads:
+        out.append(f"throttles {', '.join(_path(t) for t in reads)} (they would be skipped)")
     renderers = tuple(_path(r) for r in view_class.renderer_classes)
     if renderers != KNOWN_RENDERERS:
         out.append(f"renderers {', '.join(renderers)} (negotiation would differ)")

@@ -38,6 +38,7 @@ _ERRORS = {
     412: "If-Match names a version that is no longer current; nothing was written.",
     413: "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE.",
     415: "The body is not application/json.",
+    429: "Too many requests (writes per user, or failed token attempts per address); see Retry-After.",
 }
 
 
@@ -46,7 +47,7 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
     return {code: OpenApiResponse(ErrorSerializer, description=_ERRORS[code]) for code in codes}
 
 
-READ_ERRORS = (401, 403, 406)
+READ_ERRORS = (401, 403, 406, 429)
 NOT_MODIFIED = {304: OpenApiResponse(description="Not modified: If-None-Match names the current ETag.")}
 
 VALIDATORS = [

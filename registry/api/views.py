@@ -132,7 +132,7 @@ class RegistryAPIView(APIView):
         return response
 
 
-WRITE_ERRORS = (400, 401, 403, 406, 413, 415)
+WRITE_ERRORS = (400, 401, 403, 406, 413, 415, 429)
 
 
 class ConfigListView(RegistryAPIView):
