@@ -13,6 +13,7 @@ from registry.core.validation import (
     MAX_ID_LENGTH,
     MAX_LAYER_NAME_LENGTH,
     MAX_NAME_LENGTH,
+    MAX_NOTES_LENGTH,
     MODEL_ID_PATTERN,
     Issue,
     validate_layer_type,
@@ -64,7 +65,7 @@ class ModelConfig(models.Model):
     # Null, not "", when absent: a CHECK ties it to active_params, and documents leave both out.
     active_params_formatted = models.CharField(max_length=MAX_FORMATTED_LENGTH, null=True, editable=False)  # noqa: DJ001
     validated = models.BooleanField(default=False, help_text="Checked against the published model card.")
-    validation_notes = models.TextField(blank=True)
+    validation_notes = models.TextField(blank=True, max_length=MAX_NOTES_LENGTH)
     digest = models.CharField(max_length=64, editable=False, help_text="SHA-256 of the config's document: its ETag.")
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from registry.core import Code, ConfigDoc, Issue, digest, validate_config
 from registry.core.document import merge_patch
-from registry.core.validation import Validation
+from registry.core.validation import MAX_NOTES_LENGTH, Validation
 from registry.models import ConfigRevision, LayerType, ModelConfig
 from registry.writer import Delete, Write, write
 
@@ -224,7 +224,11 @@ def notes_with_checks(notes: str, check: Validation) -> str:
             *(f"- recomputed {issue}" for issue in recomputed),
         ]
         block = "\n".join([f"{CHECKS_MARKER} {counts}:", *lines])
-    return f"{human}\n\n{block}" if human else block
+    notes = f"{human}\n\n{block}" if human else block
+    if len(notes) > MAX_NOTES_LENGTH:  # many findings: keep the notes within the format's cap
+        cut = "\n- … (more findings: POST the document to /models/validate to see all of them)"
+        notes = notes[: MAX_NOTES_LENGTH - len(cut)].rsplit("\n", 1)[0] + cut
+    return notes
 
 
 def _selection(config_ids: Iterable[int]) -> tuple[list[ModelConfig], list[ConfigOutcome]]:

@@ -23,7 +23,9 @@ from registry.core.validation import (
     MAX_FORMATTED_LENGTH,
     MAX_ID_LENGTH,
     MAX_LAYER_NAME_LENGTH,
+    MAX_LAYER_TYPES,
     MAX_NAME_LENGTH,
+    MAX_NOTES_LENGTH,
     MODEL_ID_RE,
 )
 from registry.models import ModelConfig
@@ -107,14 +109,23 @@ def document_serializer(direction: str) -> type[serializers.Serializer]:
         "active_params_formatted": serializers.CharField(
             max_length=MAX_FORMATTED_LENGTH, required=False, help_text="active_params with a K/M/B/T suffix (derived)."
         ),
-        "layer_types": PolymorphicProxySerializer(
-            component_name="LayerType",
-            serializers={c.name: _layer_type_serializer(c, direction) for c in catalogue.classes()},
-            resource_type_field_name="class",
-            many=True,
+        # A ListField, not many=True: drf-spectacular writes maxItems only for a field's validators.
+        "layer_types": serializers.ListField(
+            child=PolymorphicProxySerializer(
+                component_name="LayerType",
+                serializers={c.name: _layer_type_serializer(c, direction) for c in catalogue.classes()},
+                resource_type_field_name="class",
+            ),
+            max_length=MAX_LAYER_TYPES,
         ),
         "validated": serializers.BooleanField(required=derived, help_text="Checked against the model card."),
-        "validation_notes": serializers.CharField(allow_blank=True, required=derived, allow_null=not derived),
+        "validation_notes": serializers.CharField(
+            allow_blank=True,
+            required=derived,
+            allow_null=not derived,
+            max_length=MAX_NOTES_LENGTH,
+            help_text="Free text: tabs and line breaks, but no other control or bidirectional-control characters.",
+        ),
     }
     return type("ConfigDocument", (serializers.Serializer,), fields)
 
@@ -131,6 +142,22 @@ class ErrorSerializer(serializers.Serializer):
 
 # Keys a document holds only when they have a value; list items leave them out the same way.
 OPTIONAL_KEYS = ("max_position_embeddings", "active_params", "active_params_formatted")
+# List items cut validation_notes to this many characters, the last one CUT_MARK, so that a page of
+# configs with long notes stays small; the document at the item's url has them whole.
+SUMMARY_NOTES_LENGTH = 500
+CUT_MARK = "…"
+
+
+def cut_notes(notes: str) -> str:
+    """``notes`` as a list item gives them: whole up to SUMMARY_NOTES_LENGTH characters, else cut and marked."""
+    if len(notes) <= SUMMARY_NOTES_LENGTH:
+        return notes
+    return notes[: SUMMARY_NOTES_LENGTH - len(CUT_MARK)] + CUT_MARK
+
+
+class CutNotesField(serializers.CharField):
+    def to_representation(self, value: str) -> str:
+        return cut_notes(value)
 
 
 class ConfigSummarySerializer(serializers.ModelSerializer):
@@ -141,6 +168,12 @@ class ConfigSummarySerializer(serializers.ModelSerializer):
     max_position_embeddings = _positive(required=False)
     active_params = _positive(required=False)
     active_params_formatted = serializers.CharField(max_length=MAX_FORMATTED_LENGTH, required=False)
+    validation_notes = CutNotesField(
+        read_only=True,
+        max_length=SUMMARY_NOTES_LENGTH,
+        help_text=f"The notes, cut to {SUMMARY_NOTES_LENGTH} characters ending in {CUT_MARK!r} when longer: "
+        "the config's document (url) has them whole.",
+    )
 
     class Meta:
         model = ModelConfig
@@ -193,6 +226,7 @@ def summaries(rows: list[dict[str, Any]], detail_prefix: str) -> list[dict[str, 
             if item[key] is None:
                 del item[key]
         updated = item.pop("updated")
+        item["validation_notes"] = cut_notes(item["validation_notes"])
         item["url"] = detail_prefix + row["model_id"]
         item["updated"] = updated_field.to_representation(updated)
         out.append(item)

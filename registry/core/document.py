@@ -101,10 +101,12 @@ def compact(document: dict[str, Any]) -> str:
 
 # Bump when a validation rule changes: stored digests then stop matching, so loadconfigs
 # validates (and rewrites) every config again instead of taking a byte-identical file as unchanged.
-RULES_VERSION = "3"  # 2: reserved model_ids; 3: architectures (biases, MoE, MLA, tied heads, context length)
+# 2: reserved model_ids; 3: architectures (biases, MoE, MLA, tied heads, context length);
+# 4: limits (layer types, notes length) and no control or bidi characters in names and notes
+RULES_VERSION = "4"
 # The syntax tree of validation.py this version names (tests/test_rules_version.py): a rule changed without
 # a new RULES_VERSION fails that test instead of letting unchanged files skip the new rule.
-RULES_FINGERPRINT = "b1568f422a84427b"
+RULES_FINGERPRINT = "86b5e083411a0ab4"
 
 
 @functools.cache

@@ -17,6 +17,8 @@ from registry.core.validation import Code, Issue
 # Digits become "0" and every other byte "x", so the run is one fast substring search.
 _DIGITS_ONLY = bytes(0x30 if 0x30 <= b <= 0x39 else 0x78 for b in range(256))
 _LONG_DIGIT_RUN = b"0" * 20
+# A \u escape of ":" (hex digits in either case) would hide a colon from the duplicate-key count in _loads.
+_ESCAPED_COLONS = (b"\\u003a", b"\\u003A")
 
 
 FileCode = Code  # the one enum of codes (registry.core.validation.Code)
@@ -38,6 +40,13 @@ def parse_config_bytes(raw: bytes) -> tuple[Any, Issue | None]:
         )
     except RecursionError:
         return None, Issue("$", FileCode.INVALID_JSON, "invalid JSON: nested too deeply")
+    except _DuplicateKey as exc:
+        return None, Issue(
+            exc.loc,
+            FileCode.DUPLICATE_KEY,
+            f"expected each key once in an object; {exc.key!r} is given {exc.times} times "
+            "(JSON readers differ on which one counts)",
+        )
     except _LoneSurrogate:
         return None, Issue(
             "$",
@@ -54,22 +63,76 @@ class _LoneSurrogate(ValueError):
     pass
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, loc: str, key: str, times: int) -> None:
+        super().__init__(loc)
+        self.loc, self.key, self.times = loc, key, times
+
+
+class _Repeats(dict):
+    """An object whose text gives ``key`` ``times`` times (the last value kept, as json.loads does)."""
+
+    key: str
+    times: int
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    seen: dict[str, int] = {}
+    for key, _ in pairs:
+        seen[key] = seen.get(key, 0) + 1
+    repeats = _Repeats(obj)
+    repeats.key, repeats.times = next((key, n) for key, n in seen.items() if n > 1)
+    return repeats
+
+
+def _first_repeat(value: Any) -> _DuplicateKey | None:
+    """The first object (depth first, in document order) that repeats a key, with its loc; iterative, as
+    the value may be nested as deeply as the parser allows."""
+    stack: list[tuple[str, Any]] = [("", value)]
+    while stack:
+        loc, node = stack.pop()
+        if isinstance(node, _Repeats):
+            return _DuplicateKey(f"{loc}.{node.key}" if loc else node.key, node.key, node.times)
+        if isinstance(node, dict):
+            stack.extend((f"{loc}.{key}" if loc else key, child) for key, child in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((f"{loc or '$'}[{i}]", node[i]) for i in reversed(range(len(node))))
+    return None
+
+
 def _loads(raw: bytes, text: str) -> Any:
     """json.loads, faster: orjson where it reads exactly the same value, the stdlib elsewhere.
 
     What orjson refuses (NaN, lone surrogates, deep nesting, bad syntax) is parsed again by the
-    stdlib, so values and error messages are the stdlib's.
+    stdlib, so values and error messages are the stdlib's. A key given twice in one object raises
+    _DuplicateKey naming it; both parsers would silently keep the last value.
     """
     if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_ONLY):
         try:
-            return orjson.loads(text)
+            value = orjson.loads(text)
         except orjson.JSONDecodeError:
             pass
-    value = json.loads(text)
+        else:
+            # Outside strings a colon ends a key, and orjson writes each kept key with one colon and every
+            # string as it read it: the colons of the text and of the value written again differ exactly
+            # when a repeated key (and its value) was dropped. Only then is the text parsed again, slowly.
+            try:
+                written = orjson.dumps(value)
+            except orjson.JSONEncodeError:  # nested deeper than orjson writes (255)
+                written = b""
+            if raw.count(b":") == written.count(b":") and not any(e in raw for e in _ESCAPED_COLONS):
+                return value
+    value = json.loads(text, object_pairs_hook=_object)
     try:
         json.dumps(value, ensure_ascii=False).encode()
     except UnicodeEncodeError:
         raise _LoneSurrogate from None
+    repeat = _first_repeat(value)
+    if repeat is not None:
+        raise repeat
     return value
 
 

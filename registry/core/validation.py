@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import json
 import re
+import unicodedata
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,15 @@ MAX_ID_LENGTH = 200
 MAX_NAME_LENGTH = 200
 MAX_LAYER_NAME_LENGTH = 100
 MAX_FORMATTED_LENGTH = 32  # total_params_formatted, active_params_formatted
+# Caps on what one document may hold: enough for one layer type per layer of the deepest models (a few
+# hundred), and notes of a few pages; beyond them a config is refused rather than slowing every reader.
+MAX_LAYER_TYPES = 512
+MAX_NOTES_LENGTH = 10_000
+# Characters no name may hold: C0 and C1 controls (with DEL) and the Unicode Bidi_Control characters, which
+# reorder the text around them (U+202E shows "txt.exe" as "exe.txt"). Notes may keep tabs and line breaks.
+_BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+NAME_CONTROL_RE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
+NOTES_CONTROL_RE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
 
 TOP_LEVEL_KEYS = (
     "model_id",
@@ -78,6 +88,8 @@ class Code(enum.StrEnum):
     TOO_LARGE = "too_large"
     BLANK = "blank"
     TOO_LONG = "too_long"
+    TOO_MANY = "too_many"
+    CONTROL_CHARACTER = "control_character"
     REQUIRED = "required"
     UNKNOWN_KEY = "unknown_key"
     EMPTY = "empty"
@@ -109,6 +121,7 @@ class Code(enum.StrEnum):
     EMPTY_FILE = "empty_file"
     NOT_UTF8 = "not_utf8"
     INVALID_JSON = "invalid_json"
+    DUPLICATE_KEY = "duplicate_key"
     NOT_FOUND = "not_found"
     UNREADABLE = "unreadable"
     # Hugging Face config.json (registry.core.hf)
@@ -137,6 +150,7 @@ class Code(enum.StrEnum):
     BAD_REQUEST = "bad_request"
     PERMISSION_DENIED = "permission_denied"
     DATABASE_UNAVAILABLE = "database_unavailable"
+    THROTTLED = "throttled"
     MIGRATIONS_PENDING = "migrations_pending"
     STATIC_FILES_MISSING = "static_files_missing"
 
@@ -228,7 +242,10 @@ class _Checker:
             return None
         return value
 
-    def string(self, loc: str, value: Any, *, max_length: int | None, blank: bool = False) -> str | None:
+    def string(
+        self, loc: str, value: Any, *, max_length: int | None, blank: bool = False, controls: re.Pattern | None = None
+    ) -> str | None:
+        """``value`` if it is a string within ``max_length`` and free of the ``controls`` characters, else None."""
         if not isinstance(value, str):
             self.error(loc, Code.NOT_A_STRING, f"expected a string, got {_json_type(value)} ({_show(value)})")
             return None
@@ -240,6 +257,18 @@ class _Checker:
             return None
         if max_length is not None and len(value) > max_length:
             self.error(loc, Code.TOO_LONG, f"expected at most {max_length} characters, got {len(value)}")
+            return None
+        found = controls.search(value) if controls is not None else None
+        if found is not None:
+            char = found.group()
+            what = unicodedata.name(char, "a control character")
+            allowed = "" if controls is NAME_CONTROL_RE else " (tabs and line breaks are allowed)"
+            self.error(
+                loc,
+                Code.CONTROL_CHARACTER,
+                f"expected no control or bidirectional-control characters{allowed}, "
+                f"got U+{ord(char):04X} ({what}) at character {found.start() + 1}",
+            )
             return None
         return value
 
@@ -304,7 +333,7 @@ def _check_own_values(check: _Checker, data: Mapping[str, Any], *, filename: str
     if "hf_model_id" in data:
         hf_model_id = check.string("hf_model_id", data["hf_model_id"], max_length=MAX_ID_LENGTH)
     if "name" in data:
-        name = check.string("name", data["name"], max_length=MAX_NAME_LENGTH)
+        name = check.string("name", data["name"], max_length=MAX_NAME_LENGTH, controls=NAME_CONTROL_RE)
     if model_id is not None and hf_model_id is not None and model_id != hf_model_id.replace("/", "_"):
         expected = hf_model_id.replace("/", "_")
         check.error(
@@ -326,7 +355,13 @@ def _check_own_values(check: _Checker, data: Mapping[str, Any], *, filename: str
     validated = check.boolean("validated", data["validated"]) if "validated" in data else False
     notes: str | None = ""
     if data.get("validation_notes") is not None:
-        notes = check.string("validation_notes", data["validation_notes"], max_length=None, blank=True)
+        notes = check.string(
+            "validation_notes",
+            data["validation_notes"],
+            max_length=MAX_NOTES_LENGTH,
+            blank=True,
+            controls=NOTES_CONTROL_RE,
+        )
 
     return _OwnValues(model_id, hf_model_id, name, sizes, context, validated, notes)
 
@@ -490,6 +525,13 @@ def _check_layer_types(
     if not value:
         check.error("layer_types", Code.EMPTY, "expected at least one layer type")
         return None
+    if len(value) > MAX_LAYER_TYPES:
+        check.error(
+            "layer_types",
+            Code.TOO_MANY,
+            f"expected at most {MAX_LAYER_TYPES} layer types (one per layer of the deepest models), got {len(value)}",
+        )
+        return None
     errors_before = len(check.errors)
     seen: dict[str, int] = {}
     out: list[LayerTypeDoc] = []
@@ -504,7 +546,7 @@ def _check_layer_types(
                 check.error(f"{loc}.{key}", Code.REQUIRED, f"{key!r} is required")
         name = None
         if "name" in item:
-            name = check.string(f"{loc}.name", item["name"], max_length=MAX_LAYER_NAME_LENGTH)
+            name = check.string(f"{loc}.name", item["name"], max_length=MAX_LAYER_NAME_LENGTH, controls=NAME_CONTROL_RE)
             if name is not None:
                 if name in seen:
                     check.error(
