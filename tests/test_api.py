@@ -13,12 +13,9 @@ from registry.api.urls import urlpatterns
 from registry.core import catalogue
 from registry.core.validation import RESERVED_MODEL_IDS
 from registry.models import ModelConfig
-from tests import test_api_helpers
-from tests.conftest import FIXTURE_IDS, SEED, fixture_document, small_config
-from tests.test_api_helpers import store, store_many
+from tests.conftest import FIXTURE_IDS, SEED, fixture_document, small_config, store, store_many
 
 pytestmark = pytest.mark.django_db
-api = test_api_helpers.api  # the shared fixture, under its own name
 
 LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
 LLAMA_405B = "meta-llama_Llama-3.1-405B-Instruct"

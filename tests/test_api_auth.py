@@ -10,13 +10,9 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from registry.models import ModelConfig
-from tests import test_api_helpers
-from tests.conftest import small_config
-from tests.test_api_helpers import store, token_client, user_with
+from tests.conftest import small_config, store, token_client, user_with
 
 pytestmark = pytest.mark.django_db
-api = test_api_helpers.api  # the shared fixture, under its own name
-writer = test_api_helpers.writer  # the shared fixture, under its own name
 
 TINY_URL = "/models/acme_tiny-1"
 READS = [

@@ -12,13 +12,9 @@ from registry import services
 from registry.api import views
 from registry.core.counts import BIGINT_MAX
 from registry.models import ConfigRevision, LayerType, ModelConfig
-from tests import test_api_helpers
-from tests.conftest import small_config
-from tests.test_api_helpers import store
+from tests.conftest import small_config, store
 
 pytestmark = pytest.mark.django_db
-api = test_api_helpers.api  # the shared fixture, under its own name
-writer = test_api_helpers.writer  # the shared fixture, under its own name
 
 TINY = "acme_tiny-1"
 TINY_URL = f"/models/{TINY}"

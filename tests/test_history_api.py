@@ -13,13 +13,9 @@ from registry.core import validate_config
 from registry.core.diff import compare
 from registry.models import ConfigRevision, ModelConfig
 from registry.wsgi import application
-from tests import test_api_helpers
-from tests.conftest import fixture_document, small_config
-from tests.test_api_helpers import store, token_client, user_with
+from tests.conftest import fixture_document, small_config, store, token_client, user_with
 
 pytestmark = pytest.mark.django_db
-api = test_api_helpers.api  # the shared fixture, under its own name
-writer = test_api_helpers.writer  # the shared fixture, under its own name
 
 TINY = "acme_tiny-1"
 HISTORY = f"/models/{TINY}/history"

@@ -18,12 +18,7 @@ from registry.core import Code, validate_config
 from registry.core.files import parse_config_bytes
 from registry.core.validation import MAX_LAYER_NAME_LENGTH, MAX_LAYER_TYPES, MAX_NAME_LENGTH, MAX_NOTES_LENGTH
 from registry.models import ModelConfig
-from tests import test_api_helpers
-from tests.conftest import issues, small_config, write_config
-from tests.test_api_helpers import store
-
-api = test_api_helpers.api  # the shared fixtures, under their own names
-writer = test_api_helpers.writer
+from tests.conftest import issues, small_config, store, write_config
 
 BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200e", "\u200f"]
 C0_C1 = ["\x01", "\x07", "\x1b", "\x1f", "\x7f", "\x80", "\x85", "\x9f"]
