@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from registry.bulk import RawJson, insert_rows
+from registry.core.validation import CONFIG_VALUE_KEYS
 from registry.models import ConfigRevision, LayerType, ModelConfig
 from tests.conftest import config_row
 
@@ -51,22 +52,7 @@ def test_a_copy_that_breaks_a_constraint_is_djangos_integrity_error():
     """COPY's errors are Django's (so the services map them), and the transaction rolls back."""
     config_row()
     row = ["acme_tiny-1", "acme/tiny-1", "x", 1, 1, 1, None, 1, "1", None, None, False, "", "0" * 64]
-    fields = (
-        "model_id",
-        "hf_model_id",
-        "name",
-        "hidden_size",
-        "num_layers",
-        "vocab_size",
-        "max_position_embeddings",
-        "total_params",
-        "total_params_formatted",
-        "active_params",
-        "active_params_formatted",
-        "validated",
-        "validation_notes",
-        "digest",
-    )
+    fields = (*CONFIG_VALUE_KEYS, "digest")
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_rows(ModelConfig, fields, [row])
     assert ModelConfig.objects.count() == 1
