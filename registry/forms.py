@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -10,6 +11,11 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet, construct_instance
+from django.forms.renderers import BaseRenderer, get_default_renderer
+from django.forms.utils import ErrorList
+from django.template import Template
+from django.utils.functional import cached_property
+from django.utils.html import conditional_escape
 
 from registry import selectors
 from registry.core import Code, Issue, Validation, catalogue, validate_config
@@ -117,6 +123,77 @@ def class_choices() -> list[tuple[str, str]]:
     return [("", "---------"), *((name, name) for name in catalogue.names())]
 
 
+SELECT_OPTION_TEMPLATE = "django/forms/widgets/select_option.html"
+
+
+def _value_html(value: Any) -> str:
+    """``{{ value|stringformat:"s" }}`` as Django's widget templates write it (autoescaped, unless safe)."""
+    return conditional_escape(str(value))
+
+
+def _attrs_html(attrs: dict[str, Any]) -> str:
+    """django/forms/widgets/attrs.html."""
+    return "".join(
+        f" {conditional_escape(name)}" if value is True else f' {conditional_escape(name)}="{_value_html(value)}"'
+        for name, value in attrs.items()
+        if value is not False
+    )
+
+
+def _input_html(widget: dict[str, Any]) -> str:
+    """django/forms/widgets/input.html (text, number, hidden and checkbox include it)."""
+    value = "" if widget["value"] is None else f' value="{_value_html(widget["value"])}"'
+    return (
+        f'<input type="{conditional_escape(widget["type"])}" name="{conditional_escape(widget["name"])}"'
+        f"{value}{_attrs_html(widget['attrs'])}>"
+    )
+
+
+def _select_html(widget: dict[str, Any]) -> str | None:
+    """django/forms/widgets/select.html with its select_option.html; None for another option template."""
+    parts = [f'<select name="{conditional_escape(widget["name"])}"{_attrs_html(widget["attrs"])}>']
+    for group_name, options, _index in widget["optgroups"]:
+        if group_name:
+            parts.append(f'\n  <optgroup label="{conditional_escape(group_name)}">')
+        for option in options:
+            if option["template_name"] != SELECT_OPTION_TEMPLATE:
+                return None
+            parts.append(
+                f'\n  <option value="{_value_html(option["value"])}"{_attrs_html(option["attrs"])}>'
+                f"{conditional_escape(option['label'])}</option>\n"
+            )
+        if group_name:
+            parts.append("\n  </optgroup>")
+    parts.append("\n</select>")
+    return "".join(parts)
+
+
+_WIDGET_HTML: dict[str, Callable[[dict[str, Any]], str | None]] = {
+    **{f"django/forms/widgets/{kind}.html": _input_html for kind in ("text", "number", "hidden", "checkbox")},
+    "django/forms/widgets/select.html": _select_html,
+}
+
+
+class WidgetRenderer(BaseRenderer):
+    """The project's form renderer, with plain inputs, selects and empty error lists written in Python.
+
+    The HTML is that of Django's templates (tests/test_admin.py compares them); the template engine took
+    seconds over the 7,000 widgets of a config at the cap of 512 layer types.
+    """
+
+    def get_template(self, template_name: str) -> Template:
+        return get_default_renderer().get_template(template_name)
+
+    def render(self, template_name: str, context: dict[str, Any], request: Any = None) -> str:
+        write = _WIDGET_HTML.get(template_name)
+        html = write(context["widget"]) if write is not None else None
+        if html is None and template_name == ErrorList.template_name_ul and not context["errors"]:
+            html = ""  # what ul.html writes for no errors; every field of every row asks
+        if html is None:
+            html = super().render(template_name, context, request)
+        return html
+
+
 def stale_message(model_id: str, *, shown_again: bool = False) -> str:
     """Why a save over a newer version was refused: who changed (or deleted) the config, and when.
 
@@ -196,21 +273,32 @@ class ModelConfigForm(forms.ModelForm):
 
 
 class LayerTypeForm(forms.ModelForm):
-    """One layer type: its class from the catalogue, and one typed field per spec any class takes.
+    """One layer type: its class from the catalogue, and a typed field per spec of that class.
 
-    Only the chosen class's fields are enabled and read; the others are rendered hidden (the inline's
-    script shows them when the class changes) and ignored on the server.
+    Only the chosen class's fields are enabled and read; the inline's script brings in another class's
+    fields from the page's templates when the class changes (see spec_widgets).
     """
+
+    default_renderer = WidgetRenderer
 
     class Meta:
         model = LayerType
         fields = ("position", "name", "class_name", "count")
         widgets = {"position": forms.NumberInput(attrs={"min": 0, "style": "width: 4em"})}
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        spec_entries: Sequence[CatalogueSpec] | None = None,
+        class_options: list[tuple[str, str]] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """``spec_entries`` and ``class_options``: the catalogue's, given once for a whole formset."""
         super().__init__(*args, **kwargs)
         self.fields["class_name"] = forms.ChoiceField(
-            label="Class", choices=class_choices(), help_text="A class of the layer-class catalogue."
+            label="Class",
+            choices=class_choices() if class_options is None else class_options,
+            help_text="A class of the layer-class catalogue.",
         )
         self.fields["position"].required = False
         self.fields["position"].help_text = "Order in layer_types; rows are sorted by it on save."
@@ -219,7 +307,11 @@ class LayerTypeForm(forms.ModelForm):
         )
         self.fields["count"].widget.attrs["style"] = "width: 7em"
         chosen = self.chosen_class()
-        self.spec_entries = catalogue_specs()
+        every = catalogue_specs() if spec_entries is None else spec_entries
+        # The fields of the classes the row is about; a row without a class has them all (the page's
+        # spec templates are the blank row's). Every spec in every row was 18,000 fields at the cap.
+        classes = {c.name for c in (chosen, self.stored_class()) if c is not None}
+        self.spec_entries = [e for e in every if classes.intersection(e.classes)] if classes else list(every)
         for entry in self.spec_entries:
             field = spec_form_field(entry)
             field.disabled = chosen is None or entry.spec.name not in chosen.allowed
@@ -241,6 +333,9 @@ class LayerTypeForm(forms.ModelForm):
             return catalogue.get(self.data.get(self.add_prefix("class_name")) or "")
         return catalogue.get(self.initial.get("class_name") or self.instance.class_name or "")
 
+    def stored_class(self) -> LayerClass | None:
+        return catalogue.get(self.instance.class_name or "") if self.instance.pk else None
+
     def specs(self) -> dict[str, Any]:
         """The chosen class's specs from the cleaned fields; empty and invalid ones left out."""
         chosen = self.chosen_class()
@@ -254,20 +349,25 @@ class LayerTypeForm(forms.ModelForm):
         return values
 
     def spec_widgets(self) -> list[dict[str, Any]]:
-        """What the inline template needs to render and toggle each spec field."""
+        """What the inline template needs to render and toggle the row's spec fields.
+
+        Those of the chosen class, and of the stored class when another was posted (switching back shows its
+        values); the others come from the page's one copy of each (LayerTypeFormSet.spec_templates).
+        """
         chosen = self.chosen_class()
-        rows = []
-        for entry in self.spec_entries:
-            rows.append(
-                {
-                    "field": self[entry.field_name],
-                    "classes": " ".join(entry.classes),
-                    "required_in": " ".join(entry.required_in),
-                    "shown": chosen is not None and chosen.name in entry.classes,
-                    "required": chosen is not None and chosen.name in entry.required_in,
-                }
-            )
-        return rows
+        if chosen is None and self.stored_class() is None:
+            return []
+        return [self.spec_widget(entry, chosen) for entry in self.spec_entries]
+
+    def spec_widget(self, entry: CatalogueSpec, chosen: LayerClass | None) -> dict[str, Any]:
+        return {
+            "field": self[entry.field_name],
+            "spec": entry.spec.name,
+            "classes": " ".join(entry.classes),
+            "required_in": " ".join(entry.required_in),
+            "shown": chosen is not None and chosen.name in entry.classes,
+            "required": chosen is not None and chosen.name in entry.required_in,
+        }
 
     def _post_clean(self) -> None:
         # As for ModelConfigForm: the core judges values and names, so no CHECK or unique checks here.
@@ -288,6 +388,7 @@ class LayerTypeFormSet(BaseInlineFormSet):
 
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         kwargs = super().get_form_kwargs(index)
+        kwargs.update(self._catalogue)
         # A blank row is numbered after the stored ones, so leaving its position alone keeps the screen order.
         if index is not None and index >= self.initial_form_count():
             kwargs["initial"] = {"position": index}
@@ -295,6 +396,16 @@ class LayerTypeFormSet(BaseInlineFormSet):
 
     def validate_unique(self) -> None:
         """Duplicate names are the core's rule (duplicate_name), reported at the row's name field."""
+
+    @cached_property
+    def _catalogue(self) -> dict[str, Any]:
+        return {"spec_entries": catalogue_specs(), "class_options": class_choices()}
+
+    def spec_templates(self) -> list[dict[str, Any]]:
+        """Each spec field once, in a blank row's names: the inline's script copies one into a row whose
+        newly chosen class takes it."""
+        form = self.empty_form
+        return [form.spec_widget(entry, None) for entry in form.spec_entries]
 
     def rows(self) -> list[LayerTypeForm]:
         """The forms that make up layer_types, in the order of their position fields (then as shown)."""

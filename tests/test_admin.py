@@ -7,12 +7,14 @@ from typing import Any
 import pytest
 from django import forms
 from django.db import connection
+from django.forms.renderers import get_default_renderer
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 
 from registry import services
 from registry.core import Issue, catalogue
-from registry.forms import LayerTypeForm, attach_issues
+from registry.forms import LayerTypeForm, WidgetRenderer, attach_issues
 from registry.models import ConfigRevision, ModelConfig
 from tests.conftest import small_config
 
@@ -176,7 +178,8 @@ def test_changelist_query_count_does_not_grow_with_rows(admin_client, django_ass
 
 @pytest.mark.django_db
 def test_change_form_offers_typed_spec_fields_of_the_chosen_class(admin_client, llama):
-    """Each row has the catalogue's class select and typed spec fields; only its class's are enabled."""
+    """Each row has the catalogue's class select and the typed spec fields of its class; the page has every
+    spec field once more, as a template for the rows whose class changes."""
     response = admin_client.get(change_url(llama))
     assert response.status_code == 200
     formset = response.context["inline_admin_formsets"][0].formset
@@ -186,18 +189,70 @@ def test_change_form_offers_typed_spec_fields_of_the_chosen_class(admin_client, 
     num_kv = attention.fields["spec_num_kv_heads"]
     assert isinstance(num_kv, forms.IntegerField) and not num_kv.disabled and num_kv.min_value == 1
     assert attention.fields["spec_layer_idx"].min_value == 0
-    assert attention.fields["spec_intermediate_size"].disabled
+    assert "spec_intermediate_size" not in attention.fields
     assert attention.initial["spec_num_kv_heads"] == 8
     assert isinstance(norm.fields["spec_has_bias"], forms.BooleanField) and not norm.fields["spec_has_bias"].disabled
     widgets = {w["field"].name: w for w in attention.spec_widgets()}
     assert widgets["spec_num_kv_heads"]["required"] and widgets["spec_num_kv_heads"]["shown"]
     assert widgets["spec_sliding_window"]["shown"] and not widgets["spec_sliding_window"]["required"]
-    assert not widgets["spec_intermediate_size"]["shown"]
-    assert widgets["spec_intermediate_size"]["classes"] == "MLPLayer GatedMLPLayer"
+    assert set(widgets) == {f"spec_{name}" for name in catalogue.get("GroupedQueryAttentionLayer").allowed} - {
+        "spec_parameter_count"
+    }
+    templates = {t["spec"]: t for t in formset.spec_templates()}
+    assert templates["intermediate_size"]["classes"] == "MLPLayer GatedMLPLayer"
+    assert templates["intermediate_size"]["field"].html_name == "layer_types-__prefix__-spec_intermediate_size"
     html = response.content.decode()
     assert 'type="checkbox" name="layer_types-2-spec_has_bias"' in html
     assert 'class="required">num_kv_heads</label>' in html
+    assert html.count('name="layer_types-__prefix__-spec_intermediate_size"') == 1
+    assert f'name="{attention.add_prefix("spec_intermediate_size")}"' not in html
     assert "70.6B (70,553,706,496)" in html
+
+
+@pytest.mark.django_db
+def test_the_rows_widgets_are_written_as_djangos_templates_write_them(admin_client, llama):
+    """WidgetRenderer's inputs, selects and error lists are Django's own HTML, escaping and all."""
+    response = admin_client.get(change_url(llama))
+    formset = response.context["inline_admin_formsets"][0].formset
+    data = form_data(response)
+    data[row(data, "attention") + "spec_num_kv_heads"] = '5"<&>'
+    data[row(data, "norm") + "name"] = "a 'quoted' <name> & more"
+    bound = type(formset)(data, instance=llama, prefix=formset.prefix)
+    bound.is_valid()
+    forms_ = [*formset.forms, formset.empty_form, *bound.forms]
+    assert all(isinstance(form.renderer, WidgetRenderer) for form in forms_)
+    django = get_default_renderer()
+    compared = set()
+    for form in forms_:
+        for field in form:
+            errors = field.errors
+            fast = (str(field), errors.as_ul())
+            form.renderer = errors.renderer = django
+            assert fast == (str(field), errors.as_ul()), field.html_name
+            form.renderer = errors.renderer = WidgetRenderer()
+            compared.add(field.field.widget.template_name.rsplit("/", 1)[1])
+    assert {"number.html", "text.html", "select.html", "checkbox.html", "hidden.html"} <= compared
+    assert any(form.errors for form in bound.forms)
+    attrs = {"data-x": '"&<', "required": True, "disabled": False}
+    select = forms.Select(attrs=attrs, choices=[("Group <1>", [("a", "A & B")]), (1, "one")])
+    for widget, value in ((select, 1), (forms.TextInput(attrs=attrs), mark_safe("<b>")), (forms.NumberInput(), None)):
+        assert widget.render("n", value, renderer=WidgetRenderer()) == widget.render("n", value, renderer=django)
+
+
+@pytest.mark.django_db
+def test_a_row_posted_with_another_class_keeps_the_stored_class_fields(admin_client, llama):
+    """After a refused save that changed a row's class, the row still has its stored class's fields (hidden,
+    with their values) for switching back, and the new class's fields shown."""
+    data = form_data(admin_client.get(change_url(llama)))
+    prefix = row(data, "feedforward")
+    data[prefix + "class_name"] = "MoELayer"  # its required specs are missing: not saved
+    response = admin_client.post(change_url(llama), data)
+    assert response.status_code == 200
+    form = next(f for f in response.context["inline_admin_formsets"][0].formset.forms if f.prefix + "-" == prefix)
+    widgets = {w["spec"]: w for w in form.spec_widgets()}
+    assert widgets["intermediate_size"]["field"].value() == 28672 and not widgets["intermediate_size"]["shown"]
+    assert widgets["num_experts"]["shown"] and widgets["num_experts"]["required"]
+    assert field_errors(response, prefix, "spec_num_experts")
 
 
 @pytest.mark.django_db

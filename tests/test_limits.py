@@ -286,11 +286,6 @@ def test_the_schema_states_the_caps(api):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="the change form renders ~35 typed spec widgets per layer type through the template engine "
-    "(~18,000 at the cap, 10 s): registry/forms.py and admin.py; remove this mark with that fix",
-)
 def test_the_admin_change_form_of_a_config_at_the_cap_renders_in_under_2_seconds(admin_client):
     """A config with 512 layer types opens in the admin in under 2 s."""
     config = store(with_layer_types(MAX_LAYER_TYPES))

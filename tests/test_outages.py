@@ -16,8 +16,7 @@ from django.db import connection
 
 from registry import health
 from registry.models import ModelConfig
-from tests.conftest import DATA, FIXTURES, manage, small_config, subprocess_database_url
-from tests.test_api_helpers import store, token_client, user_with
+from tests.conftest import DATA, FIXTURES, manage, small_config, store, subprocess_database_url, token_client, user_with
 
 UNREACHABLE = "postgres://registry:registry@127.0.0.1:1/registry"
 OUTAGE_BODY = {

@@ -20,8 +20,7 @@ from registry import settings as shipped
 from registry.api.lean import blockers
 from registry.api.throttles import FailedTokenThrottle, WriteRateThrottle
 from registry.api.views import ConfigDetailView
-from tests.conftest import small_config
-from tests.test_api_helpers import store, token_client, user_with, variant
+from tests.conftest import small_config, store, token_client, user_with, variant
 
 pytestmark = pytest.mark.django_db
 

@@ -126,3 +126,38 @@ def test_add_config_with_three_layer_types(staff: Page, live_server):
     ]
     assert layers[2].specs == {"hidden_size": 64, "has_bias": True}
     assert config.total_params == 2 * (2 * 64 * 4 * 16 + 2 * 64 * 2 * 16) + 2 * 3 * 64 * 256 + 5 * 2 * 64
+
+
+def test_changing_a_stored_rows_class_brings_in_its_fields(staff: Page):
+    """A row's class changed to MoELayer gets MoE's fields named for the row, keeps hidden_size; switching back
+    shows the stored values again, and a save with the new class's specs writes them."""
+    page = staff
+    page.click(f"text={LLAMA}")
+    feedforward = layer_row(page, "feedforward")
+    prefix = feedforward.locator('input[name$="-name"]').get_attribute("name").removesuffix("name")
+    select = feedforward.locator('select[name$="-class_name"]')
+    expect(feedforward.locator(".spec-spec_num_experts")).to_have_count(0)
+    select.select_option("MoELayer")
+    num_experts = feedforward.locator(f'input[name="{prefix}spec_num_experts"]')
+    expect(num_experts).to_be_enabled()
+    expect(feedforward.locator(".spec-spec_num_experts label")).to_have_class("required")
+    expect(feedforward.locator(f'input[name="{prefix}spec_hidden_size"]')).to_have_value("8192")
+    expect(feedforward.locator(".spec-spec_intermediate_size")).to_be_hidden()
+    names = feedforward.locator(".spec-field").evaluate_all("boxes => boxes.map(b => b.dataset.spec)")
+    assert names.index("hidden_size") < names.index("intermediate_size") < names.index("num_experts")
+
+    select.select_option("GatedMLPLayer")
+    expect(feedforward.locator(f'input[name="{prefix}spec_intermediate_size"]')).to_have_value("28672")
+    expect(num_experts).to_be_hidden()
+    select.select_option("MoELayer")
+    for spec, value in (("num_experts", 8), ("num_experts_per_tok", 2), ("moe_intermediate_size", 1024)):
+        feedforward.locator(f'input[name="{prefix}spec_{spec}"]').fill(str(value))
+    page.click('input[name="_continue"]')
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    stored = ModelConfig.objects.get(model_id=LLAMA).layer_types.get(name="feedforward")
+    assert stored.class_name == "MoELayer"
+    assert {k: stored.specs[k] for k in ("hidden_size", "num_experts", "moe_intermediate_size")} == {
+        "hidden_size": 8192,
+        "num_experts": 8,
+        "moe_intermediate_size": 1024,
+    }
