@@ -394,3 +394,86 @@ def store_many(n: int) -> None:
     items = [services.ImportItem(source=f"v{i}", data=variant(i)) for i in range(n)]
     report = services.import_configs(items, source="test")
     assert report.ok, [s.errors for s in report.failed]
+
+
+# ---- the admin's forms, as a browser posts them ------------------------------------------------------------
+
+LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
+CHANGELIST = "admin:registry_modelconfig_changelist"
+ADD = "admin:registry_modelconfig_add"
+
+
+def change_url(config: Any) -> str:
+    """The admin change page of ``config``."""
+    from django.urls import reverse
+
+    return reverse("admin:registry_modelconfig_change", args=[config.pk])
+
+
+def form_data(response: Any) -> dict[str, Any]:
+    """The POST data a browser would send for a rendered admin change form left as it is."""
+    from django import forms
+
+    all_forms: list[Any] = [response.context["adminform"].form]
+    data: dict[str, Any] = {}
+    for inline in response.context["inline_admin_formsets"]:
+        formset = inline.formset
+        for bound in formset.management_form:
+            data[bound.html_name] = bound.value()
+        all_forms += formset.forms
+    for form in all_forms:
+        for bound in form:
+            if bound.field.disabled:
+                continue
+            value = bound.value()
+            if isinstance(bound.field, forms.NullBooleanField):
+                data[bound.html_name] = bound.field.widget.format_value(value)
+            elif isinstance(bound.field, forms.BooleanField):
+                if value:
+                    data[bound.html_name] = "on"
+            elif value is not None:
+                data[bound.html_name] = value
+    return data
+
+
+def row(data: dict[str, Any], name: str) -> str:
+    """The field prefix (``layer_types-1-``) of the inline row holding the layer type called ``name``."""
+    for key, value in data.items():
+        if key.endswith("-name") and key.startswith("layer_types-") and value == name:
+            return key[: -len("name")]
+    raise KeyError(name)
+
+
+def set_layer(data: dict[str, Any], index: int, position: int, layer: dict[str, Any]) -> None:
+    """Fill inline row ``index`` with a layer type in the document's shape."""
+    prefix = f"layer_types-{index}-"
+    data.update({f"{prefix}position": position, f"{prefix}name": layer["name"], f"{prefix}class_name": layer["class"]})
+    data[f"{prefix}count"] = layer["count"]
+    for key, value in layer["specs"].items():
+        # "true"/"false" read the same from a checkbox and from a yes/no/default select.
+        data[f"{prefix}spec_{key}"] = ("true" if value else "false") if isinstance(value, bool) else value
+
+
+def add_data(client: Any, document: dict[str, Any]) -> dict[str, Any]:
+    """The add form's POST data for ``document``: its own fields and one inline row per layer type."""
+    from django.urls import reverse
+
+    data = form_data(client.get(reverse(ADD)))
+    data = {k: v for k, v in data.items() if not k.startswith("layer_types-0-")}
+    for key in ("model_id", "hf_model_id", "name", "hidden_size", "num_layers", "vocab_size", "validation_notes"):
+        data[key] = document[key]
+    if document.get("validated"):
+        data["validated"] = "on"
+    for i, layer in enumerate(document["layer_types"]):
+        set_layer(data, i, i, layer)
+    data["layer_types-TOTAL_FORMS"] = len(document["layer_types"])
+    return data
+
+
+def field_errors(response: Any, prefix: str, field: str) -> list[tuple[str, str]]:
+    """``(code, message)`` of each error the inline row with ``prefix`` shows at ``field``."""
+    for inline in response.context["inline_admin_formsets"]:
+        for form in inline.formset.forms:
+            if form.prefix + "-" == prefix:
+                return [(e.code, e.message) for e in form.errors.as_data().get(field, [])]
+    raise KeyError(prefix)

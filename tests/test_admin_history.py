@@ -12,8 +12,7 @@ from registry import admin as registry_admin
 from registry import services
 from registry.core import diff
 from registry.models import ConfigRevision, ModelConfig
-from tests.conftest import small_config
-from tests.test_admin import LLAMA, change_url, form_data, row
+from tests.conftest import LLAMA, change_url, form_data, row, small_config
 
 
 def history_url(config: ModelConfig) -> str:

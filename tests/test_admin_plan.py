@@ -16,8 +16,7 @@ from django.urls import reverse
 from registry.admin import CHART_DEFAULT_CONTEXT, chart_contexts
 from registry.core.planning import DEVICES, Deployment, plan_config
 from registry.models import ModelConfig
-from tests.conftest import FIXTURES
-from tests.test_admin import form_data
+from tests.conftest import FIXTURES, form_data
 
 LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
 LLAMA_BF16 = 141107412992

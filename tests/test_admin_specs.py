@@ -15,8 +15,7 @@ from registry.core import catalogue
 from registry.core.hf import convert
 from registry.forms import LayerTypeForm, catalogue_specs, spec_form_field
 from registry.models import ConfigRevision, ModelConfig
-from tests.conftest import FIXTURES, small_config
-from tests.test_admin import ADD, CHANGELIST, LLAMA, add_data, change_url, form_data, row
+from tests.conftest import ADD, CHANGELIST, FIXTURES, LLAMA, add_data, change_url, form_data, row, small_config
 
 HF_DATA = Path(__file__).resolve().parent / "data" / "hf"
 MIXTRAL = "mistralai_Mixtral-8x7B-v0.1"
