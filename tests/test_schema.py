@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import collections
 import os
 
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
-from hypothesis import HealthCheck, settings
+from django.db import close_old_connections, transaction
+from hypothesis import HealthCheck, find, settings
+from hypothesis import strategies as st
+from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from registry.models import ModelConfig
 from registry.wsgi import application
 
 schema = schemathesis.openapi.from_wsgi("/schema/?format=json", application)
@@ -55,3 +59,270 @@ def test_api_conforms_to_its_schema(case, superuser_token):
     """
     excluded = [positive_data_acceptance] if case.body is not None or case.method in ("POST", "PUT", "PATCH") else []
     case.call_and_validate(headers={"Authorization": f"Token {superuser_token}"}, excluded_checks=excluded)
+
+
+# ---- writes the schema documents are accepted (finding 9) ---------------------------------------------------
+
+AUTH = "Authorization"
+
+
+def example_cases(path: str, method: str) -> list:
+    """The requests schemathesis builds from the schema's explicit examples for one operation."""
+    operation = schema[path][method]
+    return [
+        find(strategy, lambda _: True, settings=settings(database=None, suppress_health_check=list(HealthCheck)))
+        for strategy in operation.get_strategies_from_examples()
+    ]
+
+
+@pytest.mark.django_db
+def test_the_schema_examples_create_replace_change_and_delete(superuser_token):
+    """The explicit examples of the write operations are accepted writes, not rejections: PUT creates (201)
+    and then replaces (200), PATCH changes (200), POST meets the config PUT created (409) and, once it is
+    deleted (204), creates it (201); each answer conforms to the schema."""
+    headers = {AUTH: f"Token {superuser_token}"}
+    (put,) = example_cases("/models/{model_id}", "PUT")
+    (post,) = example_cases("/models/", "POST")
+    (patch,) = example_cases("/models/{model_id}", "PATCH")
+    assert put.path_parameters["model_id"] == put.body["model_id"] == post.body["model_id"]
+
+    for case, status in ((put, 201), (put, 200), (patch, 200)):
+        response = case.call_and_validate(headers=headers)
+        assert response.status_code == status, (case.method, response.text)
+    assert post.call(headers=headers).status_code == 409  # put created it
+
+    model_id = post.body["model_id"]
+    delete = schema["/models/{model_id}"]["DELETE"].Case(path_parameters={"model_id": model_id})
+    assert delete.call_and_validate(headers=headers).status_code == 204
+    assert not ModelConfig.objects.filter(model_id=model_id).exists()
+    response = post.call_and_validate(headers=headers)
+    assert response.status_code == 201, response.text
+    document = response.json()
+    # Stored as given, the derived values added (parameter_count in each layer's specs, the totals).
+    assert {k: document[k] for k in post.body if k != "layer_types"} == {
+        k: v for k, v in post.body.items() if k != "layer_types"
+    }
+    for stored, given in zip(document["layer_types"], post.body["layer_types"], strict=True):
+        assert {**stored, "specs": {**stored["specs"], "parameter_count": 0}} == {
+            **given,
+            "specs": {**given["specs"], "parameter_count": 0},
+        }
+
+    # The PATCH example, sent to the created config, changes it too.
+    patch.path_parameters["model_id"] = model_id
+    response = patch.call_and_validate(headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["validated"] is True
+
+
+# The stateful run has a schema of its own: its hook and settings must not reach the test above.
+STATEFUL_CONFIG = SchemathesisConfig.from_dict(
+    {
+        # Bodies from the strategy below are valid: they must be accepted, or meet a documented conflict
+        # (schemathesis' default answers, and 412 for an If-Match that is no longer current).
+        "generation": {"mode": "positive"},
+        "checks": {
+            "positive_data_acceptance": {
+                "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "412", "429", "5xx"]
+            }
+        },
+    }
+)
+stateful_schema = schemathesis.openapi.from_wsgi("/schema/?format=json", application, config=STATEFUL_CONFIG).include(
+    operation_id=["models_create", "models_retrieve", "models_update", "models_partial_update", "models_destroy"]
+)
+
+
+@st.composite
+def valid_configs(draw: st.DrawFn) -> dict:
+    """Small config documents that satisfy the cross-field rules the schema describes: model_id from
+    hf_model_id, every layer's hidden_size and vocab_size the config's, num_kv_heads dividing num_heads."""
+    owner = draw(st.from_regex(r"[a-z][a-z0-9-]{0,7}", fullmatch=True))
+    name = draw(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9.-]{0,11}", fullmatch=True))
+    head_dim = draw(st.sampled_from([8, 16, 32, 64]))
+    kv_heads = draw(st.integers(1, 4))
+    heads = kv_heads * draw(st.integers(1, 4))
+    hidden = heads * head_dim
+    layers = draw(st.integers(1, 8))
+    vocab = draw(st.integers(2, 5000))
+    tied = draw(st.booleans())
+    return {
+        "model_id": f"{owner}_{name}",
+        "hf_model_id": f"{owner}/{name}",
+        "name": f"{owner.title()} {name}",
+        "hidden_size": hidden,
+        "num_layers": layers,
+        "vocab_size": vocab,
+        "layer_types": [
+            {
+                "name": "attention",
+                "class": "GroupedQueryAttentionLayer",
+                "count": layers,
+                "specs": {
+                    "layer_idx": 0,
+                    "hidden_size": hidden,
+                    "num_heads": heads,
+                    "num_kv_heads": kv_heads,
+                    "head_dim": head_dim,
+                },
+            },
+            {
+                "name": "feedforward",
+                "class": "GatedMLPLayer",
+                "count": layers,
+                "specs": {"layer_idx": 0, "hidden_size": hidden, "intermediate_size": draw(st.integers(1, 4096))},
+            },
+            {
+                "name": "norm",
+                "class": "NormLayer",
+                "count": 2 * layers + 1,
+                "specs": {"hidden_size": hidden, "has_bias": False},
+            },
+            {
+                "name": "embedding",
+                "class": "EmbeddingLayer",
+                "count": 1,
+                "specs": {"vocab_size": vocab, "hidden_size": hidden},
+            },
+            {
+                "name": "lm_head",
+                "class": "OutputHeadLayer",
+                "count": 1,
+                "specs": {"vocab_size": vocab, "hidden_size": hidden, "tie_word_embeddings": tied},
+            },
+        ],
+        "validated": draw(st.booleans()),
+        "validation_notes": draw(st.text(st.characters(codec="ascii", categories=["L", "N", "Zs"]), max_size=40)),
+    }
+
+
+valid_patches = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.from_regex(r"[A-Za-z0-9][A-Za-z0-9 .-]{0,30}", fullmatch=True),
+        "validated": st.booleans(),
+        "validation_notes": st.text(st.characters(codec="ascii", categories=["L", "N", "Zs"]), max_size=40),
+    },
+)
+
+
+@stateful_schema.hook
+def before_generate_body(context, strategy):
+    """Writes the state machine starts itself send bodies the registry accepts (the cross-field rules
+    kept); a write that follows a link sends the link's body (the document just written, or a rename)."""
+    label = context.operation.label if context.operation is not None else None
+    if label in ("POST /models/", "PUT /models/{model_id}"):
+        return valid_configs()
+    if label == "PATCH /models/{model_id}":
+        return valid_patches
+    return strategy
+
+
+STATEFUL_TOKEN: dict[str, str] = {}
+
+
+@stateful_schema.auth(refresh_interval=None)
+class SuperuserToken:
+    """The test's superuser token, as an auth provider: schemathesis then knows the credentials are
+    real, and checks that the same requests without them are refused."""
+
+    def get(self, case, context):
+        return STATEFUL_TOKEN["key"]
+
+    def set(self, case, data, context):
+        case.headers = {**(case.headers or {}), AUTH: f"Token {data}"}
+
+
+@pytest.mark.django_db
+def test_stateful_create_read_update_delete(superuser_token):
+    """Following the schema's links: create → read → replace / change (If-Match: the ETag just given)
+    → delete, with every response checked against the schema and the stateful checks (a deleted config
+    stays gone, a created one is there). Small and derandomized, so the gate stays fast and stable."""
+    seen: list[tuple[str, int, bool]] = []  # operation, status, whether it sent If-Match
+
+    STATEFUL_TOKEN["key"] = superuser_token
+
+    class Machine(stateful_schema.as_state_machine()):
+        def setup(self):
+            # Each scenario starts from the fixtures alone: what one wrote would change what the next
+            # one's responses (and so its steps) are, and Hypothesis replays scenarios.
+            self.savepoint = transaction.savepoint()
+
+        def teardown(self):
+            transaction.savepoint_rollback(self.savepoint)
+
+        def before_call(self, case):
+            """A PUT the machine starts addresses its body's config (the rule path and body share); values
+            schemathesis takes from the app's constants may have replaced the ids the strategy drew."""
+            super().before_call(case)
+            if case.method == "PUT" and isinstance(case.body, dict) and isinstance(case.body.get("hf_model_id"), str):
+                model_id = case.body["hf_model_id"].replace("/", "_")
+                case.body["model_id"] = model_id
+                case.path_parameters = {**(case.path_parameters or {}), "model_id": model_id}
+
+        def after_call(self, response, case):
+            super().after_call(response, case)
+            seen.append((case.operation.label, response.status_code, "If-Match" in (case.headers or {})))
+
+    Machine.run(
+        settings=settings(
+            max_examples=int(os.environ.get("SCHEMATHESIS_STATEFUL_EXAMPLES", "25")),
+            stateful_step_count=6,
+            derandomize=os.environ.get("SCHEMATHESIS_RANDOM") != "1",
+            database=None,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+        )
+    )
+    statuses = collections.defaultdict(set)
+    for label, status, conditional in seen:
+        statuses[label].add(status)
+        if conditional:
+            statuses[f"{label} If-Match"].add(status)
+    # The chain ran through: configs were created, read, replaced, changed and deleted, and writes that
+    # followed a link with the ETag just given (If-Match: only the schema's links send a current one)
+    # were accepted.
+    assert 201 in statuses["POST /models/"], statuses
+    assert 200 in statuses["GET /models/{model_id}"], statuses
+    assert statuses["PUT /models/{model_id}"] & {200, 201}, statuses
+    assert 200 in statuses["PATCH /models/{model_id}"], statuses
+    assert 204 in statuses["DELETE /models/{model_id}"], statuses
+    linked = set().union(
+        *(statuses[f"{method} /models/{{model_id}} If-Match"] for method in ("PUT", "PATCH", "DELETE"))
+    )
+    assert linked & {200, 204}, statuses
+
+
+def test_the_schema_links_writes_to_what_follows_them():
+    """Each write's success response links to reading, replacing, changing and deleting the config (with
+    If-Match: its ETag) and to its history; a read links to the writes."""
+    paths = schema.raw_schema["paths"]
+    for path, method, status in (
+        ("/models/", "post", "201"),
+        ("/models/{model_id}", "put", "200"),
+        ("/models/{model_id}", "put", "201"),
+        ("/models/{model_id}", "patch", "200"),
+    ):
+        links = paths[path][method]["responses"][status]["links"]
+        targets = {link["operationId"] for link in links.values()}
+        assert targets == {
+            "models_retrieve",
+            "models_update",
+            "models_partial_update",
+            "models_destroy",
+            "models_history",
+        }
+        assert links["DeleteConfig"]["parameters"] == {
+            "model_id": "$response.body#/model_id",
+            "header.If-Match": "$response.header.ETag",
+        }
+    assert set(paths["/models/{model_id}"]["get"]["responses"]["200"]["links"]) == {
+        "ReplaceConfig",
+        "ChangeConfig",
+        "DeleteConfig",
+        "GetHistory",
+    }
+    document = schema.raw_schema["components"]["schemas"]["ConfigDocumentRequest"]
+    assert document["properties"]["layer_types"]["minItems"] == 1
+    assert document["additionalProperties"] is False
+    assert "`model_id` is `hf_model_id` with every '/' replaced by '_'" in document["description"]

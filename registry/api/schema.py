@@ -18,7 +18,12 @@ from registry.core.validation import MODEL_ID_CHARS, MODEL_ID_PATTERN, RESERVED_
 
 
 class RegistryAutoSchema(AutoSchema):
-    """Reads (and ``/models/validate``) need no credentials unless REGISTRY_READS_REQUIRE_AUTH."""
+    """Reads (and ``/models/validate``) need no credentials unless REGISTRY_READS_REQUIRE_AUTH.
+
+    Also: the config document's cross-field rules in its descriptions, a valid example body for every
+    write, and links from each write's response to what can follow it (read, replace, change, delete,
+    history), so that generated clients and stateful tests can chain them.
+    """
 
     def get_auth(self) -> list[dict[str, Any]]:
         auths = super().get_auth()
@@ -26,6 +31,195 @@ class RegistryAutoSchema(AutoSchema):
         if is_read and not reads_require_auth() and {} not in auths:
             auths.append({})
         return auths
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation = super().get_operation(*args, **kwargs)
+        if operation is not None:
+            _add_write_examples(operation)
+            _add_links(operation)
+        return operation
+
+    def _map_basic_serializer(self, serializer: Any, direction: str) -> dict[str, Any]:
+        schema = super()._map_basic_serializer(serializer, direction)
+        name = type(serializer).__name__
+        if name == "ConfigDocument":
+            _describe_document(schema, direction)
+        elif name in _SPECS_COMPONENTS:
+            for key, rule in SPEC_RULES.items():
+                if key in schema["properties"]:
+                    schema["properties"][key]["description"] = rule
+        if direction == "request" and (name == "ConfigDocument" or name in _LAYER_COMPONENTS):
+            # The validator refuses any other key (unknown_key) in a document, a layer type or its specs.
+            schema["additionalProperties"] = False
+        return schema
+
+
+# ---- the config document: rules the validator applies across fields, and example writes ----------------
+
+DOCUMENT_RULES = (
+    "A config document. Besides each field's own constraints, a write is accepted only when:\n\n"
+    "- `model_id` is `hf_model_id` with every '/' replaced by '_' (and, for PUT and PATCH, the path's model_id);\n"
+    "- every layer type's `specs.hidden_size` and `specs.vocab_size`, where its class has them, equal the "
+    "config's `hidden_size` and `vocab_size`;\n"
+    "- layer type names are unique within the config, and `class` is a class of `/layer-classes/` whose "
+    "required specs are all given (and only specs the class allows);\n"
+    "- `num_kv_heads` divides `num_heads`; `num_experts_per_tok` is at most `num_experts`; "
+    "`shared_expert_gate` needs `shared_expert_intermediate_size`; a norm with `elementwise_affine` false "
+    "has `has_bias` false;\n"
+    "- an output head with `tie_word_embeddings` has an EmbeddingLayer to tie to;\n"
+    "- names and ids are not blank (whitespace only), and names hold no control or bidirectional-control "
+    "characters;\n"
+    "- the derived values (`specs.parameter_count`, `total_params`, `total_params_formatted`, `active_params`, "
+    "`active_params_formatted`) are left out or equal what the registry computes (`?recompute=true` replaces "
+    "them); `active_params` only for a config with a MoELayer.\n\n"
+    "A violation is a 400 listing every problem with its `loc`, `code` and `msg`."
+)
+FIELD_RULES = {
+    "model_id": "hf_model_id with '/' replaced by '_' (a 400 model_id_mismatch otherwise); for PUT and PATCH, "
+    "also the path's model_id. Not 'validate', 'import-hf' or only dots.",
+    "hf_model_id": "The Hugging Face id (owner/name); model_id is derived from it. Not blank.",
+    "name": "Display name: not blank, no control or bidirectional-control characters.",
+    "hidden_size": "Width of the model; every layer type's specs.hidden_size must equal it.",
+    "vocab_size": "Vocabulary size; every layer type's specs.vocab_size must equal it.",
+    "num_layers": "Decoder layers; the per-decoder-layer types' counts should add up to it (a warning if not).",
+}
+_SPECS_COMPONENTS = frozenset(f"{name}Specs" for name in catalogue.names())
+_LAYER_COMPONENTS = _SPECS_COMPONENTS | {f"{name}Type" for name in catalogue.names()}
+SPEC_RULES = {
+    "hidden_size": "Must equal the config's hidden_size.",
+    "vocab_size": "Must equal the config's vocab_size.",
+}
+
+
+def _describe_document(schema: dict[str, Any], direction: str) -> None:
+    schema["description"] = DOCUMENT_RULES
+    properties = schema["properties"]
+    context = properties.get("max_position_embeddings")
+    if direction == "request" and context is not None:
+        context["nullable"] = True  # the validator takes null as not given
+        context["description"] = "Context length: tokens the model was built for (optional; null: not given)."
+    for key, rule in FIELD_RULES.items():
+        if key in properties:
+            properties[key]["description"] = rule
+    layer_types = properties.get("layer_types")
+    if layer_types is not None:
+        # An empty list is refused (code empty); the cap is MAX_LAYER_TYPES (maxItems, from the serializer).
+        layer_types["minItems"] = 1
+        layer_types["description"] = (
+            "At least one layer type; names unique within the config. Each one's specs follow its class."
+        )
+
+
+EXAMPLE_MODEL_ID = "acme_tiny-1"
+# A small valid config (derived values left out: the registry computes them).
+EXAMPLE_CONFIG: dict[str, Any] = {
+    "model_id": EXAMPLE_MODEL_ID,
+    "hf_model_id": "acme/tiny-1",
+    "name": "Acme Tiny 1",
+    "hidden_size": 64,
+    "num_layers": 2,
+    "vocab_size": 1000,
+    "layer_types": [
+        {
+            "name": "attention",
+            "class": "GroupedQueryAttentionLayer",
+            "count": 2,
+            "specs": {"layer_idx": 0, "hidden_size": 64, "num_heads": 4, "num_kv_heads": 2, "head_dim": 16},
+        },
+        {
+            "name": "feedforward",
+            "class": "GatedMLPLayer",
+            "count": 2,
+            "specs": {"layer_idx": 0, "hidden_size": 64, "intermediate_size": 256},
+        },
+        {"name": "norm", "class": "NormLayer", "count": 5, "specs": {"hidden_size": 64, "has_bias": False}},
+        {"name": "embedding", "class": "EmbeddingLayer", "count": 1, "specs": {"vocab_size": 1000, "hidden_size": 64}},
+        {
+            "name": "lm_head",
+            "class": "OutputHeadLayer",
+            "count": 1,
+            "specs": {"vocab_size": 1000, "hidden_size": 64, "tie_word_embeddings": True},
+        },
+    ],
+    "validated": False,
+    "validation_notes": "",
+}
+EXAMPLE_PATCH: dict[str, Any] = {"validated": True, "validation_notes": "Checked against the model card."}
+
+
+def _body_example(operation: dict[str, Any], name: str, summary: str, value: dict[str, Any]) -> None:
+    content = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if content is not None:
+        content["examples"] = {name: {"summary": summary, "value": value}}
+
+
+def _add_write_examples(operation: dict[str, Any]) -> None:
+    """A body each write accepts: POST and PUT create (or PUT replaces) a small config, PATCH changes notes."""
+    operation_id = operation["operationId"]
+    if operation_id == "models_create":
+        _body_example(operation, "SmallConfig", "A small valid config", EXAMPLE_CONFIG)
+    elif operation_id == "models_update":
+        _body_example(operation, "SmallConfig", "A small valid config (created, or replaced)", EXAMPLE_CONFIG)
+        # The body's model_id must be the path's: the path's example is the body's.
+        for parameter in operation["parameters"]:
+            if parameter["in"] == "path" and parameter["name"] == "model_id":
+                parameter["examples"] = {"SmallConfig": {"summary": "A small config", "value": EXAMPLE_MODEL_ID}}
+    elif operation_id == "models_partial_update":
+        _body_example(operation, "MarkValidated", "Mark it checked against the model card", EXAMPLE_PATCH)
+
+
+# ---- links: what can follow a response (OpenAPI 3 links; stateful tests follow them) ----------------------
+
+_FROM_BODY = {"model_id": "$response.body#/model_id"}
+_CONDITIONAL = {**_FROM_BODY, "header.If-Match": "$response.header.ETag"}
+# Link bodies are the bodies to send, not to be mixed with generated ones (schemathesis' extension).
+_WHOLE_BODY = {"x-schemathesis": {"merge_body": False}}
+LINKS: dict[str, dict[str, Any]] = {
+    "GetConfig": {
+        "operationId": "models_retrieve",
+        "parameters": _FROM_BODY,
+        "description": "Read the config.",
+    },
+    "ReplaceConfig": {
+        "operationId": "models_update",
+        "parameters": _CONDITIONAL,
+        "requestBody": "$response.body",
+        "description": "Replace it with this version (If-Match: this ETag, so a newer version is a 412).",
+        **_WHOLE_BODY,
+    },
+    "ChangeConfig": {
+        "operationId": "models_partial_update",
+        "parameters": _CONDITIONAL,
+        "requestBody": {"name": "$response.body#/hf_model_id"},
+        "description": "Rename it after its Hugging Face id, if this is still the current version.",
+        **_WHOLE_BODY,
+    },
+    "DeleteConfig": {
+        "operationId": "models_destroy",
+        "parameters": _CONDITIONAL,
+        "description": "Delete it, if this is still the current version.",
+    },
+    "GetHistory": {
+        "operationId": "models_history",
+        "parameters": _FROM_BODY,
+        "description": "The config's revisions.",
+    },
+}
+# operationId: (the statuses whose body is the config's document, the links they get)
+_LINKED = {
+    "models_create": (("201",), ("GetConfig", "ReplaceConfig", "ChangeConfig", "DeleteConfig", "GetHistory")),
+    "models_update": (("200", "201"), ("GetConfig", "ReplaceConfig", "ChangeConfig", "DeleteConfig", "GetHistory")),
+    "models_partial_update": (("200",), ("GetConfig", "ReplaceConfig", "ChangeConfig", "DeleteConfig", "GetHistory")),
+    "models_retrieve": (("200",), ("ReplaceConfig", "ChangeConfig", "DeleteConfig", "GetHistory")),
+}
+
+
+def _add_links(operation: dict[str, Any]) -> None:
+    statuses, names = _LINKED.get(operation["operationId"], ((), ()))
+    for status in statuses:
+        response = operation["responses"].get(status)
+        if response is not None:
+            response["links"] = {name: LINKS[name] for name in names}
 
 
 _ERRORS = {
@@ -121,7 +315,11 @@ LIST_PARAMETERS = [
     OpenApiParameter("validated", str, enum=["true", "false"], description="validated is this."),
     OpenApiParameter(
         "ordering",
-        {"type": "array", "items": {"type": "string", "enum": [p for f in ORDERING_FIELDS for p in (f, f"-{f}")]}},
+        {
+            "type": "array",
+            "items": {"type": "string", "enum": [p for f in ORDERING_FIELDS for p in (f, f"-{f}")]},
+            "minItems": 1,  # ordering= (no field) is a 400 (blank)
+        },
         style="form",
         explode=False,
         description="Comma-separated fields, '-' for descending; ties broken by model_id. Default model_id. "
