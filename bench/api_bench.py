@@ -35,6 +35,10 @@ BENCH_SECRET_KEY = secrets.token_urlsafe(50)
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(ROOT))
+
+from registry.core.examples import llama_like  # noqa: E402
+
 PYTHON = sys.executable
 DETAIL_ID = "meta-llama_Llama-3.3-70B-Instruct"
 ENDPOINTS = [
@@ -51,48 +55,18 @@ def synthetic_config(i: int) -> dict:
     heads = hidden // 64
     layers = 8 + i % 40
     vocab = 32000 + 64 * i
-    return {
-        "model_id": f"bench_synthetic-{i:04d}",
-        "hf_model_id": f"bench/synthetic-{i:04d}",
-        "name": f"Synthetic {i}",
-        "hidden_size": hidden,
-        "num_layers": layers,
-        "vocab_size": vocab,
-        "layer_types": [
-            {
-                "name": "attention",
-                "class": "GroupedQueryAttentionLayer",
-                "count": layers,
-                "specs": {"layer_idx": 0, "hidden_size": hidden, "num_heads": heads, "num_kv_heads": 1, "head_dim": 64},
-            },
-            {
-                "name": "feedforward",
-                "class": "GatedMLPLayer",
-                "count": layers,
-                "specs": {"layer_idx": 0, "hidden_size": hidden, "intermediate_size": 4 * hidden},
-            },
-            {
-                "name": "norm",
-                "class": "NormLayer",
-                "count": 2 * layers + 1,
-                "specs": {"hidden_size": hidden, "has_bias": False},
-            },
-            {
-                "name": "embedding",
-                "class": "EmbeddingLayer",
-                "count": 1,
-                "specs": {"vocab_size": vocab, "hidden_size": hidden},
-            },
-            {
-                "name": "lm_head",
-                "class": "EmbeddingLayer",
-                "count": 1,
-                "specs": {"vocab_size": vocab, "hidden_size": hidden},
-            },
-        ],
-        "validated": False,
-        "validation_notes": "",
-    }
+    return llama_like(
+        hf_model_id=f"bench/synthetic-{i:04d}",
+        name=f"Synthetic {i}",
+        hidden_size=hidden,
+        num_layers=layers,
+        vocab_size=vocab,
+        num_heads=heads,
+        num_kv_heads=1,
+        head_dim=64,
+        intermediate_size=4 * hidden,
+        tied=None,
+    )
 
 
 def recreate_database(url: str) -> None:

@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from registry.core import dumps, validate_config  # noqa: E402
+from registry.core.examples import llama_like  # noqa: E402
 
 # Production settings refuse a development key; a bench run uses a throwaway one.
 BENCH_SECRET_KEY = secrets.token_urlsafe(50)
@@ -39,49 +40,18 @@ def synthetic_config(i: int, rng: random.Random) -> dict:
     heads = kv * rng.choice([1, 2, 4, 8])
     layers = rng.randint(8, 96)
     vocab = rng.choice([32000, 50257, 128256])
-    hf = f"synthetic-org/model-{i:05d}"
-    doc = {
-        "model_id": hf.replace("/", "_"),
-        "hf_model_id": hf,
-        "name": f"Synthetic model {i}",
-        "hidden_size": h,
-        "num_layers": layers,
-        "vocab_size": vocab,
-        "layer_types": [
-            {
-                "name": "attention",
-                "class": "GroupedQueryAttentionLayer",
-                "count": layers,
-                "specs": {"layer_idx": 0, "hidden_size": h, "num_heads": heads, "num_kv_heads": kv, "head_dim": 128},
-            },
-            {
-                "name": "feedforward",
-                "class": "GatedMLPLayer",
-                "count": layers,
-                "specs": {"layer_idx": 0, "hidden_size": h, "intermediate_size": h * rng.choice([3, 4])},
-            },
-            {
-                "name": "norm",
-                "class": "NormLayer",
-                "count": 2 * layers + 1,
-                "specs": {"hidden_size": h, "has_bias": False},
-            },
-            {
-                "name": "embedding",
-                "class": "EmbeddingLayer",
-                "count": 1,
-                "specs": {"vocab_size": vocab, "hidden_size": h},
-            },
-            {
-                "name": "lm_head",
-                "class": "EmbeddingLayer",
-                "count": 1,
-                "specs": {"vocab_size": vocab, "hidden_size": h},
-            },
-        ],
-        "validated": False,
-        "validation_notes": "",
-    }
+    doc = llama_like(
+        hf_model_id=f"synthetic-org/model-{i:05d}",
+        name=f"Synthetic model {i}",
+        hidden_size=h,
+        num_layers=layers,
+        vocab_size=vocab,
+        num_heads=heads,
+        num_kv_heads=kv,
+        head_dim=128,
+        intermediate_size=h * rng.choice([3, 4]),
+        tied=None,
+    )
     validation = validate_config(doc)
     assert validation.config is not None, validation.errors
     return validation.config.to_document()

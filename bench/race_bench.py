@@ -50,6 +50,10 @@ BENCH_SECRET_KEY = secrets.token_urlsafe(50)
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
+sys.path.insert(0, str(ROOT))
+
+from registry.core.examples import llama_like  # noqa: E402
+
 MODEL_ID = "acme_race-1"
 HF_MODEL_ID = "acme/race-1"
 # Text a database error would carry, which no response may.
@@ -73,49 +77,18 @@ FRESH_TRIES = 5
 
 def config(notes: str) -> dict:
     """A small valid config under MODEL_ID; ``notes`` makes each write's document its own."""
-    hidden, layers, vocab = 64, 2, 1000
-    return {
-        "model_id": MODEL_ID,
-        "hf_model_id": HF_MODEL_ID,
-        "name": "Acme Race 1",
-        "hidden_size": hidden,
-        "num_layers": layers,
-        "vocab_size": vocab,
-        "layer_types": [
-            {
-                "name": "attention",
-                "class": "GroupedQueryAttentionLayer",
-                "count": layers,
-                "specs": {"layer_idx": 0, "hidden_size": hidden, "num_heads": 4, "num_kv_heads": 2, "head_dim": 16},
-            },
-            {
-                "name": "feedforward",
-                "class": "GatedMLPLayer",
-                "count": layers,
-                "specs": {"layer_idx": 0, "hidden_size": hidden, "intermediate_size": 256},
-            },
-            {
-                "name": "norm",
-                "class": "NormLayer",
-                "count": 2 * layers + 1,
-                "specs": {"hidden_size": hidden, "has_bias": False},
-            },
-            {
-                "name": "embedding",
-                "class": "EmbeddingLayer",
-                "count": 1,
-                "specs": {"vocab_size": vocab, "hidden_size": hidden},
-            },
-            {
-                "name": "lm_head",
-                "class": "OutputHeadLayer",
-                "count": 1,
-                "specs": {"vocab_size": vocab, "hidden_size": hidden, "tie_word_embeddings": True},
-            },
-        ],
-        "validated": False,
-        "validation_notes": notes,
-    }
+    return llama_like(
+        hf_model_id=HF_MODEL_ID,
+        name="Acme Race 1",
+        hidden_size=64,
+        num_layers=2,
+        vocab_size=1000,
+        num_heads=4,
+        num_kv_heads=2,
+        head_dim=16,
+        intermediate_size=256,
+        validation_notes=notes,
+    )
 
 
 @dataclass

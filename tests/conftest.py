@@ -23,44 +23,10 @@ def fixture_document(model_id: str) -> dict[str, Any]:
 
 
 def small_config(**overrides: Any) -> dict[str, Any]:
-    """A small valid config document with no derived values; override top-level keys with kwargs."""
-    doc: dict[str, Any] = {
-        "model_id": "acme_tiny-1",
-        "hf_model_id": "acme/tiny-1",
-        "name": "Acme Tiny 1",
-        "hidden_size": 64,
-        "num_layers": 2,
-        "vocab_size": 1000,
-        "layer_types": [
-            {
-                "name": "attention",
-                "class": "GroupedQueryAttentionLayer",
-                "count": 2,
-                "specs": {"layer_idx": 0, "hidden_size": 64, "num_heads": 4, "num_kv_heads": 2, "head_dim": 16},
-            },
-            {
-                "name": "feedforward",
-                "class": "GatedMLPLayer",
-                "count": 2,
-                "specs": {"layer_idx": 0, "hidden_size": 64, "intermediate_size": 256},
-            },
-            {"name": "norm", "class": "NormLayer", "count": 5, "specs": {"hidden_size": 64, "has_bias": False}},
-            {
-                "name": "embedding",
-                "class": "EmbeddingLayer",
-                "count": 1,
-                "specs": {"vocab_size": 1000, "hidden_size": 64},
-            },
-            {
-                "name": "lm_head",
-                "class": "OutputHeadLayer",
-                "count": 1,
-                "specs": {"vocab_size": 1000, "hidden_size": 64, "tie_word_embeddings": True},
-            },
-        ],
-        "validated": False,
-        "validation_notes": "",
-    }
+    """A small valid config document with no derived values (the schema's example); override top-level keys."""
+    from registry.api.schema import EXAMPLE_CONFIG
+
+    doc = copy.deepcopy(EXAMPLE_CONFIG)
     doc.update(copy.deepcopy(overrides))
     return doc
 
@@ -69,57 +35,22 @@ def dense_config(
     hidden: int, layers: int, heads: int, kv_heads: int, intermediate: int, vocab: int, **extra: Any
 ) -> dict[str, Any]:
     """A valid Llama-shaped document (derived values filled in), its untied head a second embedding."""
-    doc = {
-        "model_id": "acme_x",
-        "hf_model_id": "acme/x",
-        "name": "x",
-        "hidden_size": hidden,
-        "num_layers": layers,
-        "vocab_size": vocab,
-        **extra,
-        "layer_types": [
-            {
-                "name": "attention",
-                "class": "GroupedQueryAttentionLayer",
-                "count": layers,
-                "specs": {
-                    "hidden_size": hidden,
-                    "num_heads": heads,
-                    "num_kv_heads": kv_heads,
-                    "head_dim": hidden // heads,
-                },
-            },
-            {
-                "name": "mlp",
-                "class": "GatedMLPLayer",
-                "count": layers,
-                "specs": {"hidden_size": hidden, "intermediate_size": intermediate},
-            },
-            {
-                "name": "norm",
-                "class": "NormLayer",
-                "count": 2 * layers + 1,
-                "specs": {"hidden_size": hidden, "has_bias": False},
-            },
-            {
-                "name": "embedding",
-                "class": "EmbeddingLayer",
-                "count": 1,
-                "specs": {"vocab_size": vocab, "hidden_size": hidden},
-            },
-            {
-                "name": "lm_head",
-                "class": "EmbeddingLayer",
-                "count": 1,
-                "specs": {"vocab_size": vocab, "hidden_size": hidden},
-            },
-        ],
-        "validated": False,
-        "validation_notes": "",
-    }
     from registry.core import validate_config
+    from registry.core.examples import llama_like
 
-    result = validate_config(doc)
+    doc = llama_like(
+        hf_model_id="acme/x",
+        name="x",
+        hidden_size=hidden,
+        num_layers=layers,
+        vocab_size=vocab,
+        num_heads=heads,
+        num_kv_heads=kv_heads,
+        head_dim=hidden // heads,
+        intermediate_size=intermediate,
+        tied=None,
+    )
+    result = validate_config({**doc, **extra})
     assert result.ok, result.errors
     return result.config.to_document()
 

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from registry.core.examples import llama_like
 from registry.models import ModelConfig
 from registry.wsgi import application
 
@@ -146,54 +147,21 @@ def valid_configs(draw: st.DrawFn) -> dict:
     layers = draw(st.integers(1, 8))
     vocab = draw(st.integers(2, 5000))
     tied = draw(st.booleans())
-    return {
-        "model_id": f"{owner}_{name}",
-        "hf_model_id": f"{owner}/{name}",
-        "name": f"{owner.title()} {name}",
-        "hidden_size": hidden,
-        "num_layers": layers,
-        "vocab_size": vocab,
-        "layer_types": [
-            {
-                "name": "attention",
-                "class": "GroupedQueryAttentionLayer",
-                "count": layers,
-                "specs": {
-                    "layer_idx": 0,
-                    "hidden_size": hidden,
-                    "num_heads": heads,
-                    "num_kv_heads": kv_heads,
-                    "head_dim": head_dim,
-                },
-            },
-            {
-                "name": "feedforward",
-                "class": "GatedMLPLayer",
-                "count": layers,
-                "specs": {"layer_idx": 0, "hidden_size": hidden, "intermediate_size": draw(st.integers(1, 4096))},
-            },
-            {
-                "name": "norm",
-                "class": "NormLayer",
-                "count": 2 * layers + 1,
-                "specs": {"hidden_size": hidden, "has_bias": False},
-            },
-            {
-                "name": "embedding",
-                "class": "EmbeddingLayer",
-                "count": 1,
-                "specs": {"vocab_size": vocab, "hidden_size": hidden},
-            },
-            {
-                "name": "lm_head",
-                "class": "OutputHeadLayer",
-                "count": 1,
-                "specs": {"vocab_size": vocab, "hidden_size": hidden, "tie_word_embeddings": tied},
-            },
-        ],
-        "validated": draw(st.booleans()),
-        "validation_notes": draw(st.text(st.characters(codec="ascii", categories=["L", "N", "Zs"]), max_size=40)),
-    }
+    intermediate = draw(st.integers(1, 4096))
+    return llama_like(
+        hf_model_id=f"{owner}/{name}",
+        name=f"{owner.title()} {name}",
+        hidden_size=hidden,
+        num_layers=layers,
+        vocab_size=vocab,
+        num_heads=heads,
+        num_kv_heads=kv_heads,
+        head_dim=head_dim,
+        intermediate_size=intermediate,
+        tied=tied,
+        validated=draw(st.booleans()),
+        validation_notes=draw(st.text(st.characters(codec="ascii", categories=["L", "N", "Zs"]), max_size=40)),
+    )
 
 
 valid_patches = st.fixed_dictionaries(

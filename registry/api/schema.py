@@ -14,6 +14,7 @@ from registry.api.permissions import reads_require_auth
 from registry.api.serializers import ErrorSerializer
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
+from registry.core.examples import llama_like
 from registry.core.validation import MODEL_ID_CHARS, MODEL_ID_PATTERN, RESERVED_MODEL_IDS
 
 
@@ -112,38 +113,17 @@ def _describe_document(schema: dict[str, Any], direction: str) -> None:
 
 EXAMPLE_MODEL_ID = "acme_tiny-1"
 # A small valid config (derived values left out: the registry computes them).
-EXAMPLE_CONFIG: dict[str, Any] = {
-    "model_id": EXAMPLE_MODEL_ID,
-    "hf_model_id": "acme/tiny-1",
-    "name": "Acme Tiny 1",
-    "hidden_size": 64,
-    "num_layers": 2,
-    "vocab_size": 1000,
-    "layer_types": [
-        {
-            "name": "attention",
-            "class": "GroupedQueryAttentionLayer",
-            "count": 2,
-            "specs": {"layer_idx": 0, "hidden_size": 64, "num_heads": 4, "num_kv_heads": 2, "head_dim": 16},
-        },
-        {
-            "name": "feedforward",
-            "class": "GatedMLPLayer",
-            "count": 2,
-            "specs": {"layer_idx": 0, "hidden_size": 64, "intermediate_size": 256},
-        },
-        {"name": "norm", "class": "NormLayer", "count": 5, "specs": {"hidden_size": 64, "has_bias": False}},
-        {"name": "embedding", "class": "EmbeddingLayer", "count": 1, "specs": {"vocab_size": 1000, "hidden_size": 64}},
-        {
-            "name": "lm_head",
-            "class": "OutputHeadLayer",
-            "count": 1,
-            "specs": {"vocab_size": 1000, "hidden_size": 64, "tie_word_embeddings": True},
-        },
-    ],
-    "validated": False,
-    "validation_notes": "",
-}
+EXAMPLE_CONFIG: dict[str, Any] = llama_like(
+    hf_model_id="acme/tiny-1",
+    name="Acme Tiny 1",
+    hidden_size=64,
+    num_layers=2,
+    vocab_size=1000,
+    num_heads=4,
+    num_kv_heads=2,
+    head_dim=16,
+    intermediate_size=256,
+)
 EXAMPLE_PATCH: dict[str, Any] = {"validated": True, "validation_notes": "Checked against the model card."}
 
 

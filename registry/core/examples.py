@@ -1,0 +1,81 @@
+"""A Llama-shaped config document: the schema's example, and the builder of the tests and benches."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def llama_like(
+    *,
+    hf_model_id: str,
+    name: str,
+    hidden_size: int,
+    num_layers: int,
+    vocab_size: int,
+    num_heads: int,
+    num_kv_heads: int,
+    head_dim: int,
+    intermediate_size: int,
+    tied: bool | None = True,
+    validated: bool = False,
+    validation_notes: str = "",
+) -> dict[str, Any]:
+    """A dense decoder's document without derived values: GQA attention, gated MLP, two norms per layer
+    and a final one, the token embedding and an output head.
+
+    ``tied`` True or False gives an ``OutputHeadLayer`` with that ``tie_word_embeddings``; None writes the
+    untied head as a second ``EmbeddingLayer`` (the seed fixtures' convention).
+    """
+    h, layers, vocab = hidden_size, num_layers, vocab_size
+    if tied is None:
+        head = {
+            "name": "lm_head",
+            "class": "EmbeddingLayer",
+            "count": 1,
+            "specs": {"vocab_size": vocab, "hidden_size": h},
+        }
+    else:
+        head = {
+            "name": "lm_head",
+            "class": "OutputHeadLayer",
+            "count": 1,
+            "specs": {"vocab_size": vocab, "hidden_size": h, "tie_word_embeddings": tied},
+        }
+    attention = {"layer_idx": 0, "hidden_size": h, "num_heads": num_heads, "num_kv_heads": num_kv_heads}
+    return {
+        "model_id": hf_model_id.replace("/", "_"),
+        "hf_model_id": hf_model_id,
+        "name": name,
+        "hidden_size": h,
+        "num_layers": layers,
+        "vocab_size": vocab,
+        "layer_types": [
+            {
+                "name": "attention",
+                "class": "GroupedQueryAttentionLayer",
+                "count": layers,
+                "specs": {**attention, "head_dim": head_dim},
+            },
+            {
+                "name": "feedforward",
+                "class": "GatedMLPLayer",
+                "count": layers,
+                "specs": {"layer_idx": 0, "hidden_size": h, "intermediate_size": intermediate_size},
+            },
+            {
+                "name": "norm",
+                "class": "NormLayer",
+                "count": 2 * layers + 1,
+                "specs": {"hidden_size": h, "has_bias": False},
+            },
+            {
+                "name": "embedding",
+                "class": "EmbeddingLayer",
+                "count": 1,
+                "specs": {"vocab_size": vocab, "hidden_size": h},
+            },
+            head,
+        ],
+        "validated": validated,
+        "validation_notes": validation_notes,
+    }
