@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from registry.bulk import gc_paused
 from registry.core import Code, ConfigDoc, Issue, digest, validate_config
 from registry.core.document import merge_patch
 from registry.core.validation import MAX_NOTES_LENGTH, Validation
@@ -369,6 +370,7 @@ class ImportItem:
     errors: tuple[Issue, ...] = ()
 
 
+@gc_paused()
 def import_configs(
     items: Iterable[ImportItem],
     *,
@@ -575,6 +577,7 @@ class Recount:
     new_total: int
 
 
+@gc_paused()
 def recompute_counts(
     *, config_ids: Iterable[int] | None = None, dry_run: bool = False, user: Any = None, source: str = "recompute"
 ) -> list[Recount]:

@@ -56,3 +56,19 @@ def test_a_copy_that_breaks_a_constraint_is_djangos_integrity_error():
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_rows(ModelConfig, fields, [row])
     assert ModelConfig.objects.count() == 1
+
+
+def test_gc_paused_restores_the_collector_and_nests():
+    """The collector is off inside (nested pauses included) and back on after, even when the job raises."""
+    import gc
+
+    from registry.bulk import gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner pause does not turn it back on early
+        raise RuntimeError
+    assert gc.isenabled()

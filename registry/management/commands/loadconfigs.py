@@ -10,6 +10,7 @@ from django.core.management.base import CommandError, CommandParser
 from tqdm import tqdm
 
 from registry import conf
+from registry.bulk import gc_paused
 from registry.core.files import config_paths, read_config_file
 from registry.management.base import RegistryCommand
 from registry.services import ImportItem, ImportReport, import_configs
@@ -56,7 +57,10 @@ class Command(RegistryCommand):
             and options["verbosity"] >= 1
             and sys.stderr.isatty()
         )
-        with tqdm(total=len(files), unit="file", disable=not show_bar, file=sys.stderr, leave=False) as bar:
+        with (
+            gc_paused(),
+            tqdm(total=len(files), unit="file", disable=not show_bar, file=sys.stderr, leave=False) as bar,
+        ):
             items = []
             for path in files:
                 data, error = read_config_file(path)
