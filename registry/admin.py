@@ -285,7 +285,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         if obj is not None and obj.pk is not None and not add:
             # The saved config, not the instance a rejected POST has changed in memory.
-            saved = ModelConfig.objects.prefetch_related("layer_types").get(pk=obj.pk)
+            saved = selectors.config_with_layers(pk=obj.pk)
             context["plan"] = plan_panel(saved, PlanForm(request.GET))
             # The panel's GET form keeps the admin's own query parameters (_changelist_filters, _popup).
             context["plan"]["kept_query"] = [(k, v) for k, v in request.GET.items() if k.startswith("_")]

@@ -22,22 +22,11 @@ from registry.core import Code, Issue, Validation, catalogue, validate_config
 from registry.core.catalogue import PARAMETER_COUNT, LayerClass, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX
 from registry.core.planning import DEVICES, DTYPE_BITS, Deployment, parse_deployment
+from registry.core.validation import AUTHORED_VALUE_KEYS
 from registry.hf_sources import HUB_ID_RE
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
 SPEC_PREFIX = "spec_"
-# Top-level keys of a document that staff type in; the derived ones are computed by the core.
-CONFIG_KEYS = (
-    "model_id",
-    "hf_model_id",
-    "name",
-    "hidden_size",
-    "num_layers",
-    "vocab_size",
-    "max_position_embeddings",
-    "validated",
-    "validation_notes",
-)
 # Where ModelConfigForm leaves itself on its instance: the inline formset validates the whole
 # document in its clean(), and the admin hands it only the parent's instance, not the parent form.
 PARENT_FORM_ATTR = "_registry_parent_form"
@@ -232,7 +221,7 @@ class ModelConfigForm(forms.ModelForm):
 
     class Meta:
         model = ModelConfig
-        fields = CONFIG_KEYS
+        fields = AUTHORED_VALUE_KEYS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -246,7 +235,7 @@ class ModelConfigForm(forms.ModelForm):
         # A plain read, for an early message: the save passes base_digest to config_upsert as
         # if_match, which checks it again under the row lock (ModelConfigAdmin.save_related).
         if self.instance.pk and base:
-            current = ModelConfig.objects.filter(pk=self.instance.pk).values_list("digest", flat=True).first()
+            current = selectors.current_digest(pk=self.instance.pk)
             if current is not None and current != base:
                 raise ValidationError(stale_message(self.instance.model_id), code="stale")
         return cleaned
@@ -426,7 +415,7 @@ class LayerTypeFormSet(BaseInlineFormSet):
     def build_document(self, parent: forms.ModelForm | None, rows: list[LayerTypeForm]) -> dict[str, Any]:
         """The config document the forms describe; values that failed their field's own check are left out."""
         document: dict[str, Any] = {}
-        for key in CONFIG_KEYS:
+        for key in AUTHORED_VALUE_KEYS:
             if parent is not None and key in parent.fields:
                 # None only comes from an optional field left blank: the key is then absent.
                 if parent.cleaned_data.get(key) is not None:
@@ -503,7 +492,7 @@ def attach_issues(
             leftover.append(issue)
         else:
             top = issue.loc.split(".", 1)[0].split("[", 1)[0]
-            _add_issue(parent, top if top in CONFIG_KEYS else None, issue)
+            _add_issue(parent, top if top in AUTHORED_VALUE_KEYS else None, issue)
             at_parent = True
     return leftover, at_parent
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -23,6 +25,26 @@ def stored_version(model_id: str) -> tuple[int, str, datetime] | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, [model_id])
         return cursor.fetchone()
+
+
+def with_layers(configs: QuerySet[ModelConfig] | None = None) -> QuerySet[ModelConfig]:
+    """``configs`` (default: all) with their layer types, in one more query: what a document needs."""
+    return (ModelConfig.objects.all() if configs is None else configs).prefetch_related("layer_types")
+
+
+def config_with_layers(**lookup: Any) -> ModelConfig | None:
+    """The config matching ``lookup`` (``model_id=`` or ``pk=``) with its layer types, or None."""
+    return with_layers().filter(**lookup).first()
+
+
+def current_digest(**lookup: Any) -> str | None:
+    """The stored digest (the ETag) of the config matching ``lookup``, or None when there is no such config."""
+    return ModelConfig.objects.filter(**lookup).values_list("digest", flat=True).first()
+
+
+def documents_of(model_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The stored documents of these model_ids, by model_id (two queries); ids not stored are left out."""
+    return {config.model_id: config.to_document() for config in with_layers().filter(model_id__in=list(model_ids))}
 
 
 def planning_stacks(configs: QuerySet[ModelConfig]) -> tuple[list[StackConfig], list[StackRow], list[int]]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 
+from registry import selectors
 from registry.bulk import gc_paused
 from registry.core import Code, ConfigDoc, Issue, digest, validate_config
 from registry.core.document import merge_patch
@@ -235,7 +236,7 @@ def notes_with_checks(notes: str, check: Validation) -> str:
 def _selection(config_ids: Iterable[int]) -> tuple[list[ModelConfig], list[ConfigOutcome]]:
     """The stored configs among ``config_ids`` (by model_id), and an outcome GONE for each id not found."""
     ids = list(config_ids)
-    configs = list(ModelConfig.objects.filter(pk__in=ids).prefetch_related("layer_types").order_by("model_id"))
+    configs = list(selectors.with_layers(ModelConfig.objects.filter(pk__in=ids)).order_by("model_id"))
     found = {config.pk for config in configs}
     return configs, [ConfigOutcome(pk, None, Outcome.GONE) for pk in ids if pk not in found]
 
@@ -458,7 +459,7 @@ def import_configs(
         if prune:
             report.pruned = sorted(set(stored) - set(seen))
             if report.pruned and not dry_run:
-                gone = ModelConfig.objects.filter(model_id__in=report.pruned).prefetch_related("layer_types")
+                gone = selectors.with_layers(ModelConfig.objects.filter(model_id__in=report.pruned))
                 deletes = [Delete(c.pk, c.model_id, c.to_document()) for c in gone]
         if dry_run or not (writes or deletes):
             return report
@@ -630,9 +631,7 @@ def recompute_counts(
         recounts = [Recount(rows[i][1], int(old_totals[i]), int(new_totals[i])) for i in sorted(changed_configs)]
         if dry_run or not changed_configs:
             return recounts
-        changed = ModelConfig.objects.filter(pk__in=[rows[i][0] for i in changed_configs]).prefetch_related(
-            "layer_types"
-        )
+        changed = selectors.with_layers(ModelConfig.objects.filter(pk__in=[rows[i][0] for i in changed_configs]))
         new_per_layer = {layers[i][0]: int(per_layer[i]) for i in changed_layers}
         writes = []
         for config in changed:

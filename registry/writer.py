@@ -13,6 +13,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from registry import selectors
 from registry.bulk import RawJson, insert_rows
 from registry.core import ConfigDoc, digest
 from registry.core.document import compact
@@ -88,7 +89,7 @@ def write(writes: Sequence[Write], *, deletes: Sequence[Delete] = (), user: Any 
     if updates:
         missing = [w.pk for w in updates if w.before is None]
         if missing:
-            stored = ModelConfig.objects.filter(pk__in=missing).prefetch_related("layer_types")
+            stored = selectors.with_layers(ModelConfig.objects.filter(pk__in=missing))
             befores = {c.pk: c.to_document() for c in stored}
             for w in updates:
                 if w.before is None:

@@ -33,7 +33,8 @@ from registry.api.views import WRITE_ERRORS, Document, RegistryAPIView
 from registry.core import Code, Issue
 from registry.core.counts import BIGINT_MAX
 from registry.core.diff import changed_paths, compare, in_order
-from registry.models import ConfigRevision, ModelConfig
+from registry.models import ConfigRevision
+from registry.selectors import current_digest, documents_of, revisions_of
 from registry.services import config_restore
 
 PAGE_PARAMETERS = [p for p in LIST_PARAMETERS if p.name in ("limit", "offset")]
@@ -49,11 +50,6 @@ class RestorePermissions(ConfigPermissions):
         return bool(user and user.is_authenticated) and (
             user.has_perm("registry.add_modelconfig") or user.has_perm("registry.change_modelconfig")
         )
-
-
-def revisions_of(model_id: str) -> Any:
-    """A config's revisions, newest first (the revision_history index), with their users."""
-    return ConfigRevision.objects.filter(model_id=model_id).select_related("user")
 
 
 def revision_item(request: Any, revision: ConfigRevision) -> dict[str, Any]:
@@ -134,7 +130,7 @@ class RevisionRestoreView(RegistryAPIView):
     )
     def post(self, request: Any, model_id: str, revision: str) -> Any:
         found = get_revision(model_id, revision)
-        current = ModelConfig.objects.filter(model_id=model_id).values_list("digest", flat=True).first()
+        current = current_digest(model_id=model_id)
         if current is None and not request.user.has_perm("registry.add_modelconfig"):
             self.permission_denied(request, "Re-creating a deleted config needs the add permission.")
         if current is not None and not request.user.has_perm("registry.change_modelconfig"):
@@ -165,11 +161,10 @@ class ConfigDiffView(RegistryAPIView):
     )
     def get(self, request: Any, model_id: str, other_model_id: str) -> Any:
         ids = (model_id, other_model_id)
-        configs = {c.model_id: c for c in ModelConfig.objects.filter(model_id__in=ids).prefetch_related("layer_types")}
-        missing = [i for i in dict.fromkeys(ids) if i not in configs]
+        documents = documents_of(ids)
+        missing = [i for i in dict.fromkeys(ids) if i not in documents]
         if missing:
             raise Invalid(
                 [Issue("$", Code.NOT_FOUND, f"no config with model_id {i!r}") for i in missing], status_code=404
             )
-        a, b = (configs[i].to_document() for i in ids)
-        return Response({"a": model_id, "b": other_model_id, **compare(a, b)})
+        return Response({"a": model_id, "b": other_model_id, **compare(documents[model_id], documents[other_model_id])})

@@ -13,6 +13,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from registry import selectors
 from registry.api import conditional, documents
 from registry.api.errors import Invalid, query_error
 from registry.api.filters import ConfigFilterSet
@@ -232,7 +233,7 @@ class ConfigDetailView(RegistryAPIView):
             return unchanged
         body = documents.cached(digest)
         if body is None:
-            config = ModelConfig.objects.prefetch_related("layer_types").filter(pk=pk).first()
+            config = selectors.config_with_layers(pk=pk)
             if config is None:
                 raise exceptions.NotFound("No config with this model_id.")
             digest, body = documents.render_config(config)
@@ -250,7 +251,7 @@ class ConfigDetailView(RegistryAPIView):
     )
     def put(self, request: Any, model_id: str) -> Any:
         recompute = self.recompute(request)
-        current = ModelConfig.objects.filter(model_id=model_id).values_list("digest", flat=True).first()
+        current = selectors.current_digest(model_id=model_id)
         if current is None and not request.user.has_perm("registry.add_modelconfig"):
             self.permission_denied(request, "Creating a config needs the add permission.")
         if current is not None and not request.user.has_perm("registry.change_modelconfig"):
@@ -285,7 +286,7 @@ class ConfigDetailView(RegistryAPIView):
     )
     def patch(self, request: Any, model_id: str) -> Any:
         recompute = self.recompute(request)
-        current = ModelConfig.objects.filter(model_id=model_id).values_list("digest", flat=True).first()
+        current = selectors.current_digest(model_id=model_id)
         if current is None:
             raise exceptions.NotFound("No config with this model_id.")
         _refuse_if_none_match(request, current)
@@ -437,7 +438,7 @@ class ImportHFView(RegistryAPIView):
                 raise ConfigRejected(validation.errors)
             return Response(validation.config.to_document())  # type: ignore[union-attr]
         model_id = document["model_id"]  # type: ignore[index]
-        stored = ModelConfig.objects.filter(model_id=model_id).values_list("digest", flat=True).first()
+        stored = selectors.current_digest(model_id=model_id)
         if stored is not None and replace == "true" and not request.user.has_perm("registry.change_modelconfig"):
             raise exceptions.PermissionDenied("Replacing a stored config needs the change permission.")
         if stored is not None and replace != "true":
@@ -471,7 +472,7 @@ class ConfigParametersView(RegistryAPIView):
         responses={200: ParameterBreakdownSerializer, **NOT_MODIFIED, **errors(404, *READ_ERRORS)},
     )
     def get(self, request: Any, model_id: str) -> Any:
-        config = ModelConfig.objects.prefetch_related("layer_types").filter(model_id=model_id).first()
+        config = selectors.config_with_layers(model_id=model_id)
         if config is None:
             raise exceptions.NotFound("No config with this model_id.")
         unchanged = conditional.not_modified(request, config.digest, config.updated)
@@ -509,7 +510,7 @@ class ConfigPlanView(RegistryAPIView):
     )
     def get(self, request: Any, model_id: str) -> Any:
         deployment = deployment_from(request)
-        config = ModelConfig.objects.prefetch_related("layer_types").filter(model_id=model_id).first()
+        config = selectors.config_with_layers(model_id=model_id)
         if config is None:
             raise exceptions.NotFound("No config with this model_id.")
         plan = plan_config(config.to_document(), deployment)

@@ -54,22 +54,14 @@ TOP_LEVEL_KEYS = (
 RESERVED_MODEL_IDS = frozenset({"validate", "import-hf"})
 # A config's own values, stored as its row's columns: every top-level key but its layer types.
 CONFIG_VALUE_KEYS = tuple(key for key in TOP_LEVEL_KEYS if key != "layer_types")
+# The top-level values derived from the layer types.
+DERIVED_TOP_LEVEL_KEYS = ("total_params", "total_params_formatted", "active_params", "active_params_formatted")
+# The config's own values that an author writes (forms, PATCH): the rest are derived.
+AUTHORED_VALUE_KEYS = tuple(key for key in CONFIG_VALUE_KEYS if key not in DERIVED_TOP_LEVEL_KEYS)
 REQUIRED_TOP_LEVEL = ("model_id", "hf_model_id", "name", "hidden_size", "num_layers", "vocab_size", "layer_types")
 LAYER_TYPE_KEYS = ("name", "class", "count", "specs")
 _TOP_LEVEL_SET = dict.fromkeys(TOP_LEVEL_KEYS).keys()
 _LAYER_TYPE_SET = dict.fromkeys(LAYER_TYPE_KEYS).keys()
-# The top-level values derived from the layer types.
-DERIVED_TOP_LEVEL_KEYS = ("total_params", "total_params_formatted", "active_params", "active_params_formatted")
-# Derived values: may be left out; where given, they must equal the computed ones.
-DERIVED_CODES = frozenset(
-    {
-        "parameter_count_mismatch",
-        "total_params_mismatch",
-        "total_params_formatted_mismatch",
-        "active_params_mismatch",
-        "active_params_formatted_mismatch",
-    }
-)
 
 
 class Code(enum.StrEnum):

@@ -7,10 +7,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from registry import conf
+from registry import conf, selectors
 from registry.core import dumps
 from registry.management.base import RegistryCommand
-from registry.models import ModelConfig
 
 
 class Command(RegistryCommand):
@@ -24,7 +23,7 @@ class Command(RegistryCommand):
         output: Path = options["output"] or conf.fixtures_dir()
         if output.exists() and not output.is_dir():
             raise CommandError(f"--output {output} is not a folder")
-        configs = ModelConfig.objects.prefetch_related("layer_types").order_by("model_id")
+        configs = selectors.with_layers().order_by("model_id")
         wanted = options["model_ids"]
         if wanted:
             configs = configs.filter(model_id__in=wanted)

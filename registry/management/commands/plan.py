@@ -7,10 +7,10 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from registry import selectors
 from registry.core.counts import format_params
 from registry.core.planning import DEVICES, DTYPE_BITS, PARAMETERS, Plan, parse_deployment, plan_config
 from registry.management.base import RegistryCommand
-from registry.models import ModelConfig
 
 
 def _gb(value: int | None) -> str:
@@ -46,7 +46,7 @@ class Command(RegistryCommand):
         if issues:
             raise CommandError("\n".join(f"--{i.loc.replace('_', '-')}: {i.msg} [{i.code}]" for i in issues))
         assert deployment is not None
-        config = ModelConfig.objects.prefetch_related("layer_types").filter(model_id=options["model_id"]).first()
+        config = selectors.config_with_layers(model_id=options["model_id"])
         if config is None:
             raise CommandError(f"No config with model_id {options['model_id']!r}.")
         plan = plan_config(config.to_document(), deployment)
