@@ -25,6 +25,7 @@ from registry.core.diff import flat_diff
 from registry.core.files import parse_config_bytes
 from registry.core.planning import DTYPE_BITS, Deployment, plan_config
 from registry.forms import (
+    CompareForm,
     ImportForm,
     ImportHFForm,
     LayerTypeForm,
@@ -585,6 +586,8 @@ class ModelConfigAdmin(admin.ModelAdmin):
                     "current": is_current,
                 }
             )
+        compare_form = CompareForm(request.GET if "compare" in request.GET else None, current=obj.model_id)
+        comparison = compare_form.comparison(current) if compare_form.is_valid() else None
         context = {
             **self.admin_site.each_context(request),
             "title": f"History: {obj}",
@@ -592,6 +595,8 @@ class ModelConfigAdmin(admin.ModelAdmin):
             "opts": self.opts,
             "object": obj,
             "revisions": revisions,
+            "compare_form": compare_form,
+            "comparison": comparison,
             "can_restore": self.has_change_permission(request, obj),
             "has_view_permission": True,
             **(extra_context or {}),

@@ -21,8 +21,9 @@ from registry import selectors
 from registry.core import Code, Issue, Validation, catalogue, validate_config
 from registry.core.catalogue import PARAMETER_COUNT, LayerClass, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX
+from registry.core.diff import compare
 from registry.core.planning import DEVICES, DTYPE_BITS, Deployment, parse_deployment
-from registry.core.validation import AUTHORED_VALUE_KEYS
+from registry.core.validation import AUTHORED_VALUE_KEYS, MAX_ID_LENGTH
 from registry.hf_sources import HUB_ID_RE
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
@@ -532,7 +533,7 @@ class ImportHFForm(forms.Form):
 
     hf_model_id = forms.CharField(
         label="Hugging Face model id",
-        max_length=200,
+        max_length=MAX_ID_LENGTH,
         help_text="The Hub repo the config.json comes from, ORG/NAME (e.g. mistralai/Mixtral-8x7B-v0.1).",
     )
     config_file = forms.FileField(
@@ -577,6 +578,36 @@ class ImportHFForm(forms.Form):
         if upload is not None:
             return PurePath(upload.name).name, upload.read()
         return "pasted config.json", self.cleaned_data["config_text"].encode("utf-8")
+
+
+class CompareForm(forms.Form):
+    """The history page's comparison: another stored config, by model_id (the API's /models/{id}/diff/{other})."""
+
+    compare = forms.CharField(
+        label="Compare with",
+        max_length=MAX_ID_LENGTH,
+        widget=forms.TextInput(attrs={"placeholder": "model_id", "size": 48, "autocomplete": "off"}),
+        help_text="Another config's model_id: its values, layer types and parameters against this one's.",
+    )
+
+    def __init__(self, *args: Any, current: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.current = current
+
+    def clean_compare(self) -> str:
+        value = self.cleaned_data["compare"].strip()
+        if value == self.current:
+            raise ValidationError("expected another config's model_id than this one's", code="same_config")
+        return value
+
+    def comparison(self, document: dict[str, Any]) -> dict[str, Any] | None:
+        """``compare(document, other)`` from the core, or None with an error at the field when there is no other."""
+        other_id = self.cleaned_data["compare"]
+        found = selectors.documents_of([other_id])
+        if other_id not in found:
+            self.add_error("compare", ValidationError(f"no config with model_id {other_id!r}", code=Code.NOT_FOUND))
+            return None
+        return {"b": other_id, **compare(document, found[other_id])}
 
 
 class PlanForm(forms.Form):

@@ -211,3 +211,52 @@ def test_recover_only_by_post_with_csrf_and_the_add_permission(admin_user, gone)
     assert page.status_code == 200 and 'value="Recover"' not in page.content.decode()
     assert not ModelConfig.objects.filter(model_id=LLAMA).exists()
     assert Client().get(DELETED_URL).status_code == 302  # to the login page
+
+
+# ---- comparing two configs on the history page --------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_history_page_compares_with_another_config_as_the_api_does(admin_client, loaded_fixtures):
+    """The history page's Compare shows the core's comparison, the same as GET /models/{id}/diff/{other}."""
+    config = ModelConfig.objects.get(model_id=LLAMA)
+    other = "meta-llama_Llama-3.1-405B-Instruct"
+    response = admin_client.get(history_url(config), {"compare": other})
+    assert response.status_code == 200
+    comparison = response.context["comparison"]
+    api = admin_client.get(reverse("api:model-diff", args=[LLAMA, other]))
+    assert {**comparison, "a": LLAMA} == api.json()
+    assert comparison["total_params"] == {"a": 70553706496, "b": 405853388800, "delta": 335299682304}
+    html = response.content.decode()
+    assert "+335299682304" in html
+    assert "specs.hidden_size: 8192 → 16384" in html
+    assert f'href="/models/{LLAMA}/diff/{other}"' in html
+
+
+@pytest.mark.django_db
+def test_history_page_compares_active_parameters_of_an_expert_model(admin_client, loaded_fixtures):
+    """With routed experts on one side, the parameters per token are compared too (a dense config: its total)."""
+    config = ModelConfig.objects.get(model_id="mistralai_Mistral-7B-v0.1")
+    response = admin_client.get(history_url(config), {"compare": "mistralai_Mixtral-8x7B-v0.1"})
+    assert response.context["comparison"]["active_params"] == {
+        "a": 7241732096,
+        "b": 12879925248,
+        "delta": 12879925248 - 7241732096,
+    }
+    assert 'id="compare-totals"' in response.content.decode()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("acme_no-such-model", "no config with model_id &#x27;acme_no-such-model&#x27;"),
+        (LLAMA, "expected another config&#x27;s model_id than this one&#x27;s"),
+    ],
+)
+def test_history_page_says_why_it_cannot_compare(admin_client, loaded_fixtures, value, message):
+    config = ModelConfig.objects.get(model_id=LLAMA)
+    response = admin_client.get(history_url(config), {"compare": value})
+    assert response.status_code == 200
+    assert response.context["comparison"] is None
+    assert message in response.content.decode()

@@ -10,12 +10,13 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.permissions import SAFE_METHODS
 
 from registry.api.filters import ORDERING_FIELDS
+from registry.api.pagination import StrictLimitOffsetPagination as Page
 from registry.api.permissions import reads_require_auth
 from registry.api.serializers import ErrorSerializer
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
 from registry.core.examples import llama_like
-from registry.core.validation import MODEL_ID_CHARS, MODEL_ID_PATTERN, RESERVED_MODEL_IDS
+from registry.core.validation import MAX_NAME_LENGTH, MODEL_ID_CHARS, MODEL_ID_PATTERN, RESERVED_MODEL_IDS
 
 
 class RegistryAutoSchema(AutoSchema):
@@ -275,12 +276,12 @@ def _integer(name: str, description: str, minimum: int = 0, maximum: int = BIGIN
 
 
 LIST_PARAMETERS = [
-    _integer("limit", "Items per page: 1 to 500, default 50.", 1, 500),
+    _integer("limit", f"Items per page: 1 to {Page.max_limit}, default {Page.default_limit}.", 1, Page.max_limit),
     _integer("offset", "Items to skip, default 0."),
     OpenApiParameter("expand", str, enum=["layer_types"], description="layer_types: items are full documents."),
     OpenApiParameter(
         "search",
-        {"type": "string", "maxLength": 200, "pattern": r"^[^\x00]*$"},
+        {"type": "string", "maxLength": MAX_NAME_LENGTH, "pattern": r"^[^\x00]*$"},
         description="Substring (case-insensitive) of model_id, hf_model_id or name.",
     ),
     OpenApiParameter(
