@@ -158,7 +158,8 @@ def serve_and_load(env: dict, args: argparse.Namespace) -> list[tuple[str, dict]
     base = f"http://127.0.0.1:{args.port}"
     command = [PYTHON, "-m", "gunicorn", "registry.wsgi:application", "--workers", str(args.workers)]
     command += ["--bind", f"127.0.0.1:{args.port}", "--log-level", "warning"]
-    server = subprocess.Popen(command, env=env, cwd=ROOT)
+    # The access log stays on, as in production (its cost is in every figure); its lines are not shown.
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
         for _ in range(100):
             try:
