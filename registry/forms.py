@@ -22,17 +22,16 @@ from registry.core import Code, Issue, Validation, catalogue, validate_config
 from registry.core.catalogue import PARAMETER_COUNT, LayerClass, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX
 from registry.core.diff import compare
+from registry.core.hf import HUB_ID_RE
 from registry.core.planning import DEVICES, DTYPE_BITS, Deployment, parse_deployment
 from registry.core.validation import AUTHORED_VALUE_KEYS, MAX_ID_LENGTH
-from registry.hf_sources import HUB_ID_RE
-from registry.models import ConfigRevision, LayerType, ModelConfig
+from registry.models import LAYER_FIELD_OF_KEY, ConfigRevision, LayerType, ModelConfig
 
 SPEC_PREFIX = "spec_"
 # Where ModelConfigForm leaves itself on its instance: the inline formset validates the whole
 # document in its clean(), and the admin hands it only the parent's instance, not the parent form.
 PARENT_FORM_ATTR = "_registry_parent_form"
 _LAYER_LOC = re.compile(r"^layer_types\[(\d+)\](?:\.([A-Za-z_]+))?(?:\.([A-Za-z_]+))?$")
-_LAYER_FIELDS = {"name": "name", "class": "class_name", "count": "count"}
 
 
 @dataclass(frozen=True)
@@ -103,9 +102,8 @@ def spec_form_field(entry: CatalogueSpec) -> forms.Field:
             empty_value=None,
             help_text=_help(spec),
         )
-    minimum = 0 if spec.kind is SpecKind.NON_NEGATIVE_INT else 1
     return forms.IntegerField(
-        label=spec.name, required=False, min_value=minimum, max_value=BIGINT_MAX, help_text=_help(spec)
+        label=spec.name, required=False, min_value=spec.minimum, max_value=BIGINT_MAX, help_text=_help(spec)
     )
 
 
@@ -238,7 +236,7 @@ class ModelConfigForm(forms.ModelForm):
         if self.instance.pk and base:
             current = selectors.current_digest(pk=self.instance.pk)
             if current is not None and current != base:
-                raise ValidationError(stale_message(self.instance.model_id), code="stale")
+                raise ValidationError(stale_message(self.instance.model_id), code=Code.STALE)
         return cleaned
 
     def _unique(self, field: str) -> Any:
@@ -426,7 +424,7 @@ class LayerTypeFormSet(BaseInlineFormSet):
         layer_types = []
         for form in rows:
             item: dict[str, Any] = {}
-            for key, field in _LAYER_FIELDS.items():
+            for key, field in LAYER_FIELD_OF_KEY.items():
                 if form.cleaned_data.get(field) not in (None, ""):
                     item[key] = form.cleaned_data[field]
             item["specs"] = form.specs()
@@ -447,7 +445,7 @@ class LayerTypeFormSet(BaseInlineFormSet):
         messages = [ValidationError(f"{i.loc}: {i.msg}", code=i.code) for i in leftover]
         if at_parent and not messages:
             messages.append(
-                ValidationError("The config has errors: see the fields marked above.", code="config_invalid")
+                ValidationError("The config has errors: see the fields marked above.", code=Code.CONFIG_INVALID)
             )
         if messages:
             self.document = None
@@ -468,7 +466,7 @@ def _row_field(part: str | None, spec: str | None) -> str | None:
     """The inline form field for ``layer_types[i].<part>[.<spec>]``; None for the row as a whole."""
     if part == "specs":
         return SPEC_PREFIX + spec if spec else None
-    return _LAYER_FIELDS.get(part or "")
+    return LAYER_FIELD_OF_KEY.get(part or "")
 
 
 def attach_issues(
@@ -559,7 +557,7 @@ class ImportHFForm(forms.Form):
     def clean_hf_model_id(self) -> str:
         value = self.cleaned_data["hf_model_id"].strip()
         if not HUB_ID_RE.fullmatch(value):
-            raise ValidationError(f"expected a Hub id ORG/NAME, got {value!r}", code="invalid_hf_id")
+            raise ValidationError(f"expected a Hub id ORG/NAME, got {value!r}", code=Code.INVALID_HF_ID)
         return value
 
     def clean(self) -> dict[str, Any]:
@@ -568,7 +566,7 @@ class ImportHFForm(forms.Form):
         has_text = bool((cleaned.get("config_text") or "").strip())
         if has_file == has_text:
             raise ValidationError(
-                "Give the config.json either as a file or as pasted text (one of them).", code="one_source"
+                "Give the config.json either as a file or as pasted text (one of them).", code=Code.ONE_SOURCE
             )
         return cleaned
 
@@ -597,7 +595,7 @@ class CompareForm(forms.Form):
     def clean_compare(self) -> str:
         value = self.cleaned_data["compare"].strip()
         if value == self.current:
-            raise ValidationError("expected another config's model_id than this one's", code="same_config")
+            raise ValidationError("expected another config's model_id than this one's", code=Code.SAME_CONFIG)
         return value
 
     def comparison(self, document: dict[str, Any]) -> dict[str, Any] | None:

@@ -7,8 +7,8 @@ from django.db.models import F, Q
 
 from registry.core.document import ConfigDoc, LayerTypeDoc, order_specs
 from registry.core.validation import (
+    AUTHORED_VALUE_KEYS,
     CONFIG_VALUE_KEYS,
-    DERIVED_TOP_LEVEL_KEYS,
     MAX_FORMATTED_LENGTH,
     MAX_ID_LENGTH,
     MAX_LAYER_NAME_LENGTH,
@@ -20,8 +20,10 @@ from registry.core.validation import (
     validate_own_values,
 )
 
-# Document keys and the model fields that hold them, where the names differ.
+# Document keys and the model fields that hold them: a config's keys are its fields' names; a layer type's
+# "class" is held by class_name ("class" is a Python keyword), and its specs by the specs JSON field.
 FIELD_OF_KEY: dict[str, str] = {}
+LAYER_FIELD_OF_KEY = {"name": "name", "class": "class_name", "count": "count"}
 
 
 def raise_issues(issues: list[Issue], fields: dict[str, str]) -> None:
@@ -98,7 +100,7 @@ class ModelConfig(models.Model):
 
     def clean(self) -> None:
         """The core's rules on the config's own values (naming, sizes, flags), with its codes and paths."""
-        own = {key: getattr(self, key) for key in CONFIG_VALUE_KEYS if key not in DERIVED_TOP_LEVEL_KEYS}
+        own = {key: getattr(self, key) for key in AUTHORED_VALUE_KEYS}
         raise_issues(validate_own_values({k: v for k, v in own.items() if v is not None}), FIELD_OF_KEY)
 
     def to_doc(self) -> ConfigDoc:
@@ -146,7 +148,7 @@ class LayerType(models.Model):
         config = self.config if self.config_id else None
         sizes = {"hidden_size": config.hidden_size, "vocab_size": config.vocab_size} if config else None
         item = {"name": self.name, "class": self.class_name, "count": self.count, "specs": self.specs}
-        raise_issues(validate_layer_type(item, sizes=sizes), {"class": "class_name", "specs": "specs"})
+        raise_issues(validate_layer_type(item, sizes=sizes), LAYER_FIELD_OF_KEY)
 
     def to_doc(self) -> LayerTypeDoc:
         return LayerTypeDoc(

@@ -423,7 +423,7 @@ def import_configs(
         return _not_written(report)
 
     with transaction.atomic():
-        stored = dict(_stored_digests(lock=True))
+        stored = dict(_stored_digests(lock=not dry_run))  # a dry run writes nothing: it holds up no writer
         # A config changed between the first read and the lock: its input is judged again, now.
         for model_id, item in shortcut.items():
             if stored.get(model_id) != unlocked.get(model_id):

@@ -260,8 +260,8 @@ if AXES_FAILURE_LIMIT < 1 or AXES_COOLOFF_TIME.total_seconds() < 60:
 AXES_CLIENT_IP_CALLABLE = "registry.api.throttles.client_ip"
 AXES_VERBOSE = False  # no start-up line before every command's output; lockouts are still logged
 
-# The REGISTRY_* settings and their defaults: registry/conf.py (read through it).
-REGISTRY_FIXTURES_DIR = BASE_DIR / "fixtures"
+# The REGISTRY_* settings, their defaults and meaning: registry/conf.py (read through it). Only those
+# read from the environment are set here: REGISTRY_FIXTURES_DIR and REGISTRY_API_CACHE keep conf's defaults.
 # When true, reading the API needs an authenticated user too.
 REGISTRY_READS_REQUIRE_AUTH = _env_bool("REGISTRY_READS_REQUIRE_AUTH", False)
 
@@ -305,5 +305,3 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"SpecTypeEnum": "registry.api.serializers.SPEC_TYPES"},
 }
-# Cache alias holding rendered config documents by digest (registry.api.documents).
-REGISTRY_API_CACHE = "default"

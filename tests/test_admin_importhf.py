@@ -136,7 +136,7 @@ def test_bad_values_and_unreadable_json_are_reported_at_their_keys(admin_client)
 def test_form_needs_a_hub_id_and_exactly_one_config(admin_client):
     """The Hub id must be ORG/NAME; the config.json comes from the file or the text, not both, not neither."""
     response = admin_client.post(IMPORT_HF, {"hf_model_id": "Mixtral", "config_text": config_text()})
-    assert [e.code for e in response.context["form"].errors.as_data()["hf_model_id"]] == ["invalid_hf_id"]
+    assert [e.code for e in response.context["form"].errors.as_data()["hf_model_id"]] == ["invalid_hf_model_id"]
     for data in (
         {"hf_model_id": MIXTRAL_HF},
         {"hf_model_id": MIXTRAL_HF, "config_text": config_text(), "config_file": upload(config_text())},

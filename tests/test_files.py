@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from registry.core.files import FileCode, config_paths, parse_config_bytes, read_config_file
+from registry.core.files import Code, config_paths, parse_config_bytes, read_config_file
 
 
 def test_parses_a_json_object():
@@ -51,7 +51,7 @@ def test_invalid_json_reports_line_and_column(raw, line, column):
     """A syntax error is invalid_json with the line and column where it is."""
     data, issue = parse_config_bytes(raw)
     assert data is None
-    assert (issue.loc, issue.code) == ("$", FileCode.INVALID_JSON)
+    assert (issue.loc, issue.code) == ("$", Code.INVALID_JSON)
     assert f"line {line}, column {column}" in issue.msg
 
 
@@ -60,7 +60,7 @@ def test_an_empty_file_is_empty_file(raw):
     """A file with nothing (or only whitespace) in it is empty_file, not a JSON error."""
     data, issue = parse_config_bytes(raw)
     assert data is None
-    assert (issue.loc, issue.code) == ("$", FileCode.EMPTY_FILE)
+    assert (issue.loc, issue.code) == ("$", Code.EMPTY_FILE)
 
 
 @pytest.mark.parametrize(("raw", "position"), [(b'{"name": "caf\xe9"}', 13), (b"\xff\xfe{}", 0)])
@@ -68,7 +68,7 @@ def test_a_file_that_is_not_utf8_is_not_utf8(raw, position):
     """Latin-1 or UTF-16 bytes are not_utf8, naming the first bad byte."""
     data, issue = parse_config_bytes(raw)
     assert data is None
-    assert (issue.loc, issue.code) == ("$", FileCode.NOT_UTF8)
+    assert (issue.loc, issue.code) == ("$", Code.NOT_UTF8)
     assert f"byte {position}" in issue.msg
 
 
@@ -81,7 +81,7 @@ def test_deeply_nested_json_is_an_issue():
     """Nesting too deep for the parser is invalid_json, not a crash."""
     data, issue = parse_config_bytes(b"[" * 100_000 + b"]" * 100_000)
     assert data is None
-    assert issue.code == FileCode.INVALID_JSON
+    assert issue.code == Code.INVALID_JSON
 
 
 @pytest.mark.parametrize("tail", [b"1", b"NaN"], ids=["orjson", "stdlib"])
@@ -89,14 +89,14 @@ def test_nesting_deeper_than_the_parsers_take_is_an_issue(tail):
     """Either parser's recursion limit is invalid_json, never a crash (NaN sends it to the stdlib)."""
     data, issue = parse_config_bytes(b'{"a":' * 5000 + tail + b"}" * 5000)
     assert data is None
-    assert (issue.code, issue.msg) == (FileCode.INVALID_JSON, "invalid JSON: nested too deeply")
+    assert (issue.code, issue.msg) == (Code.INVALID_JSON, "invalid JSON: nested too deeply")
     assert parse_config_bytes(b'{"a":' * 900 + tail + b"}" * 900)[1] is None
 
 
 def test_a_lone_surrogate_escape_is_invalid_json():
     """ "\\ud800" decodes to no character: it could not be stored or sent as UTF-8, so it is refused here."""
     data, issue = parse_config_bytes(b'{"name": "a\\ud800b"}')
-    assert data is None and issue.code == FileCode.INVALID_JSON
+    assert data is None and issue.code == Code.INVALID_JSON
     assert "surrogate" in issue.msg
     # A whole pair is a character like any other.
     assert parse_config_bytes(b'{"name": "\\ud83d\\ude00"}') == ({"name": "\U0001f600"}, None)
@@ -106,7 +106,7 @@ def test_a_number_too_long_for_python_is_invalid_json():
     """Python reads integers of at most 4300 digits; a longer one is invalid_json with the limit named."""
     data, issue = parse_config_bytes(b'{"hidden_size": ' + b"9" * 5000 + b"}")
     assert data is None
-    assert (issue.code, issue.msg) == (FileCode.INVALID_JSON, "invalid JSON: a number of more than 4300 digits")
+    assert (issue.code, issue.msg) == (Code.INVALID_JSON, "invalid JSON: a number of more than 4300 digits")
 
 
 def test_read_config_file_reads_a_file(tmp_path):
@@ -120,7 +120,7 @@ def test_read_config_file_reports_a_missing_file(tmp_path):
     """A missing file is not_found with its path."""
     data, issue = read_config_file(tmp_path / "gone.json")
     assert data is None
-    assert issue.code == FileCode.NOT_FOUND
+    assert issue.code == Code.NOT_FOUND
     assert "gone.json" in issue.msg
 
 
@@ -130,7 +130,7 @@ def test_read_config_file_reports_an_unreadable_path(tmp_path):
     folder.mkdir()
     data, issue = read_config_file(folder)
     assert data is None
-    assert issue.code == FileCode.UNREADABLE
+    assert issue.code == Code.UNREADABLE
 
 
 def test_config_paths_finds_json_files_recursively_and_sorted(tmp_path):

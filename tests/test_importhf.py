@@ -15,7 +15,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from registry.core import validate_config
-from registry.core.hf import SUPPORTED_MODEL_TYPES, HFCode, convert
+from registry.core.hf import SUPPORTED_MODEL_TYPES, Code, convert
 from registry.models import ConfigRevision, ModelConfig
 from tests.conftest import DATA, FIXTURES, IMPORTED, PUBLISHED_ACTIVE
 
@@ -205,9 +205,9 @@ def test_sliding_windows_become_layer_types():
 def test_an_unsupported_model_type_is_named_with_the_supported_ones():
     """falcon: unsupported_model_type, listing every supported type."""
     conversion = convert(small("falcon"), "tiiuae/falcon-7b")
-    assert [(i.loc, i.code) for i in conversion.errors] == [("config.model_type", HFCode.UNSUPPORTED_MODEL_TYPE)]
+    assert [(i.loc, i.code) for i in conversion.errors] == [("config.model_type", Code.UNSUPPORTED_MODEL_TYPE)]
     assert '"falcon"' in conversion.errors[0].msg and ", ".join(SUPPORTED_MODEL_TYPES) in conversion.errors[0].msg
-    assert errors({"hidden_size": 1}) == [("config.model_type", HFCode.UNSUPPORTED_MODEL_TYPE)]
+    assert errors({"hidden_size": 1}) == [("config.model_type", Code.UNSUPPORTED_MODEL_TYPE)]
 
 
 @pytest.mark.parametrize(
@@ -228,18 +228,18 @@ def test_a_missing_dimension_is_an_error_naming_its_key(model_type, missing, loc
     """The model's dimensions are never taken from a default model."""
     config = small(model_type)
     del config[missing]
-    assert errors(config) == [(loc, HFCode.MISSING_DIMENSION)]
+    assert errors(config) == [(loc, Code.MISSING_DIMENSION)]
     config[missing] = None
     if missing == "num_key_value_heads":  # null is num_attention_heads to every configuration class
         assert imported(config).layer_types[0].class_name == "AttentionLayer"
     else:
-        assert errors(config) == [(loc, HFCode.MISSING_DIMENSION)]
+        assert errors(config) == [(loc, Code.MISSING_DIMENSION)]
 
 
 def test_gpt2_dimensions_have_gpt2_names():
     """gpt2 names its width n_embd."""
     assert errors({"model_type": "gpt2", "n_layer": 2, "n_head": 2, "vocab_size": 9}) == [
-        ("config.n_embd", HFCode.MISSING_DIMENSION)
+        ("config.n_embd", Code.MISSING_DIMENSION)
     ]
 
 
@@ -255,16 +255,16 @@ def test_gpt2_dimensions_have_gpt2_names():
 )
 def test_an_architecture_key_the_importer_cannot_count_is_an_error(config, loc):
     """A non-default value that changes the architecture is refused by name, never dropped."""
-    assert (f"config.{loc}", HFCode.UNSUPPORTED_KEY) in errors(config)
+    assert (f"config.{loc}", Code.UNSUPPORTED_KEY) in errors(config)
 
 
 def test_contradictions_are_errors():
     """More experts per token than experts; kv heads that do not divide the heads; two names that disagree."""
-    assert errors(small("qwen3_moe", num_experts_per_tok=5)) == [("config.num_experts_per_tok", HFCode.CONTRADICTION)]
-    assert errors(small("llama", num_key_value_heads=3)) == [("config.num_key_value_heads", HFCode.CONTRADICTION)]
+    assert errors(small("qwen3_moe", num_experts_per_tok=5)) == [("config.num_experts_per_tok", Code.CONTRADICTION)]
+    assert errors(small("llama", num_key_value_heads=3)) == [("config.num_key_value_heads", Code.CONTRADICTION)]
     conflict = {**small("mixtral", num_local_experts=4, num_experts_per_tok=2), "num_experts": 8}
-    assert errors(conflict) == [("config.num_local_experts", HFCode.CONTRADICTION)]
-    assert errors(small("llama", hidden_size=66)) == [("config.num_attention_heads", HFCode.CONTRADICTION)]
+    assert errors(conflict) == [("config.num_local_experts", Code.CONTRADICTION)]
+    assert errors(small("llama", hidden_size=66)) == [("config.num_attention_heads", Code.CONTRADICTION)]
 
 
 @pytest.mark.parametrize(
@@ -273,13 +273,13 @@ def test_contradictions_are_errors():
 )
 def test_a_value_of_the_wrong_type_is_an_error(key, value):
     """Dimensions are positive integers, flags booleans."""
-    assert errors(small("llama", **{key: value})) == [(f"config.{key}", HFCode.INVALID_VALUE)]
+    assert errors(small("llama", **{key: value})) == [(f"config.{key}", Code.INVALID_VALUE)]
 
 
 @pytest.mark.parametrize("hf_id", ["gpt2", "a/b/c", "/x", 7])
 def test_the_hub_id_must_be_org_slash_name(hf_id):
     """An id without exactly one '/' is refused."""
-    assert ("hf_model_id", HFCode.INVALID_HF_ID) in errors(small("llama"), hf_id)
+    assert ("hf_model_id", Code.INVALID_HF_ID) in errors(small("llama"), hf_id)
 
 
 # ---- the importhf command -----------------------------------------------------------------------------------
@@ -446,9 +446,7 @@ def test_api_import_errors_name_the_key(writer):
     del config["vocab_size"]
     response = writer.post("/models/import-hf", {"hf_model_id": "acme/x", "config": config}, format="json")
     assert response.status_code == 400
-    assert [(e["loc"], e["code"]) for e in response.json()["errors"]] == [
-        ("config.vocab_size", HFCode.MISSING_DIMENSION)
-    ]
+    assert [(e["loc"], e["code"]) for e in response.json()["errors"]] == [("config.vocab_size", Code.MISSING_DIMENSION)]
     response = writer.post("/models/import-hf", {"config": config, "colour": 1}, format="json")
     assert [(e["loc"], e["code"]) for e in response.json()["errors"]] == [
         ("hf_model_id", "required"),
@@ -473,27 +471,27 @@ def test_api_import_needs_write_permission(db):
 def test_a_huge_layer_count_is_refused_before_anything_is_expanded(layers):
     """Per-layer rules are never expanded for an absurd num_hidden_layers: too_large at the key."""
     config = hub_config("Qwen/Qwen3-8B") | {"num_hidden_layers": layers}
-    assert errors(config) == [("config.num_hidden_layers", HFCode.TOO_LARGE)]
-    assert errors(small("llama", hidden_size=2**70)) == [("config.hidden_size", HFCode.TOO_LARGE)]
+    assert errors(config) == [("config.num_hidden_layers", Code.TOO_LARGE)]
+    assert errors(small("llama", hidden_size=2**70)) == [("config.hidden_size", Code.TOO_LARGE)]
 
 
 @pytest.mark.parametrize("model_type", [["qwen3"], {"a": 1}, 3])
 def test_a_model_type_that_is_not_a_string_is_unsupported(model_type):
     """Lists and objects are named like any unsupported model_type."""
-    assert errors({"model_type": model_type}) == [("config.model_type", HFCode.UNSUPPORTED_MODEL_TYPE)]
+    assert errors({"model_type": model_type}) == [("config.model_type", Code.UNSUPPORTED_MODEL_TYPE)]
 
 
 @pytest.mark.parametrize("hf_id", ["../x", "a/..", ".a/b", "x/.", "a b/c"])
 def test_hub_ids_follow_the_hubs_rule(hf_id):
     """Each part starts with a letter or digit and holds only letters, digits, '.', '_' and '-'."""
-    assert errors(small("llama"), hf_id) == [("hf_model_id", HFCode.INVALID_HF_ID)]
+    assert errors(small("llama"), hf_id) == [("hf_model_id", Code.INVALID_HF_ID)]
 
 
 def test_one_problem_per_key():
     """A flag read for two purposes, or a bad count, is reported once at its key."""
-    assert errors(small("qwen3", attention_bias=1)) == [("config.attention_bias", HFCode.INVALID_VALUE)]
+    assert errors(small("qwen3", attention_bias=1)) == [("config.attention_bias", Code.INVALID_VALUE)]
     gpt2 = {"model_type": "gpt2", "n_embd": 32, "n_layer": 2, "n_head": 4, "vocab_size": 100, "n_positions": 0}
-    assert errors(gpt2) == [("config.n_positions", HFCode.INVALID_VALUE)]
+    assert errors(gpt2) == [("config.n_positions", Code.INVALID_VALUE)]
 
 
 @pytest.mark.django_db

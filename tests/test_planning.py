@@ -13,9 +13,9 @@ from django.core.management.base import CommandError
 from registry.core import validate_config
 from registry.core.planning import (
     DEVICES,
+    Code,
     Deployment,
     Mode,
-    PlanCode,
     StackConfig,
     StackRow,
     parse_deployment,
@@ -229,29 +229,29 @@ def test_a_context_beyond_the_config_is_planned_with_a_note():
 def test_degrees_that_do_not_divide_name_the_degree_and_the_spec():
     """tp=3 does not divide Llama's 64 heads; tp=16 is a multiple of its 8 KV heads (fine); ep needs experts."""
     errors = plan_config(fixture_document(LLAMA), Deployment(tp=3)).errors
-    assert {(i.loc, i.code) for i in errors} == {("tp", PlanCode.NOT_DIVISIBLE)}
+    assert {(i.loc, i.code) for i in errors} == {("tp", Code.NOT_DIVISIBLE)}
     assert "num_heads (64) of layer_types[0] (attention" in errors[0].msg
     assert plan_config(fixture_document(LLAMA), Deployment(tp=16)).ok
     moe = plan_config(fixture_document(MIXTRAL), Deployment(ep=3)).errors
-    assert [(i.loc, i.code) for i in moe] == [("ep", PlanCode.NOT_DIVISIBLE)] and "num_experts (8)" in moe[0].msg
+    assert [(i.loc, i.code) for i in moe] == [("ep", Code.NOT_DIVISIBLE)] and "num_experts (8)" in moe[0].msg
     dense_ep = plan_config(fixture_document(LLAMA), Deployment(ep=2)).errors
-    assert [(i.loc, i.code) for i in dense_ep] == [("ep", PlanCode.NO_EXPERTS)]
+    assert [(i.loc, i.code) for i in dense_ep] == [("ep", Code.NO_EXPERTS)]
     stages = plan_config(fixture_document(GPT2), Deployment(pp=13)).errors
-    assert [(i.loc, i.code) for i in stages] == [("pp", PlanCode.TOO_MANY_STAGES)]
+    assert [(i.loc, i.code) for i in stages] == [("pp", Code.TOO_MANY_STAGES)]
 
 
 @pytest.mark.parametrize(
     ("params", "loc", "code"),
     [
-        ({"dtype": "fp64"}, "dtype", PlanCode.INVALID_CHOICE),
-        ({"tp": "0"}, "tp", PlanCode.INVALID),
-        ({"tp": "two"}, "tp", PlanCode.INVALID),
-        ({"context": "-5"}, "context", PlanCode.INVALID),
-        ({"device_memory": "lots"}, "device_memory", PlanCode.INVALID),
-        ({"utilization": "1.5"}, "utilization", PlanCode.INVALID),
-        ({"mode": "serving"}, "mode", PlanCode.INVALID_CHOICE),
-        ({"zero": "4", "mode": "training"}, "zero", PlanCode.INVALID),
-        ({"zero": "3"}, "zero", PlanCode.NOT_FOR_INFERENCE),
+        ({"dtype": "fp64"}, "dtype", Code.INVALID_CHOICE),
+        ({"tp": "0"}, "tp", Code.INVALID),
+        ({"tp": "two"}, "tp", Code.INVALID),
+        ({"context": "-5"}, "context", Code.INVALID),
+        ({"device_memory": "lots"}, "device_memory", Code.INVALID),
+        ({"utilization": "1.5"}, "utilization", Code.INVALID),
+        ({"mode": "serving"}, "mode", Code.INVALID_CHOICE),
+        ({"zero": "4", "mode": "training"}, "zero", Code.INVALID),
+        ({"zero": "3"}, "zero", Code.NOT_FOR_INFERENCE),
     ],
 )
 def test_parse_deployment_names_each_bad_parameter(params, loc, code):

@@ -27,7 +27,7 @@ class Invalid(exceptions.APIException):
     """A request the API rejects with issues of its own (query parameters, headers)."""
 
     status_code = status.HTTP_400_BAD_REQUEST
-    default_code = "invalid"
+    default_code = Code.INVALID_REQUEST
 
     def __init__(self, issues: Iterable[Issue], status_code: int | None = None) -> None:
         self.issues = list(issues)
@@ -50,7 +50,7 @@ def _flatten(detail: Any, loc: str) -> list[Issue]:
         return [i for key, value in detail.items() for i in _flatten(value, f"{loc}.{key}" if loc != "$" else key)]
     if isinstance(detail, list):
         return [i for item in detail for i in _flatten(item, loc)]
-    return [Issue(loc, getattr(detail, "code", None) or "invalid", str(detail))]
+    return [Issue(loc, getattr(detail, "code", None) or Code.INVALID_REQUEST, str(detail))]
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

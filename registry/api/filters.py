@@ -11,7 +11,7 @@ from django.db.models.functions import Coalesce
 
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
-from registry.core.validation import MAX_NAME_LENGTH
+from registry.core.validation import MAX_NAME_LENGTH, Code
 from registry.models import LayerType, ModelConfig
 
 ORDERING_FIELDS = ("total_params", "active_params", "name", "num_layers", "updated")
@@ -44,7 +44,7 @@ class _NoEmptyItemsCSVField(django_filters.fields.BaseCSVField):
 
     def clean(self, value: Any) -> Any:
         if value is not None and any(item in self.empty_values for item in value):
-            raise forms.ValidationError("expected comma-separated names, none of them empty", code="blank")
+            raise forms.ValidationError("expected comma-separated names, none of them empty", code=Code.BLANK)
         return super().clean(value)
 
 

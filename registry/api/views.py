@@ -165,7 +165,7 @@ class ConfigListView(RegistryAPIView):
         filterset = ConfigFilterSet(request.query_params, queryset=ModelConfig.objects.all(), request=request)
         if not filterset.is_valid():
             raise Invalid(
-                Issue(f"query.{name}", error["code"] or "invalid", error["message"])
+                Issue(f"query.{name}", error["code"] or Code.INVALID_REQUEST, error["message"])
                 for name, errs in filterset.errors.get_json_data().items()
                 for error in errs
             )
@@ -551,7 +551,7 @@ class PlanListView(RegistryAPIView):
         )
         if not filterset.is_valid():
             raise Invalid(
-                Issue(f"query.{name}", error["code"] or "invalid", error["message"])
+                Issue(f"query.{name}", error["code"] or Code.INVALID_REQUEST, error["message"])
                 for name, errs in filterset.errors.get_json_data().items()
                 for error in errs
             )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.core.document import order_specs
-from registry.core.validation import DERIVED_TOP_LEVEL_KEYS, LAYER_TYPE_KEYS, TOP_LEVEL_KEYS
+from registry.core.validation import AUTHORED_VALUE_KEYS, LAYER_TYPE_KEYS, TOP_LEVEL_KEYS
 
 MISSING = object()
 ORDER_PATH = "layer_types (order)"
@@ -71,8 +71,8 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     a, b = in_order(a), in_order(b)
     values = [
         {"key": key, "a": a.get(key), "b": b.get(key)}
-        for key in TOP_LEVEL_KEYS
-        if key != "layer_types" and key not in DERIVED_TOP_LEVEL_KEYS and a.get(key, MISSING) != b.get(key, MISSING)
+        for key in AUTHORED_VALUE_KEYS
+        if a.get(key, MISSING) != b.get(key, MISSING)
     ]
     layers_a = {layer["name"]: layer for layer in a.get("layer_types", [])}
     layers_b = {layer["name"]: layer for layer in b.get("layer_types", [])}

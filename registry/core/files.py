@@ -21,42 +21,37 @@ _LONG_DIGIT_RUN = b"0" * 20
 _ESCAPED_COLONS = (b"\\u003a", b"\\u003A")
 
 
-FileCode = Code  # the one enum of codes (registry.core.validation.Code)
-
-
 def parse_config_bytes(raw: bytes) -> tuple[Any, Issue | None]:
     """The JSON value in ``raw``, or an issue saying why it cannot be read."""
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        return None, Issue("$", FileCode.NOT_UTF8, f"expected UTF-8 text; byte {exc.start} is not valid UTF-8")
+        return None, Issue("$", Code.NOT_UTF8, f"expected UTF-8 text; byte {exc.start} is not valid UTF-8")
     if not text.strip():
-        return None, Issue("$", FileCode.EMPTY_FILE, "expected a JSON object; the file is empty")
+        return None, Issue("$", Code.EMPTY_FILE, "expected a JSON object; the file is empty")
     try:
         return _loads(raw, text), None
     except json.JSONDecodeError as exc:
-        return None, Issue(
-            "$", FileCode.INVALID_JSON, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-        )
+        return None, Issue("$", Code.INVALID_JSON, f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
     except RecursionError:
-        return None, Issue("$", FileCode.INVALID_JSON, "invalid JSON: nested too deeply")
+        return None, Issue("$", Code.INVALID_JSON, "invalid JSON: nested too deeply")
     except _DuplicateKey as exc:
         return None, Issue(
             exc.loc,
-            FileCode.DUPLICATE_KEY,
+            Code.DUPLICATE_KEY,
             f"expected each key once in an object; {exc.key!r} is given {exc.times} times "
             "(JSON readers differ on which one counts)",
         )
     except _LoneSurrogate:
         return None, Issue(
             "$",
-            FileCode.INVALID_JSON,
+            Code.INVALID_JSON,
             "invalid JSON text: a \\u escape gives half of a UTF-16 surrogate pair (\\ud800-\\udfff) "
             "without the other half, which is not a character",
         )
     except ValueError:  # Python's limit on the digits of an integer
         limit = sys.get_int_max_str_digits()
-        return None, Issue("$", FileCode.INVALID_JSON, f"invalid JSON: a number of more than {limit} digits")
+        return None, Issue("$", Code.INVALID_JSON, f"invalid JSON: a number of more than {limit} digits")
 
 
 class _LoneSurrogate(ValueError):
@@ -141,9 +136,9 @@ def read_config_file(path: Path) -> tuple[Any, Issue | None]:
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
-        return None, Issue("$", FileCode.NOT_FOUND, f"no such file: {path}")
+        return None, Issue("$", Code.NOT_FOUND, f"no such file: {path}")
     except OSError as exc:
-        return None, Issue("$", FileCode.UNREADABLE, f"cannot read {path}: {exc.strerror}")
+        return None, Issue("$", Code.UNREADABLE, f"cannot read {path}: {exc.strerror}")
     return parse_config_bytes(raw)
 
 

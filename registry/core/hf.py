@@ -23,9 +23,6 @@ MAX_LAYERS = 100_000
 _NULL_MEANS_NONE = frozenset({"q_lora_rank", "sliding_window", "n_inner", "num_key_value_heads", "head_dim"})
 
 
-HFCode = Code  # the one enum of codes (registry.core.validation.Code)
-
-
 @dataclass(frozen=True)
 class Arch:
     """What one model_type builds: key names, the configuration class's defaults, and its modules."""
@@ -232,7 +229,7 @@ class _Reader:
             shown = " and ".join(f"{k}={_show(v)}" for k, v in values.items())
             issue = Issue(
                 f"config.{key}",
-                HFCode.CONTRADICTION,
+                Code.CONTRADICTION,
                 f"{shown} name the same value for {self.model_type} and disagree; give one of them",
             )
             if issue not in self.errors:
@@ -252,7 +249,7 @@ class _Reader:
         if not given or value is None:
             self.error(
                 key,
-                HFCode.MISSING_DIMENSION,
+                Code.MISSING_DIMENSION,
                 f"{key!r} is required: it is a dimension of the model, and a {self.model_type} config.json "
                 "without it cannot be counted",
             )
@@ -280,18 +277,18 @@ class _Reader:
         if value is None:
             return False
         if not isinstance(value, bool):
-            self.error(key, HFCode.INVALID_VALUE, f"expected true or false, got {_json_type(value)} ({_show(value)})")
+            self.error(key, Code.INVALID_VALUE, f"expected true or false, got {_json_type(value)} ({_show(value)})")
             return False
         return value
 
     def _positive(self, key: str, value: Any, *, minimum: int = 1) -> int | None:
         if type(value) is not int or value < minimum:
             wanted = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
-            self.error(key, HFCode.INVALID_VALUE, f"expected {wanted}, got {_json_type(value)} ({_show(value)})")
+            self.error(key, Code.INVALID_VALUE, f"expected {wanted}, got {_json_type(value)} ({_show(value)})")
             return None
         limit = MAX_LAYERS if key == self.name("num_hidden_layers") else BIGINT_MAX
         if value > limit:
-            self.error(key, HFCode.TOO_LARGE, f"expected at most {limit}, got {value}")
+            self.error(key, Code.TOO_LARGE, f"expected at most {limit}, got {value}")
             return None
         return value
 
@@ -307,13 +304,15 @@ class Conversion:
 def convert(config: Any, hf_model_id: str) -> Conversion:
     """The registry document of a Hugging Face ``config.json`` (parsed) for the repo ``hf_model_id``."""
     if not isinstance(config, dict):
-        return Conversion(None, [Issue("config", "not_an_object", f"expected a JSON object, got {_json_type(config)}")])
+        return Conversion(
+            None, [Issue("config", Code.NOT_AN_OBJECT, f"expected a JSON object, got {_json_type(config)}")]
+        )
     errors: list[Issue] = []
     if not isinstance(hf_model_id, str) or not HUB_ID_RE.fullmatch(hf_model_id):
         errors.append(
             Issue(
                 "hf_model_id",
-                HFCode.INVALID_HF_ID,
+                Code.INVALID_HF_ID,
                 f"expected a Hub id ORG/NAME (letters, digits, '.', '_', '-'; each part starting with a letter "
                 f"or digit), got {_show(hf_model_id)}",
             )
@@ -324,7 +323,7 @@ def convert(config: Any, hf_model_id: str) -> Conversion:
         errors.append(
             Issue(
                 "config.model_type",
-                HFCode.UNSUPPORTED_MODEL_TYPE,
+                Code.UNSUPPORTED_MODEL_TYPE,
                 f"{given} is not supported; supported: {', '.join(SUPPORTED_MODEL_TYPES)}",
             )
         )
@@ -342,7 +341,7 @@ def _build(r: _Reader, hf_model_id: str) -> dict[str, Any] | None:
         if value != expected:
             r.error(
                 key,
-                HFCode.UNSUPPORTED_KEY,
+                Code.UNSUPPORTED_KEY,
                 f"{key}={_show(value)} changes the architecture in a way the importer does not count "
                 f"(supported: {_show(expected)}); write this config by hand",
             )
@@ -370,7 +369,7 @@ def _build(r: _Reader, hf_model_id: str) -> dict[str, Any] | None:
     )
     if arch.position_embeddings:
         if context is None:
-            r.error(r.name("max_position_embeddings"), HFCode.MISSING_DIMENSION, "expected the number of positions")
+            r.error(r.name("max_position_embeddings"), Code.MISSING_DIMENSION, "expected the number of positions")
             return None
         layer_types.append(
             {
@@ -417,7 +416,7 @@ def _head_dim(r: _Reader, h: int, heads: int) -> int | None:
     if h % heads:
         r.error(
             r.name("num_attention_heads"),
-            HFCode.CONTRADICTION,
+            Code.CONTRADICTION,
             f"expected a divisor of the hidden size ({h}) when head_dim is not given, got {heads}",
         )
         return None
@@ -432,7 +431,7 @@ def _attention(r: _Reader, h: int, heads: int, layers: int, windows: list[int | 
         if not given:
             r.error(
                 "q_lora_rank",
-                HFCode.MISSING_DIMENSION,
+                Code.MISSING_DIMENSION,
                 "'q_lora_rank' is required: it is a dimension of the model (null when queries are not compressed)",
             )
         elif q_rank is not None:
@@ -457,7 +456,7 @@ def _attention(r: _Reader, h: int, heads: int, layers: int, windows: list[int | 
     if heads % kv_heads:
         r.error(
             "num_key_value_heads",
-            HFCode.CONTRADICTION,
+            Code.CONTRADICTION,
             f"expected a divisor of num_attention_heads ({heads}), got {kv_heads}",
         )
         return []
@@ -546,7 +545,7 @@ def _moe_specs(r: _Reader, h: int) -> dict[str, Any]:
     if experts is not None and per_token is not None and per_token > experts:
         r.error(
             "num_experts_per_tok",
-            HFCode.CONTRADICTION,
+            Code.CONTRADICTION,
             f"expected at most {experts_key} ({experts}) experts per token, got {per_token}",
         )
     if r.model_type == "qwen2_moe":
@@ -570,7 +569,7 @@ def _moe_layers(r: _Reader, layers: int) -> list[bool]:
     step = r.integer("decoder_sparse_step") or 1
     only_mlp = r.value("mlp_only_layers") or []
     if not isinstance(only_mlp, list) or not all(type(i) is int for i in only_mlp):
-        r.error("mlp_only_layers", HFCode.INVALID_VALUE, f"expected a list of layer indices, got {_show(only_mlp)}")
+        r.error("mlp_only_layers", Code.INVALID_VALUE, f"expected a list of layer indices, got {_show(only_mlp)}")
         only_mlp = []
     given, experts = r.raw("num_experts")
     has_experts = not (given and experts == 0)
@@ -591,14 +590,14 @@ def _sliding_windows(r: _Reader, layers: int) -> list[int | None]:
     explicit = r.value("layer_types")
     if explicit is not None and rule in ("qwen", "gemma2"):
         if not isinstance(explicit, list) or len(explicit) != layers:
-            r.error("layer_types", HFCode.INVALID_VALUE, f"expected a list of {layers} layer types")
+            r.error("layer_types", Code.INVALID_VALUE, f"expected a list of {layers} layer types")
             return [None] * layers
         out: list[int | None] = []
         for i, kind in enumerate(explicit):
             if kind not in ("sliding_attention", "full_attention"):
                 r.error(
                     f"layer_types[{i}]",
-                    HFCode.INVALID_VALUE,
+                    Code.INVALID_VALUE,
                     f"expected 'sliding_attention' or 'full_attention', got {_show(kind)}",
                 )
             out.append(window if kind == "sliding_attention" and (enabled or rule == "gemma2") else None)

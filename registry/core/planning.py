@@ -70,9 +70,6 @@ class Mode(enum.StrEnum):
     TRAINING = "training"
 
 
-PlanCode = Code  # the one enum of codes (registry.core.validation.Code)
-
-
 @dataclass(frozen=True)
 class Deployment:
     """How a model is to run: dtypes, sizes, parallel degrees, and optionally the device to fit on."""
@@ -135,7 +132,7 @@ def parse_deployment(params: Mapping[str, str | None]) -> tuple[Deployment | Non
         if text is None:
             return
         if not re.fullmatch(r"[0-9]{1,19}", text.strip()) or not low <= int(text) <= high:
-            issues.append(Issue(name, PlanCode.INVALID, f"expected an integer from {low} to {high}, got {text!r}"))
+            issues.append(Issue(name, Code.INVALID, f"expected an integer from {low} to {high}, got {text!r}"))
             return
         values[name] = int(text)
 
@@ -144,7 +141,7 @@ def parse_deployment(params: Mapping[str, str | None]) -> tuple[Deployment | Non
         if text is not None:
             if text not in DTYPE_BITS:
                 choices = ", ".join(DTYPE_BITS)
-                issues.append(Issue(name, PlanCode.INVALID_CHOICE, f"expected one of {choices}, got {text!r}"))
+                issues.append(Issue(name, Code.INVALID_CHOICE, f"expected one of {choices}, got {text!r}"))
             else:
                 values[name] = text
     integer("context", 1, MAX_CONTEXT)
@@ -156,7 +153,7 @@ def parse_deployment(params: Mapping[str, str | None]) -> tuple[Deployment | Non
     mode = params.get("mode")
     if mode is not None:
         if mode not in {m.value for m in Mode}:
-            issues.append(Issue("mode", PlanCode.INVALID_CHOICE, f"expected inference or training, got {mode!r}"))
+            issues.append(Issue("mode", Code.INVALID_CHOICE, f"expected inference or training, got {mode!r}"))
         else:
             values["mode"] = Mode(mode)
     memory = params.get("device_memory")
@@ -166,7 +163,7 @@ def parse_deployment(params: Mapping[str, str | None]) -> tuple[Deployment | Non
             issues.append(
                 Issue(
                     "device_memory",
-                    PlanCode.INVALID,
+                    Code.INVALID,
                     f"expected bytes, a size such as 80GB or 80GiB, or a device ({', '.join(DEVICES)}), got {memory!r}",
                 )
             )
@@ -179,13 +176,13 @@ def parse_deployment(params: Mapping[str, str | None]) -> tuple[Deployment | Non
         except ValueError:
             fraction = -1.0
         if not 0 < fraction <= 1:
-            issues.append(Issue("utilization", PlanCode.INVALID, f"expected a fraction in (0, 1], got {utilization!r}"))
+            issues.append(Issue("utilization", Code.INVALID, f"expected a fraction in (0, 1], got {utilization!r}"))
         else:
             values["utilization"] = fraction
     if values.get("mode", Mode.INFERENCE) is Mode.INFERENCE:
         for name in ("dp", "zero"):
             if name in values and values[name] != Deployment.__dataclass_fields__[name].default:
-                issues.append(Issue(name, PlanCode.NOT_FOR_INFERENCE, f"{name} applies to mode=training only"))
+                issues.append(Issue(name, Code.NOT_FOR_INFERENCE, f"{name} applies to mode=training only"))
     if issues:
         return None, issues
     return Deployment(**values), []
@@ -333,13 +330,11 @@ def plan_stacks(
     if d.ep > 1:
         for i in np.flatnonzero(~has_experts).tolist():
             plans[i].errors.append(
-                Issue("ep", PlanCode.NO_EXPERTS, f"ep={d.ep} splits routed experts, and this config has no MoELayer")
+                Issue("ep", Code.NO_EXPERTS, f"ep={d.ep} splits routed experts, and this config has no MoELayer")
             )
     for i in np.flatnonzero(num_layers < d.pp).tolist():
         plans[i].errors.append(
-            Issue(
-                "pp", PlanCode.TOO_MANY_STAGES, f"pp={d.pp} exceeds the config's num_layers ({configs[i].num_layers})"
-            )
+            Issue("pp", Code.TOO_MANY_STAGES, f"pp={d.pp} exceeds the config's num_layers ({configs[i].num_layers})")
         )
 
     on_stage = _stage_counts(rows, kinds, count, owner, num_layers, stages)  # rows × stages
@@ -368,7 +363,7 @@ def plan_stacks(
     np.add.at(approx, owner, on_stage * (kv_elements * is_attention * kv_bits * d.batch * held)[:, None])
     too_large = (approx >= _LIMIT).any(axis=1) | (weights.astype(float) * bits >= _LIMIT).any(axis=1)
     for i in np.flatnonzero(too_large).tolist():
-        plans[i].errors.append(Issue("context", PlanCode.TOO_LARGE, "the figures of this plan exceed 2**62 bits"))
+        plans[i].errors.append(Issue("context", Code.TOO_LARGE, "the figures of this plan exceed 2**62 bits"))
     ok = np.array([p.ok for p in plans], dtype=bool)
     safe_context = np.where(ok, context, 0)
 
@@ -658,7 +653,7 @@ def _shard_issue(failure: counts.ShardFailure, r: StackRow, position: int) -> Is
         expected = f"divide {shard.spec} ({failure.value})"
     return Issue(
         shard.degree,
-        PlanCode.NOT_DIVISIBLE,
+        Code.NOT_DIVISIBLE,
         f"{shard.degree}={failure.degree} must {expected} of layer_types[{position}] ({r.name}, {r.class_name})",
     )
 
@@ -711,10 +706,10 @@ __all__ = [
     "DEVICES",
     "DTYPE_BITS",
     "PARAMETERS",
+    "Code",
     "Deployment",
     "Mode",
     "Plan",
-    "PlanCode",
     "StackConfig",
     "StackRow",
     "parse_deployment",

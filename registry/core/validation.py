@@ -145,6 +145,13 @@ class Code(enum.StrEnum):
     THROTTLED = "throttled"
     MIGRATIONS_PENDING = "migrations_pending"
     STATIC_FILES_MISSING = "static_files_missing"
+    # A request value that DRF or Django refused without a code of its own
+    INVALID_REQUEST = "invalid"
+    # Admin forms (registry.forms)
+    STALE = "stale"
+    CONFIG_INVALID = "config_invalid"
+    ONE_SOURCE = "one_source"
+    SAME_CONFIG = "same_config"
 
 
 @dataclass(frozen=True)
