@@ -35,6 +35,7 @@ from registry.forms import (
     stale_message,
 )
 from registry.models import ConfigRevision, LayerType, ModelConfig
+from registry.services import Source
 
 HF_URL = "https://huggingface.co/{}"
 # The plan chart's contexts: from 1k tokens (an eighth of a shorter context) up to the config's, two per doubling.
@@ -311,7 +312,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
             result = services.config_upsert(
                 data=formset.document,
                 user=request.user,
-                source="admin",
+                source=Source.ADMIN,
                 model_id=obj.model_id if change else None,
                 # The version the page was opened on; checked under the row lock (the form's clean() only read it).
                 if_match=(form.cleaned_data.get("base_digest") or None) if change else None,
@@ -362,11 +363,11 @@ class ModelConfigAdmin(admin.ModelAdmin):
         return super().construct_change_message(request, form, [], add)
 
     def delete_model(self, request: HttpRequest, obj: ModelConfig) -> None:
-        services.config_delete(config=obj, user=request.user, source="admin")
+        services.config_delete(config=obj, user=request.user, source=Source.ADMIN)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         for obj in queryset:
-            services.config_delete(config=obj, user=request.user, source="admin")
+            services.config_delete(config=obj, user=request.user, source=Source.ADMIN)
 
     # ---- actions -------------------------------------------------------------------------------
 
@@ -374,7 +375,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
     def recompute_counts(self, request: HttpRequest, queryset: QuerySet) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         try:
-            recounts = services.recompute_counts(config_ids=ids, user=request.user, source="admin")
+            recounts = services.recompute_counts(config_ids=ids, user=request.user, source=Source.ADMIN)
         except CountError as exc:
             self.message_user(request, f"Nothing recomputed: {exc}", messages.ERROR)
             return
@@ -388,7 +389,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
     @admin.action(description="Run the checks (write their findings to the notes)", permissions=["change"])
     def run_checks(self, request: HttpRequest, queryset: QuerySet) -> None:
         ids = list(queryset.values_list("pk", flat=True))
-        outcomes = services.config_run_checks(config_ids=ids, user=request.user, source="admin")
+        outcomes = services.config_run_checks(config_ids=ids, user=request.user, source=Source.ADMIN)
         Outcome = services.Outcome
         for done in outcomes:
             if done.outcome is Outcome.REJECTED:
@@ -419,7 +420,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
     def _set_validated(self, request: HttpRequest, queryset: QuerySet, *, validated: bool) -> None:
         ids = list(queryset.values_list("pk", flat=True))
         outcomes = services.config_mark_validated(
-            config_ids=ids, validated=validated, user=request.user, source="admin"
+            config_ids=ids, validated=validated, user=request.user, source=Source.ADMIN
         )
         verb = "marked" if validated else "unmarked"
         for done in outcomes:
@@ -529,7 +530,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
                 recompute=form.cleaned_data["recompute"],
                 dry_run=form.cleaned_data["dry_run"],
                 user=request.user,
-                source="admin",
+                source=Source.ADMIN,
             )
             self._report_import(request, report, form.cleaned_data["dry_run"])
         return self._import_page(
@@ -551,7 +552,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
                 dry_run=form.cleaned_data["dry_run"],
                 replace=form.cleaned_data["replace"],
                 user=request.user,
-                source="importhf",
+                source=Source.IMPORTHF,
             )
             self._report_import(request, report, form.cleaned_data["dry_run"])
         return self._import_page(
@@ -614,7 +615,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
             raise PermissionDenied
         revision = get_object_or_404(ConfigRevision, pk=revision_id, model_id=obj.model_id)
         try:
-            result = services.config_restore(revision=revision, user=request.user, source="admin")
+            result = services.config_restore(revision=revision, user=request.user, source=Source.ADMIN)
         except services.ConfigRejected as exc:
             listing = "; ".join(str(i) for i in exc.issues)
             self.message_user(request, f"Not restored, the version breaks the rules: {listing}", messages.ERROR)
@@ -658,7 +659,9 @@ class ModelConfigAdmin(admin.ModelAdmin):
         revision = get_object_or_404(ConfigRevision, pk=revision_id, action=ConfigRevision.Action.DELETED)
         try:
             # must_not_exist: a config re-created meanwhile is not overwritten by an older document.
-            result = services.config_restore(revision=revision, user=request.user, source="admin", must_not_exist=True)
+            result = services.config_restore(
+                revision=revision, user=request.user, source=Source.ADMIN, must_not_exist=True
+            )
         except services.ConfigRejected as exc:
             listing = "; ".join(str(i) for i in exc.issues)
             self.message_user(request, _about(revision.model_id, f"not recovered: {listing}"), messages.ERROR)

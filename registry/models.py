@@ -173,10 +173,19 @@ class ConfigRevision(models.Model):
         DELETED = "deleted"
         RESTORED = "restored"
 
+    class Source(models.TextChoices):
+        """Where a write came from."""
+
+        API = "api"
+        ADMIN = "admin"
+        LOADCONFIGS = "loadconfigs"
+        IMPORTHF = "importhf"
+        RECOMPUTECOUNTS = "recomputecounts"
+
     model_id = models.CharField(max_length=MAX_ID_LENGTH)
     config = models.ForeignKey(ModelConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
     action = models.CharField(max_length=16, choices=Action.choices)
-    source = models.CharField(max_length=32, help_text="admin, api, loadconfigs, recomputecounts, ...")
+    source = models.CharField(max_length=32, choices=Source.choices)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)

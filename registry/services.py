@@ -15,7 +15,7 @@ from registry.core import Code, ConfigDoc, Issue, digest, validate_config
 from registry.core.document import merge_patch
 from registry.core.validation import MAX_NOTES_LENGTH, Validation
 from registry.models import ConfigRevision, LayerType, ModelConfig
-from registry.writer import Delete, Write, write
+from registry.writer import Delete, Source, Write, write
 
 
 class ConfigRejected(Exception):
@@ -47,7 +47,7 @@ def config_upsert(
     data: Any,
     recompute: bool = False,
     user: Any = None,
-    source: str = "api",
+    source: Source = Source.API,
     model_id: str | None = None,
     if_match: str | None = None,
     must_exist: bool = False,
@@ -118,7 +118,7 @@ def config_patch(
     patch: Any,
     recompute: bool = False,
     user: Any = None,
-    source: str = "api",
+    source: Source = Source.API,
     if_match: str | None = None,
 ) -> WriteResult:
     """Merge ``patch``'s top-level keys into the stored config and write the result, as one write.
@@ -145,7 +145,9 @@ def config_patch(
         )
 
 
-def config_delete(*, config: ModelConfig, user: Any = None, source: str = "api", if_match: str | None = None) -> None:
+def config_delete(
+    *, config: ModelConfig, user: Any = None, source: Source = Source.API, if_match: str | None = None
+) -> None:
     """Delete a config and its layer types, keeping its last document in the history."""
     with transaction.atomic():
         locked = ModelConfig.objects.select_for_update().filter(pk=config.pk).first()
@@ -160,7 +162,7 @@ def config_restore(
     *,
     revision: ConfigRevision,
     user: Any = None,
-    source: str = "admin",
+    source: Source = Source.ADMIN,
     if_match: str | None = None,
     must_exist: bool = False,
     must_not_exist: bool = False,
@@ -242,7 +244,7 @@ def _selection(config_ids: Iterable[int]) -> tuple[list[ModelConfig], list[Confi
 
 
 def _write_over_read(
-    config: ModelConfig, document: dict[str, Any], *, recompute: bool, user: Any, source: str, **findings: Any
+    config: ModelConfig, document: dict[str, Any], *, recompute: bool, user: Any, source: Source, **findings: Any
 ) -> ConfigOutcome:
     """Write ``document`` over ``config`` only while it is still the version read (its digest).
 
@@ -269,7 +271,9 @@ def _write_over_read(
     return ConfigOutcome(config.pk, config.model_id, outcome, **findings)
 
 
-def config_run_checks(*, config_ids: Iterable[int], user: Any = None, source: str = "admin") -> list[ConfigOutcome]:
+def config_run_checks(
+    *, config_ids: Iterable[int], user: Any = None, source: Source = Source.ADMIN
+) -> list[ConfigOutcome]:
     """Run every check on each config and write the findings to its notes, after CHECKS_MARKER.
 
     Stale derived values are recomputed (and listed as such), so the notes describe the config as
@@ -295,7 +299,7 @@ def config_run_checks(*, config_ids: Iterable[int], user: Any = None, source: st
 
 
 def config_mark_validated(
-    *, config_ids: Iterable[int], validated: bool, user: Any = None, source: str = "admin"
+    *, config_ids: Iterable[int], validated: bool, user: Any = None, source: Source = Source.ADMIN
 ) -> list[ConfigOutcome]:
     """Set ``validated`` (checked against published figures) on each config: one revision per config changed.
 
@@ -380,7 +384,7 @@ def import_configs(
     prune: bool = False,
     replace: bool = True,
     user: Any = None,
-    source: str = "loadconfigs",
+    source: Source = Source.LOADCONFIGS,
     progress: Any = None,
 ) -> ImportReport:
     """Validate every input, then write all of them in one transaction, or nothing.
@@ -556,7 +560,7 @@ def import_hf(
     dry_run: bool = False,
     replace: bool = False,
     user: Any = None,
-    source: str = "importhf",
+    source: Source = Source.IMPORTHF,
 ) -> ImportReport:
     """Convert Hugging Face config.json files and import the documents: all of them, or nothing.
 
@@ -580,7 +584,11 @@ class Recount:
 
 @gc_paused()
 def recompute_counts(
-    *, config_ids: Iterable[int] | None = None, dry_run: bool = False, user: Any = None, source: str = "recompute"
+    *,
+    config_ids: Iterable[int] | None = None,
+    dry_run: bool = False,
+    user: Any = None,
+    source: Source = Source.RECOMPUTECOUNTS,
 ) -> list[Recount]:
     """Recompute every layer's parameter_count and every total in one vectorized pass; store what changed.
 

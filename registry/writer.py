@@ -6,7 +6,6 @@ recount a larger one. The caller holds the transaction and the row locks; the wr
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,18 +19,7 @@ from registry.core.document import compact
 from registry.core.validation import CONFIG_VALUE_KEYS
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
-
-class Source(enum.StrEnum):
-    """Where a write came from, as its revision records it."""
-
-    API = "api"
-    ADMIN = "admin"
-    LOADCONFIGS = "loadconfigs"
-    IMPORTHF = "importhf"
-    RECOMPUTE = "recompute"
-    RECOMPUTECOUNTS = "recomputecounts"
-
-
+Source = ConfigRevision.Source
 Action = ConfigRevision.Action
 
 
@@ -72,7 +60,7 @@ def user_id(user: Any) -> int | None:
     return user.pk if getattr(user, "is_authenticated", False) else None
 
 
-def write(writes: Sequence[Write], *, deletes: Sequence[Delete] = (), user: Any = None, source: str) -> list[int]:
+def write(writes: Sequence[Write], *, deletes: Sequence[Delete] = (), user: Any = None, source: Source) -> list[int]:
     """Write ``writes`` (creates and updates) and ``deletes`` with their revisions; the creates' new pks, in order.
 
     Config rows are inserted with COPY (updated with one UPDATE per batch), layer rows are replaced

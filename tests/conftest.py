@@ -299,7 +299,7 @@ def store(document: dict[str, Any]) -> Any:
     """A config written through the one write path."""
     from registry import services
 
-    return services.config_upsert(data=document, source="test").config
+    return services.config_upsert(data=document, source="api").config
 
 
 def variant(i: int, **overrides: Any) -> dict[str, Any]:
@@ -323,7 +323,7 @@ def store_many(n: int) -> None:
     from registry import services
 
     items = [services.ImportItem(source=f"v{i}", data=variant(i)) for i in range(n)]
-    report = services.import_configs(items, source="test")
+    report = services.import_configs(items, source="api")
     assert report.ok, [s.errors for s in report.failed]
 
 

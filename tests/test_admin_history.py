@@ -96,8 +96,8 @@ def test_only_the_latest_write_is_the_current_version(admin_client, loaded_fixtu
     """Deleted and re-created with the same document: the re-creation is current, not the old entries."""
     config = ModelConfig.objects.get(model_id=LLAMA)
     document = config.to_document()
-    services.config_delete(config=config, source="test")
-    services.config_upsert(data=document, source="test")
+    services.config_delete(config=config, source="api")
+    services.config_upsert(data=document, source="api")
     config = ModelConfig.objects.get(model_id=LLAMA)
     revisions = admin_client.get(history_url(config)).context["revisions"]
     assert [(r["revision"].action, r["current"]) for r in revisions] == [
@@ -148,15 +148,15 @@ def test_changelist_links_the_deleted_configs(admin_client, loaded_fixtures):
 def test_deleted_page_lists_configs_that_are_gone(admin_client, admin_user, gone):
     """Each gone config once (its latest deletion), with when, by whom and how; stored ones are not listed."""
     other = ModelConfig.objects.get(model_id="mistralai_Mistral-7B-v0.1")
-    services.config_delete(config=other, source="test")
+    services.config_delete(config=other, source="api")
     # Deleted, re-created, deleted again: listed once, by its last deletion.
     services.config_restore(revision=ConfigRevision.objects.get(model_id=other.model_id, action="deleted"))
-    services.config_delete(config=ModelConfig.objects.get(model_id=other.model_id), source="test")
+    services.config_delete(config=ModelConfig.objects.get(model_id=other.model_id), source="api")
     # Deleted and re-created: not listed.
     tiny = ModelConfig.objects.get(model_id="TinyLlama_TinyLlama-1.1B-Chat-v1.0")
-    services.config_delete(config=tiny, source="test")
+    services.config_delete(config=tiny, source="api")
     services.config_upsert(
-        data=ConfigRevision.objects.get(model_id=tiny.model_id, action="deleted").before, source="test"
+        data=ConfigRevision.objects.get(model_id=tiny.model_id, action="deleted").before, source="api"
     )
 
     response = admin_client.get(DELETED_URL)
@@ -189,7 +189,7 @@ def test_recover_re_creates_the_config_as_it_was(admin_client, admin_user, gone)
 def test_recover_does_not_overwrite_a_config_re_created_meanwhile(admin_client, gone):
     """A config stored again since the list was shown is left alone; the message says why."""
     document = small_config(model_id=LLAMA, hf_model_id="meta-llama/Llama-3.3-70B-Instruct")
-    services.config_upsert(data=document, source="test")
+    services.config_upsert(data=document, source="api")
     digest = ModelConfig.objects.get(model_id=LLAMA).digest
     response = admin_client.post(recover_url(gone), follow=True)
     assert response.redirect_chain[-1][0] == DELETED_URL

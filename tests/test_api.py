@@ -106,7 +106,7 @@ def test_a_write_replaces_the_cached_document(api, db):
     """After any write through the services the next GET serves the new document and ETag."""
     store(small_config())
     before = api.get("/models/acme_tiny-1")
-    services.config_upsert(data=small_config(name="Renamed"), source="test")
+    services.config_upsert(data=small_config(name="Renamed"), source="api")
     after = api.get("/models/acme_tiny-1")
     assert after.json()["name"] == "Renamed"
     assert after["ETag"] != before["ETag"]
@@ -161,11 +161,11 @@ def test_lean_read_follows_a_write(api, db):
     """A write changes the digest, so the lean path can never serve the old body."""
     store(small_config())
     _warm(api, "acme_tiny-1")
-    services.config_upsert(data=small_config(name="Renamed"), source="test")
+    services.config_upsert(data=small_config(name="Renamed"), source="api")
     response = api.get("/models/acme_tiny-1")
     assert response.json()["name"] == "Renamed"
     assert response["ETag"] == f'"{ModelConfig.objects.get().digest}"'
-    services.config_delete(config=ModelConfig.objects.get(), source="test")
+    services.config_delete(config=ModelConfig.objects.get(), source="api")
     assert api.get("/models/acme_tiny-1").status_code == 404
 
 

@@ -501,7 +501,7 @@ def test_if_match_is_checked_inside_the_write(writer, monkeypatch):
     real_upsert = views.config_upsert
 
     def racing_upsert(**kwargs):
-        services.config_upsert(data=small_config(name="Concurrent"), source="test")
+        services.config_upsert(data=small_config(name="Concurrent"), source="api")
         return real_upsert(**kwargs)
 
     monkeypatch.setattr(views, "config_upsert", racing_upsert)

@@ -37,8 +37,8 @@ def test_nulls_json_and_pre_encoded_json():
         ConfigRevision,
         ("model_id", "config", "action", "source", "user", "before", "after", "created"),
         [
-            ["x_1", None, "deleted", "test", None, document, None, now],
-            ["x_2", None, "created", "test", None, None, RawJson(document, '{"a":[1,2,{"b":"raw"}]}'), now],
+            ["x_1", None, "deleted", "api", None, document, None, now],
+            ["x_2", None, "created", "api", None, None, RawJson(document, '{"a":[1,2,{"b":"raw"}]}'), now],
         ],
         return_ids=True,
     )

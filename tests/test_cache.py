@@ -22,7 +22,7 @@ def test_reads_and_writes_go_on_while_redis_is_unreachable(settings, db):
     from registry.services import config_upsert
 
     settings.CACHES = UNREACHABLE  # Django rebuilds its cache handlers on the change
-    config_upsert(data=small_config(), source="test")
+    config_upsert(data=small_config(), source="api")
     cache = caches["default"]
     assert type(cache).__name__ == "ResilientRedisCache"
     assert cache.get("anything", "missing") == "missing" and cache.get_many(["a"]) == {}

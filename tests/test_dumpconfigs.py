@@ -87,7 +87,7 @@ def test_file_text_is_in_the_format(tmp_path):
     """A config stored from loose input is written in key order, with 2-space indent and a trailing newline."""
     data = small_config()
     data = dict(reversed(list(data.items())))  # input key order does not matter
-    config_upsert(data=data, source="test")
+    config_upsert(data=data, source="api")
     dump("--output", str(tmp_path))
     text = (tmp_path / "acme_tiny-1.json").read_text(encoding="utf-8")
     assert text.endswith("}\n") and not text.endswith("\n\n")
@@ -109,7 +109,7 @@ def test_file_text_is_in_the_format(tmp_path):
 
 def test_non_ascii_text_is_written_as_is(tmp_path):
     """Names and notes keep their characters (UTF-8, not \\u escapes)."""
-    config_upsert(data=small_config(name="Acme Tiny — ünï", validation_notes="✓ checked"), source="test")
+    config_upsert(data=small_config(name="Acme Tiny — ünï", validation_notes="✓ checked"), source="api")
     dump("--output", str(tmp_path))
     raw = (tmp_path / "acme_tiny-1.json").read_bytes()
     assert "Acme Tiny — ünï".encode() in raw
@@ -119,7 +119,7 @@ def test_non_ascii_text_is_written_as_is(tmp_path):
 
 def test_a_dumped_file_loads_back_unchanged(tmp_path):
     """dumpconfigs output is loadconfigs input: loading it back changes nothing."""
-    config_upsert(data=small_config(), source="test")
+    config_upsert(data=small_config(), source="api")
     dump("--output", str(tmp_path))
     out = StringIO()
     call_command("loadconfigs", str(tmp_path), "--no-progress", stdout=out)

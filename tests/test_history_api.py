@@ -44,7 +44,7 @@ def edited(writer) -> ModelConfig:
 @pytest.fixture
 def deleted(edited) -> ConfigRevision:
     """The small config after the rename, deleted: its deletion revision."""
-    services.config_delete(config=edited, source="test")
+    services.config_delete(config=edited, source="api")
     return ConfigRevision.objects.get(model_id=TINY, action="deleted")
 
 
@@ -68,7 +68,7 @@ def test_history_lists_revisions_newest_first(api, edited):
         "url": f"http://testserver{revision_url(updated)}",
     }
     first = body["results"][1]
-    assert (first["id"], first["action"], first["source"], first["user"]) == (created.pk, "created", "test", None)
+    assert (first["id"], first["action"], first["source"], first["user"]) == (created.pk, "created", "api", None)
     assert first["changed"][:3] == ["model_id", "hf_model_id", "name"]
     assert "layer_types[attention].specs.num_kv_heads" in first["changed"]
 
@@ -89,7 +89,7 @@ def test_history_pages_with_limit_and_offset(api, edited):
 def test_history_query_count_does_not_grow_with_the_page(api, edited, django_assert_max_num_queries):
     """A page is two queries (its count, its rows with their users), however many revisions it holds."""
     for i in range(10):
-        services.config_upsert(data=small_config(name=f"Name {i}"), source="test")
+        services.config_upsert(data=small_config(name=f"Name {i}"), source="api")
     with django_assert_max_num_queries(2):
         assert len(api.get(HISTORY).json()["results"]) == 12
 
@@ -127,7 +127,7 @@ def test_revision_gives_the_document_after_it(api, edited):
     response = api.get(revision_url(created))
     assert response.status_code == 200
     body = response.json()
-    assert (body["id"], body["action"], body["source"], body["user"]) == (created.pk, "created", "test", None)
+    assert (body["id"], body["action"], body["source"], body["user"]) == (created.pk, "created", "api", None)
     document = validate_config(small_config()).config.to_document()
     assert body["document"] == document
     assert list(body["document"]) == list(document)
@@ -228,7 +228,7 @@ def test_restore_permissions(api, edited):
     assert adder.post(restore_url(created)).status_code == 403
     changer = token_client(user_with("changer", "change_modelconfig"))
     assert changer.post(restore_url(created)).status_code == 200
-    services.config_delete(config=ModelConfig.objects.get(model_id=TINY), source="test")
+    services.config_delete(config=ModelConfig.objects.get(model_id=TINY), source="api")
     deletion = ConfigRevision.objects.get(model_id=TINY, action="deleted")
     assert changer.post(restore_url(deletion)).status_code == 403
     assert adder.post(restore_url(deletion)).status_code == 201
@@ -314,7 +314,7 @@ def test_success_and_error_responses_match_the_schema(loaded_fixtures, edited, k
         case = schema[path][method].Case(path_parameters=parameters)
         response = case.call_and_validate(headers={**auth, **headers})
         assert response.status_code == status, (path, parameters)
-    services.config_delete(config=ModelConfig.objects.get(model_id=TINY), source="test")
+    services.config_delete(config=ModelConfig.objects.get(model_id=TINY), source="api")
     deletion = ConfigRevision.objects.get(model_id=TINY, action="deleted")
     history = schema["/models/{model_id}/history"]["GET"].Case(path_parameters={"model_id": TINY})
     assert history.call_and_validate().json()["results"][0]["action"] == "deleted"

@@ -107,7 +107,7 @@ def test_layer_count_is_a_bigint():
 
 def test_deleting_a_config_deletes_its_layers_and_keeps_its_history():
     """Layer types go with their config; revisions stay, detached."""
-    result = config_upsert(data=small_config(), source="test")
+    result = config_upsert(data=small_config(), source="api")
     config = result.config
     assert config.layer_types.count() == 5
     config.delete()
@@ -151,7 +151,7 @@ def test_migrations_match_the_models():
 
 def test_layer_types_and_history_are_read_through_indexes():
     """The queries the API and admin run can use an index (sequential scans priced out of the planner)."""
-    config = config_upsert(data=small_config(), source="test").config
+    config = config_upsert(data=small_config(), source="api").config
     queries = [
         ("SELECT * FROM registry_layertype WHERE config_id = %s ORDER BY position", [config.pk]),
         ("SELECT * FROM registry_configrevision WHERE model_id = %s ORDER BY created DESC, id DESC", [config.model_id]),

@@ -52,7 +52,7 @@ def test_an_upsert_is_a_batch_of_one():
     """The services' single write and the batch writer store the same rows and digest."""
     from registry.services import config_upsert
 
-    result = config_upsert(data=small_config(), source="test")
+    result = config_upsert(data=small_config(), source="api")
     via_service = (result.config.digest, result.config.to_document())
     ModelConfig.objects.all().delete()
     with transaction.atomic():

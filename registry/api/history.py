@@ -35,7 +35,7 @@ from registry.core.counts import BIGINT_MAX
 from registry.core.diff import changed_paths, compare, in_order
 from registry.models import ConfigRevision
 from registry.selectors import current_digest, documents_of, revisions_of
-from registry.services import config_restore
+from registry.services import Source, config_restore
 
 PAGE_PARAMETERS = [p for p in LIST_PARAMETERS if p.name in ("limit", "offset")]
 
@@ -138,7 +138,7 @@ class RevisionRestoreView(RegistryAPIView):
         result = config_restore(
             revision=found,
             user=request.user,
-            source="api",
+            source=Source.API,
             if_match=conditional.if_match(request, current),
             # The permission checked is for the state read: a concurrent delete or re-create fails the write.
             must_exist=current is not None,

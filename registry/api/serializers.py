@@ -28,7 +28,7 @@ from registry.core.validation import (
     MAX_NOTES_LENGTH,
     MODEL_ID_RE,
 )
-from registry.models import ModelConfig
+from registry.models import ConfigRevision, ModelConfig
 
 REQUEST, RESPONSE = "request", "response"
 
@@ -446,8 +446,8 @@ class RevisionSerializer(serializers.Serializer):
     """One entry of a config's history."""
 
     id = serializers.IntegerField(min_value=1)
-    action = serializers.ChoiceField(choices=["created", "updated", "deleted", "restored"])
-    source = serializers.CharField(help_text="What wrote it: admin, api, loadconfigs, importhf, recompute, ...")
+    action = serializers.ChoiceField(choices=ConfigRevision.Action.choices)
+    source = serializers.ChoiceField(choices=ConfigRevision.Source.choices, help_text="What wrote it.")
     user = serializers.CharField(allow_null=True, help_text="The acting user's username; null for commands.")
     created = serializers.DateTimeField()
     changed = serializers.ListField(

@@ -54,7 +54,7 @@ from registry.core.planning import Deployment, parse_deployment, plan_config, pl
 from registry.core.validation import MAX_ID_LENGTH
 from registry.models import ModelConfig
 from registry.selectors import planning_stacks, stored_version
-from registry.services import ConfigRejected, config_delete, config_patch, config_upsert
+from registry.services import ConfigRejected, Source, config_delete, config_patch, config_upsert
 
 Document = document_serializer(RESPONSE)
 DocumentInput = document_serializer(REQUEST)
@@ -205,7 +205,7 @@ class ConfigListView(RegistryAPIView):
             data=request.data,
             recompute=self.recompute(request),
             user=request.user,
-            source="api",
+            source=Source.API,
             must_not_exist=True,
         )
         return self.written(request, result)
@@ -264,7 +264,7 @@ class ConfigDetailView(RegistryAPIView):
                 data=request.data,
                 recompute=recompute,
                 user=request.user,
-                source="api",
+                source=Source.API,
                 model_id=model_id,
                 if_match=conditional.if_match(request, current),
                 must_not_exist=create_only,
@@ -296,7 +296,7 @@ class ConfigDetailView(RegistryAPIView):
                 patch=request.data,
                 recompute=recompute,
                 user=request.user,
-                source="api",
+                source=Source.API,
                 if_match=conditional.if_match(request, current),
             )
         except ModelConfig.DoesNotExist:
@@ -315,7 +315,7 @@ class ConfigDetailView(RegistryAPIView):
             raise exceptions.NotFound("No config with this model_id.")
         _refuse_if_none_match(request, config.digest)
         config_delete(
-            config=config, user=request.user, source="api", if_match=conditional.if_match(request, config.digest)
+            config=config, user=request.user, source=Source.API, if_match=conditional.if_match(request, config.digest)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -456,7 +456,7 @@ class ImportHFView(RegistryAPIView):
                 )
         # Without replace, the write may only find the version just compared (a concurrent change: 412).
         result = config_upsert(
-            data=document, user=request.user, source="importhf", if_match=stored if replace != "true" else None
+            data=document, user=request.user, source=Source.IMPORTHF, if_match=stored if replace != "true" else None
         )
         return self.written(request, result)
 

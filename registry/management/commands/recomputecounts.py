@@ -9,7 +9,7 @@ from django.core.management.base import CommandError, CommandParser
 from registry.core import CountError
 from registry.management.base import RegistryCommand
 from registry.models import ModelConfig
-from registry.services import recompute_counts
+from registry.services import Source, recompute_counts
 
 
 class Command(RegistryCommand):
@@ -28,7 +28,7 @@ class Command(RegistryCommand):
                 raise CommandError(f"No config with model_id: {', '.join(unknown)}")
             ids = list(found.values())
         try:
-            recounts = recompute_counts(config_ids=ids, dry_run=options["dry_run"], source="recomputecounts")
+            recounts = recompute_counts(config_ids=ids, dry_run=options["dry_run"], source=Source.RECOMPUTECOUNTS)
         except CountError as exc:
             raise CommandError(f"Nothing was written: {exc}") from exc
         for r in recounts:
