@@ -495,7 +495,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
             raise PermissionDenied
 
     def _report_import(self, request: HttpRequest, report: services.ImportReport, dry_run: bool) -> None:
-        summary = ", ".join(f"{report.count(s)} {s}" for s in ("created", "updated", "unchanged", "failed"))
+        summary = report.summary()
         if not report.ok:
             self.message_user(request, f"Nothing was written: {summary}.", messages.ERROR)
         elif dry_run:

@@ -362,6 +362,16 @@ class ImportReport:
     def ok(self) -> bool:
         return not self.failed
 
+    def summary(self) -> str:
+        """``2 created, 1 updated, 6 unchanged, 0 failed``, then the pruned and the valid inputs not written, if any."""
+        parts = [f"{self.count(s)} {s}" for s in (Status.CREATED, Status.UPDATED, Status.UNCHANGED, Status.FAILED)]
+        if self.pruned:
+            parts.append(f"{len(self.pruned)} pruned")
+        held = self.count(Status.NOT_WRITTEN)
+        if held:
+            parts.append(f"{held} valid but not written")
+        return ", ".join(parts)
+
 
 @dataclass(frozen=True)
 class ImportItem:

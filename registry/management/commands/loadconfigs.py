@@ -13,9 +13,8 @@ from registry import conf
 from registry.bulk import gc_paused
 from registry.core.files import config_paths, read_config_file
 from registry.management.base import RegistryCommand
-from registry.services import ImportItem, ImportReport, import_configs
+from registry.services import ImportItem, ImportReport, Status, import_configs
 
-SUMMARY = "{created} created, {updated} updated, {unchanged} unchanged, {failed} failed"
 NOTHING_WRITTEN = "Nothing was written: {failed} of {total} files failed."
 DRY_RUN = "Dry run: nothing was written."
 PROGRESS_THRESHOLD = 200
@@ -82,7 +81,7 @@ class Command(RegistryCommand):
                 for issue in entry.errors:
                     self.stderr.write(f"  {issue}")
                 continue
-            if verbosity >= 2 or (verbosity >= 1 and entry.status in {"created", "updated"}):
+            if verbosity >= 2 or (verbosity >= 1 and entry.status in {Status.CREATED, Status.UPDATED}):
                 self.stdout.write(f"{entry.status}: {entry.model_id} ({entry.source})")
             for issue in entry.recomputed:
                 if verbosity >= 1:
@@ -93,17 +92,10 @@ class Command(RegistryCommand):
         for model_id in report.pruned:
             if verbosity >= 1:
                 self.stdout.write(f"{'would prune' if options['dry_run'] else 'pruned'}: {model_id}")
-        counts = {s: report.count(s) for s in ("created", "updated", "unchanged", "failed")}
-        summary = SUMMARY.format(**counts)
-        if report.pruned:
-            summary += f", {len(report.pruned)} pruned"
-        held = report.count("not written")
-        if held:
-            summary += f", {held} valid but not written"
+        summary = report.summary()
         if not report.ok:
-            raise CommandError(
-                f"{summary}. {NOTHING_WRITTEN.format(failed=counts['failed'], total=len(report.sources))}"
-            )
+            failed = report.count(Status.FAILED)
+            raise CommandError(f"{summary}. {NOTHING_WRITTEN.format(failed=failed, total=len(report.sources))}")
         if options["dry_run"]:
             summary += f". {DRY_RUN}"
         self.stdout.write(self.style.SUCCESS(summary))
