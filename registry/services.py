@@ -557,7 +557,9 @@ def hf_items(sources: Iterable[HFSource]) -> list[ImportItem]:
         items.append(
             ImportItem(
                 source=src.source,
-                data=conversion.document or {"model_id": src.hf_model_id.replace("/", "_")},
+                # Unconverted, the input still names its config (for the report), when its id is a string.
+                data=conversion.document
+                or ({"model_id": src.hf_model_id.replace("/", "_")} if isinstance(src.hf_model_id, str) else None),
                 errors=tuple(conversion.errors),
             )
         )
@@ -578,6 +580,39 @@ def import_hf(
     overwritten by accident.
     """
     return import_configs(hf_items(sources), dry_run=dry_run, replace=replace, user=user, source=source)
+
+
+def hf_document(*, hf_model_id: str, config: Any) -> ConfigDoc:
+    """The valid registry document of one Hugging Face config.json; raises ``ConfigRejected`` with the
+    conversion's or the validation's errors. Writes nothing (a dry run of ``config_import_hf``)."""
+    (item,) = hf_items([HFSource("config", hf_model_id, config=config)])
+    if item.errors:
+        raise ConfigRejected(item.errors)
+    validation = validate_config(item.data)
+    if not validation.ok:
+        raise ConfigRejected(validation.errors)
+    assert validation.config is not None
+    return validation.config
+
+
+def config_import_hf(
+    *, hf_model_id: str, config: Any, replace: bool = False, user: Any = None, source: Source = Source.IMPORTHF
+) -> WriteResult:
+    """Import one Hugging Face config.json as ``import_hf`` does (a different stored config is refused
+    unless ``replace``); raises ``ConfigRejected`` with the import's errors, nothing written.
+
+    The result's config is read after the import's transaction: the stored version, as its ETag names it.
+    """
+    report = import_hf([HFSource("config", hf_model_id, config=config)], replace=replace, user=user, source=source)
+    (entry,) = report.sources
+    if not report.ok:
+        raise ConfigRejected(entry.errors)
+    stored = selectors.config_with_layers(model_id=entry.model_id)
+    if stored is None:  # deleted by another write since: the import's result is gone
+        raise ModelConfig.DoesNotExist(entry.model_id)
+    validation = Validation(warnings=entry.warnings, config=stored.to_doc())
+    created, changed = entry.status == Status.CREATED, entry.status != Status.UNCHANGED
+    return WriteResult(stored, created=created, changed=changed, validation=validation)
 
 
 # ---- derived counts ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from django.core.management.base import CommandError
 from registry.core import validate_config
 from registry.core.hf import SUPPORTED_MODEL_TYPES, Code, convert
 from registry.models import ConfigRevision, ModelConfig
-from tests.conftest import DATA, FIXTURES, IMPORTED, PUBLISHED_ACTIVE
+from tests.conftest import DATA, FIXTURES, IMPORTED, PUBLISHED_ACTIVE, token_client, user_with
 
 HF = DATA / "hf"
 # Every model_type the issue names, with the test config.json that covers it.
@@ -408,16 +408,6 @@ def test_a_source_that_is_nothing_is_refused():
 # ---- POST /models/import-hf -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def writer(db, django_user_model):
-    from rest_framework.test import APIClient
-
-    user = django_user_model.objects.create_superuser("importer", password="x-secret-pass")
-    client = APIClient()
-    client.force_authenticate(user)
-    return client
-
-
 def test_api_import_creates_and_returns_the_document(writer):
     """201 with the document and its Location; the same body again is 200 unchanged."""
     body = {"hf_model_id": "mistralai/Mixtral-8x7B-v0.1", "config": hub_config("mistralai/Mixtral-8x7B-v0.1")}
@@ -525,3 +515,13 @@ def test_api_import_does_not_replace_a_different_config_without_replace(writer):
     assert ModelConfig.objects.get(model_id="mistralai_Mistral-7B-v0.1").validated is True
     response = writer.post("/models/import-hf?replace=true", body, format="json")
     assert response.status_code == 200 and response.json()["validated"] is False
+
+
+def test_api_replace_needs_the_change_permission(db):
+    """?replace=true is refused (403) to a user who may only add; nothing is written."""
+    adder = token_client(user_with("adder", "add_modelconfig"))
+    body = {"hf_model_id": "mistralai/Mistral-7B-v0.1", "config": hub_config("mistralai/Mistral-7B-v0.1")}
+    response = adder.post("/models/import-hf?replace=true", body, format="json")
+    assert response.status_code == 403 and "change permission" in response.json()["errors"][0]["msg"]
+    assert not ModelConfig.objects.exists()
+    assert adder.post("/models/import-hf", body, format="json").status_code == 201

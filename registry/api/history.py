@@ -7,13 +7,12 @@ from typing import Any
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, serializers
-from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from registry.api import conditional
 from registry.api.errors import Invalid
 from registry.api.pagination import StrictLimitOffsetPagination
-from registry.api.permissions import ConfigPermissions
+from registry.api.permissions import require_create_or_replace
 from registry.api.schema import (
     IF_MATCH,
     LIST_PARAMETERS,
@@ -38,18 +37,6 @@ from registry.selectors import current_digest, documents_of, revisions_of
 from registry.services import Source, config_restore
 
 PAGE_PARAMETERS = [p for p in LIST_PARAMETERS if p.name in ("limit", "offset")]
-
-
-class RestorePermissions(ConfigPermissions):
-    """Reads as for configs; a restore needs add or change (the view asks for the one it needs, as PUT)."""
-
-    def has_permission(self, request: Any, view: Any) -> bool:
-        if request.method in SAFE_METHODS:
-            return super().has_permission(request, view)
-        user = request.user
-        return bool(user and user.is_authenticated) and (
-            user.has_perm("registry.add_modelconfig") or user.has_perm("registry.change_modelconfig")
-        )
 
 
 def revision_item(request: Any, revision: ConfigRevision) -> dict[str, Any]:
@@ -115,7 +102,7 @@ class RevisionDetailView(RegistryAPIView):
 class RevisionRestoreView(RegistryAPIView):
     """Write a revision's document back."""
 
-    permission_classes = [RestorePermissions]
+    creates_or_replaces = True  # ConfigPermissions: add or change lets it in; the view asks for the one it needs
 
     @extend_schema(
         operation_id="models_history_restore",
@@ -131,10 +118,13 @@ class RevisionRestoreView(RegistryAPIView):
     def post(self, request: Any, model_id: str, revision: str) -> Any:
         found = get_revision(model_id, revision)
         current = current_digest(model_id=model_id)
-        if current is None and not request.user.has_perm("registry.add_modelconfig"):
-            self.permission_denied(request, "Re-creating a deleted config needs the add permission.")
-        if current is not None and not request.user.has_perm("registry.change_modelconfig"):
-            self.permission_denied(request, "Restoring a config needs the change permission.")
+        require_create_or_replace(
+            self,
+            request,
+            exists=current is not None,
+            creating="Re-creating a deleted config",
+            replacing="Restoring a config",
+        )
         result = config_restore(
             revision=found,
             user=request.user,

@@ -21,20 +21,31 @@ class CanRead(BasePermission):
         return not reads_require_auth() or bool(request.user and request.user.is_authenticated)
 
 
-class ConfigPermissions(DjangoModelPermissions):
-    """Reads as ``CanRead``; POST, PATCH, DELETE need the add, change, delete permission, and PUT
-    add (to create) or change (to replace).
+ADD, CHANGE = "registry.add_modelconfig", "registry.change_modelconfig"
 
-    A view marks a POST that writes nothing (``/models/validate``) with ``read_only_post = True``.
+
+class ConfigPermissions(DjangoModelPermissions):
+    """Reads as ``CanRead``; POST, PATCH, DELETE need the add, change, delete permission, and a write that
+    creates or replaces (PUT, a restore) add (to create) or change (to replace): ``require_create_or_replace``.
+
+    A view marks a POST that writes nothing (``/models/validate``) with ``read_only_post = True``, and a
+    POST that creates or replaces with ``creates_or_replaces = True``.
     """
 
     def has_permission(self, request: Any, view: Any) -> bool:
         if request.method in SAFE_METHODS or getattr(view, "read_only_post", False):
             return CanRead().has_permission(request, view)
-        if request.method == "PUT":
-            # PUT creates or replaces: add or change lets it in, the view asks for the one it needs.
+        if request.method == "PUT" or getattr(view, "creates_or_replaces", False):
+            # Either lets it in; the view asks for the one its target needs once it has read it.
             user = request.user
-            return bool(user and user.is_authenticated) and (
-                user.has_perm("registry.add_modelconfig") or user.has_perm("registry.change_modelconfig")
-            )
+            return bool(user and user.is_authenticated) and (user.has_perm(ADD) or user.has_perm(CHANGE))
         return super().has_permission(request, view)
+
+
+def require_create_or_replace(view: Any, request: Any, *, exists: bool, creating: str, replacing: str) -> None:
+    """Deny (403) a write that would create a config (``exists`` false) without the add permission, or replace
+    one without the change permission; ``creating``/``replacing`` name the act in the message."""
+    if exists and not request.user.has_perm(CHANGE):
+        view.permission_denied(request, f"{replacing} needs the change permission.")
+    if not exists and not request.user.has_perm(ADD):
+        view.permission_denied(request, f"{creating} needs the add permission.")

@@ -18,6 +18,7 @@ from rest_framework import serializers
 from registry.core import ConfigDoc, catalogue
 from registry.core.catalogue import LayerClass, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX
+from registry.core.hf import HUB_ID_RE
 from registry.core.validation import (
     CONFIG_VALUE_KEYS,
     MAX_FORMATTED_LENGTH,
@@ -519,3 +520,14 @@ class ConfigDiffSerializer(serializers.Serializer):
         required=False,
         help_text="When either config has routed experts; a config without them counts every parameter as active.",
     )
+
+
+class ImportHFRequestSerializer(serializers.Serializer):
+    """The body of POST /models/import-hf (for the schema; the view reports each problem by key)."""
+
+    hf_model_id = serializers.RegexField(
+        rf"^{HUB_ID_RE.pattern}$",
+        max_length=MAX_ID_LENGTH,
+        help_text="The Hub repo the config.json comes from, ORG/NAME; its name part becomes the config's name.",
+    )
+    config = serializers.DictField(help_text="The repo's config.json, as it is on the Hub.")

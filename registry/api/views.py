@@ -9,7 +9,7 @@ from typing import Any
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -18,7 +18,7 @@ from registry.api import conditional, documents
 from registry.api.errors import Invalid, query_error
 from registry.api.filters import ConfigFilterSet
 from registry.api.pagination import StrictLimitOffsetPagination
-from registry.api.permissions import CanRead, ConfigPermissions
+from registry.api.permissions import CHANGE, CanRead, ConfigPermissions, require_create_or_replace
 from registry.api.schema import (
     IF_MATCH,
     IF_NONE_MATCH,
@@ -38,6 +38,7 @@ from registry.api.serializers import (
     SUMMARY_MODEL_FIELDS,
     ConfigPageSerializer,
     ErrorSerializer,
+    ImportHFRequestSerializer,
     LayerClassSerializer,
     ParameterBreakdownSerializer,
     PlanPageSerializer,
@@ -47,14 +48,20 @@ from registry.api.serializers import (
     parameter_breakdown,
     summaries,
 )
-from registry.core import Code, Issue, catalogue, digest, validate_config
+from registry.core import Code, Issue, catalogue, validate_config
 from registry.core.catalogue import LayerClass
-from registry.core.hf import HUB_ID_RE, convert
 from registry.core.planning import Deployment, parse_deployment, plan_config, plan_stacks
-from registry.core.validation import MAX_ID_LENGTH
 from registry.models import ModelConfig
 from registry.selectors import planning_stacks, stored_version
-from registry.services import ConfigRejected, Source, config_delete, config_patch, config_upsert
+from registry.services import (
+    ConfigRejected,
+    Source,
+    config_delete,
+    config_import_hf,
+    config_patch,
+    config_upsert,
+    hf_document,
+)
 
 Document = document_serializer(RESPONSE)
 DocumentInput = document_serializer(REQUEST)
@@ -252,10 +259,9 @@ class ConfigDetailView(RegistryAPIView):
     def put(self, request: Any, model_id: str) -> Any:
         recompute = self.recompute(request)
         current = selectors.current_digest(model_id=model_id)
-        if current is None and not request.user.has_perm("registry.add_modelconfig"):
-            self.permission_denied(request, "Creating a config needs the add permission.")
-        if current is not None and not request.user.has_perm("registry.change_modelconfig"):
-            self.permission_denied(request, "Replacing a config needs the change permission.")
+        require_create_or_replace(
+            self, request, exists=current is not None, creating="Creating a config", replacing="Replacing a config"
+        )
         _refuse_if_none_match(request, current)
         # Checked by the services after the body, inside the write's transaction, as If-Match is.
         create_only = conditional.if_none_match_any(request)
@@ -377,15 +383,6 @@ class ConfigValidateView(RegistryAPIView):
         )
 
 
-class ImportHFRequestSerializer(serializers.Serializer):
-    hf_model_id = serializers.RegexField(
-        rf"^{HUB_ID_RE.pattern}$",
-        max_length=MAX_ID_LENGTH,
-        help_text="The Hub repo the config.json comes from, ORG/NAME; its name part becomes the config's name.",
-    )
-    config = serializers.DictField(help_text="The repo's config.json, as it is on the Hub.")
-
-
 class ImportHFView(RegistryAPIView):
     """Convert a Hugging Face config.json into a config and write it (or, with ?dry_run=true, only show it)."""
 
@@ -428,35 +425,17 @@ class ImportHFView(RegistryAPIView):
         ]
         if problems:
             raise Invalid(problems)
-        conversion = convert(data["config"], data["hf_model_id"])
-        if conversion.errors:
-            raise ConfigRejected(conversion.errors)
-        document = conversion.document
         if dry_run == "true":
-            validation = validate_config(document)
-            if not validation.ok:
-                raise ConfigRejected(validation.errors)
-            return Response(validation.config.to_document())  # type: ignore[union-attr]
-        model_id = document["model_id"]  # type: ignore[index]
-        stored = selectors.current_digest(model_id=model_id)
-        if stored is not None and replace == "true" and not request.user.has_perm("registry.change_modelconfig"):
-            raise exceptions.PermissionDenied("Replacing a stored config needs the change permission.")
-        if stored is not None and replace != "true":
-            validation = validate_config(document)
-            if validation.ok and digest(validation.config.to_document()) != stored:  # type: ignore[union-attr]
-                raise ConfigRejected(
-                    [
-                        Issue(
-                            "model_id",
-                            Code.ALREADY_EXISTS,
-                            f"a different config {model_id!r} is stored; ?replace=true replaces it (its curated "
-                            "name, validated and notes too)",
-                        )
-                    ]
-                )
-        # Without replace, the write may only find the version just compared (a concurrent change: 412).
-        result = config_upsert(
-            data=document, user=request.user, source=Source.IMPORTHF, if_match=stored if replace != "true" else None
+            doc = hf_document(hf_model_id=data["hf_model_id"], config=data["config"])
+            return Response(doc.to_document())
+        if replace == "true" and not request.user.has_perm(CHANGE):
+            raise exceptions.PermissionDenied("?replace=true needs the change permission.")
+        result = config_import_hf(
+            hf_model_id=data["hf_model_id"],
+            config=data["config"],
+            replace=replace == "true",
+            user=request.user,
+            source=Source.IMPORTHF,
         )
         return self.written(request, result)
 
