@@ -615,7 +615,21 @@ class ModelConfigAdmin(admin.ModelAdmin):
             raise PermissionDenied
         revision = get_object_or_404(ConfigRevision, pk=revision_id, model_id=obj.model_id)
         try:
-            result = services.config_restore(revision=revision, user=request.user, source=Source.ADMIN)
+            result = services.config_restore(
+                revision=revision,
+                user=request.user,
+                source=Source.ADMIN,
+                # The version the history page was opened on: a restore over a later write is refused, and a
+                # config deleted meanwhile is not re-created here (Deleted configs → Recover does that).
+                if_match=request.POST.get("base_digest") or None,
+                must_exist=True,
+            )
+        except (services.PreconditionFailed, ModelConfig.DoesNotExist) as exc:
+            gone = isinstance(exc, ModelConfig.DoesNotExist) or exc.current is None
+            text = stale_message(obj.model_id, shown_again=True, outcome="nothing was restored")
+            self.message_user(request, text, messages.ERROR)
+            if gone:  # recovering it is the Deleted configs page's
+                return HttpResponseRedirect(reverse("admin:registry_modelconfig_deleted"))
         except services.ConfigRejected as exc:
             listing = "; ".join(str(i) for i in exc.issues)
             self.message_user(request, f"Not restored, the version breaks the rules: {listing}", messages.ERROR)

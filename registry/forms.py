@@ -182,10 +182,11 @@ class WidgetRenderer(BaseRenderer):
         return html
 
 
-def stale_message(model_id: str, *, shown_again: bool = False) -> str:
-    """Why a save over a newer version was refused: who changed (or deleted) the config, and when.
+def stale_message(model_id: str, *, shown_again: bool = False, outcome: str = "your changes were not saved") -> str:
+    """Why a write over a newer version was refused: who changed (or deleted) the config, and when.
 
-    ``shown_again``: the admin has already reopened the page on the current version.
+    ``shown_again``: the admin has already reopened the page on the current version. ``outcome``: what
+    was not done.
     """
     latest = selectors.latest_revision(model_id)
     by, what = "", "changed"
@@ -194,7 +195,7 @@ def stale_message(model_id: str, *, shown_again: bool = False) -> str:
         by = f" (by {who}, {latest.created:%Y-%m-%d %H:%M:%S %Z})"
         if latest.action == ConfigRevision.Action.DELETED:
             what = "deleted"
-    text = f"This config was {what}{by} after you opened this page, so your changes were not saved."
+    text = f"This config was {what}{by} after you opened this page, so {outcome}."
     if what == "deleted":
         return text
     if shown_again:

@@ -66,6 +66,21 @@ def test_restore_writes_the_past_version_back(admin_client, admin_user, edited):
 
 
 @pytest.mark.django_db
+def test_restore_carries_the_version_the_page_was_opened_on(admin_client, edited):
+    """The Restore button sends the digest the page showed; a restore after a later write is refused."""
+    created = ConfigRevision.objects.get(model_id=LLAMA, action="created")
+    page = admin_client.get(history_url(edited)).content.decode()
+    assert f'name="base_digest" value="{edited.digest}"' in page
+    opened_on = edited.digest
+    document = edited.to_document()
+    services.config_upsert(data={**document, "name": "Changed meanwhile"}, source="api")
+    response = admin_client.post(restore_url(edited, created), {"base_digest": opened_on}, follow=True)
+    messages = [str(m) for m in response.context["messages"]]
+    assert any("after you opened this page, so nothing was restored" in m for m in messages)
+    assert ModelConfig.objects.get(model_id=LLAMA).name == "Changed meanwhile"
+
+
+@pytest.mark.django_db
 def test_restore_goes_through_validation(admin_client, edited):
     """A kept version that breaks the rules is not restored; the message says why."""
     bad = ConfigRevision.objects.get(model_id=LLAMA, action="created")
