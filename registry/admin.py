@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
 import zipfile
@@ -11,8 +12,8 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Exists, OuterRef, QuerySet
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -159,7 +160,7 @@ class LayerClassFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         if self.value():
-            return queryset.filter(Exists(LayerType.objects.filter(config=OuterRef("pk"), class_name=self.value())))
+            return selectors.with_layer_class(queryset, self.value())
         return queryset
 
 
@@ -363,11 +364,13 @@ class ModelConfigAdmin(admin.ModelAdmin):
         return super().construct_change_message(request, form, [], add)
 
     def delete_model(self, request: HttpRequest, obj: ModelConfig) -> None:
-        services.config_delete(config=obj, user=request.user, source=Source.ADMIN)
+        self.delete_queryset(request, [obj])
 
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
         for obj in queryset:
-            services.config_delete(config=obj, user=request.user, source=Source.ADMIN)
+            # One deleted by another write since the page was read is gone already, as asked.
+            with contextlib.suppress(ModelConfig.DoesNotExist):
+                services.config_delete(model_id=obj.model_id, user=request.user, source=Source.ADMIN)
 
     # ---- actions -------------------------------------------------------------------------------
 
@@ -455,7 +458,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
 
     @admin.action(description="Export as JSON", permissions=["view"])
     def export_json(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse:
-        configs = list(queryset.prefetch_related("layer_types").order_by("model_id"))
+        configs = list(selectors.with_layers(queryset).order_by("model_id"))
         if len(configs) == 1:
             response = HttpResponse(dumps(configs[0].to_document()), content_type="application/json; charset=utf-8")
             response["Content-Disposition"] = content_disposition_header(True, f"{configs[0].model_id}.json")
@@ -613,7 +616,9 @@ class ModelConfigAdmin(admin.ModelAdmin):
             return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
-        revision = get_object_or_404(ConfigRevision, pk=revision_id, model_id=obj.model_id)
+        revision = selectors.revision_of(obj.model_id, revision_id)
+        if revision is None:
+            raise Http404(f"No revision {revision_id} of {obj.model_id}.")
         try:
             result = services.config_restore(
                 revision=revision,

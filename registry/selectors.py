@@ -37,6 +37,21 @@ def config_with_layers(**lookup: Any) -> ModelConfig | None:
     return with_layers().filter(**lookup).first()
 
 
+def with_layer_class(configs: QuerySet[ModelConfig], class_name: str) -> QuerySet[ModelConfig]:
+    """The configs of ``configs`` with a layer type of class ``class_name``."""
+    return configs.filter(Exists(LayerType.objects.filter(config=OuterRef("pk"), class_name=class_name)))
+
+
+def config_pks(model_ids: Iterable[str]) -> dict[str, int]:
+    """The primary keys of the stored configs among ``model_ids``, by model_id (ids not stored are left out)."""
+    return dict(ModelConfig.objects.filter(model_id__in=list(model_ids)).values_list("model_id", "pk"))
+
+
+def revision_of(model_id: str, pk: int) -> ConfigRevision | None:
+    """Revision ``pk`` of the config ``model_id`` (deleted or not), with its user, or None."""
+    return revisions_of(model_id).filter(pk=pk).first()
+
+
 def current_digest(**lookup: Any) -> str | None:
     """The stored digest (the ETag) of the config matching ``lookup``, or None when there is no such config."""
     return ModelConfig.objects.filter(**lookup).values_list("digest", flat=True).first()

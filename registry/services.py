@@ -145,14 +145,16 @@ def config_patch(
         )
 
 
-def config_delete(
-    *, config: ModelConfig, user: Any = None, source: Source = Source.API, if_match: str | None = None
-) -> None:
-    """Delete a config and its layer types, keeping its last document in the history."""
+def config_delete(*, model_id: str, user: Any = None, source: Source = Source.API, if_match: str | None = None) -> None:
+    """Delete a config and its layer types, keeping its last document in the history.
+
+    Raises ``ModelConfig.DoesNotExist`` when there is no such config, ``PreconditionFailed`` when
+    ``if_match`` does not name its stored version; nothing is written then.
+    """
     with transaction.atomic():
-        locked = ModelConfig.objects.select_for_update().filter(pk=config.pk).first()
+        locked = selectors.with_layers(ModelConfig.objects.select_for_update()).filter(model_id=model_id).first()
         if locked is None:
-            raise ModelConfig.DoesNotExist(config.model_id)
+            raise ModelConfig.DoesNotExist(model_id)
         if if_match is not None and locked.digest != if_match:
             raise PreconditionFailed(locked.digest)
         write([], deletes=[Delete(locked.pk, locked.model_id, locked.to_document())], user=user, source=source)

@@ -530,7 +530,7 @@ def test_a_save_over_a_config_deleted_meanwhile_does_not_re_create_it(admin_clie
     data = form_data(admin_client.get(change_url(llama)))
 
     def delete(upsert: Any) -> None:
-        services.config_delete(config=ModelConfig.objects.get(model_id=LLAMA), source="api")
+        services.config_delete(model_id=ModelConfig.objects.get(model_id=LLAMA).model_id, source="api")
 
     _race(monkeypatch, delete)
     response = admin_client.post(change_url(llama), data, follow=True)

@@ -132,7 +132,7 @@ def test_an_action_does_not_re_create_a_config_deleted_meanwhile(admin_client, m
     """A config deleted after the action read it stays deleted; the action says it was left alone."""
     services.config_upsert(data=small_config())
     config = ModelConfig.objects.get(model_id="acme_tiny-1")
-    _interfere(monkeypatch, lambda: services.config_delete(config=config, source="api"))
+    _interfere(monkeypatch, lambda: services.config_delete(model_id=config.model_id, source="api"))
     response = run_action(admin_client, action, "acme_tiny-1")
     assert "acme_tiny-1: deleted meanwhile, so left alone (not re-created)" in messages_of(response)
     assert not ModelConfig.objects.filter(model_id="acme_tiny-1").exists()

@@ -111,7 +111,7 @@ def test_only_the_latest_write_is_the_current_version(admin_client, loaded_fixtu
     """Deleted and re-created with the same document: the re-creation is current, not the old entries."""
     config = ModelConfig.objects.get(model_id=LLAMA)
     document = config.to_document()
-    services.config_delete(config=config, source="api")
+    services.config_delete(model_id=config.model_id, source="api")
     services.config_upsert(data=document, source="api")
     config = ModelConfig.objects.get(model_id=LLAMA)
     revisions = admin_client.get(history_url(config)).context["revisions"]
@@ -163,13 +163,13 @@ def test_changelist_links_the_deleted_configs(admin_client, loaded_fixtures):
 def test_deleted_page_lists_configs_that_are_gone(admin_client, admin_user, gone):
     """Each gone config once (its latest deletion), with when, by whom and how; stored ones are not listed."""
     other = ModelConfig.objects.get(model_id="mistralai_Mistral-7B-v0.1")
-    services.config_delete(config=other, source="api")
+    services.config_delete(model_id=other.model_id, source="api")
     # Deleted, re-created, deleted again: listed once, by its last deletion.
     services.config_restore(revision=ConfigRevision.objects.get(model_id=other.model_id, action="deleted"))
-    services.config_delete(config=ModelConfig.objects.get(model_id=other.model_id), source="api")
+    services.config_delete(model_id=ModelConfig.objects.get(model_id=other.model_id).model_id, source="api")
     # Deleted and re-created: not listed.
     tiny = ModelConfig.objects.get(model_id="TinyLlama_TinyLlama-1.1B-Chat-v1.0")
-    services.config_delete(config=tiny, source="api")
+    services.config_delete(model_id=tiny.model_id, source="api")
     services.config_upsert(
         data=ConfigRevision.objects.get(model_id=tiny.model_id, action="deleted").before, source="api"
     )

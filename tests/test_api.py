@@ -165,7 +165,7 @@ def test_lean_read_follows_a_write(api, db):
     response = api.get("/models/acme_tiny-1")
     assert response.json()["name"] == "Renamed"
     assert response["ETag"] == f'"{ModelConfig.objects.get().digest}"'
-    services.config_delete(config=ModelConfig.objects.get(), source="api")
+    services.config_delete(model_id=ModelConfig.objects.get().model_id, source="api")
     assert api.get("/models/acme_tiny-1").status_code == 404
 
 

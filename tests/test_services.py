@@ -196,7 +196,7 @@ def test_delete_removes_the_config_and_keeps_its_last_document(django_user_model
     user = django_user_model.objects.create_user("curator")
     config = config_upsert(data=small_config(), source="api").config
     document = config.to_document()
-    config_delete(config=config, user=user, source="api")
+    config_delete(model_id=config.model_id, user=user, source="api")
     assert not ModelConfig.objects.exists()
     assert not LayerType.objects.exists()
     revision = ConfigRevision.objects.get(action="deleted")
@@ -213,23 +213,23 @@ def test_delete_with_a_stale_if_match_deletes_nothing():
     config = config_upsert(data=small_config(), source="api").config
     snapshot = _snapshot()
     with pytest.raises(PreconditionFailed):
-        config_delete(config=config, if_match="f" * 64, source="api")
+        config_delete(model_id=config.model_id, if_match="f" * 64, source="api")
     assert _snapshot() == snapshot
 
 
 def test_delete_of_a_config_already_gone_raises():
     """Deleting twice raises DoesNotExist the second time."""
     config = config_upsert(data=small_config(), source="api").config
-    config_delete(config=config, source="api")
+    config_delete(model_id=config.model_id, source="api")
     with pytest.raises(ModelConfig.DoesNotExist):
-        config_delete(config=config, source="api")
+        config_delete(model_id=config.model_id, source="api")
 
 
 def test_restore_brings_a_deleted_config_back():
     """Restoring a 'deleted' revision writes its document back, recorded as 'restored'."""
     config = config_upsert(data=small_config(), source="api").config
     document = config.to_document()
-    config_delete(config=config, source="api")
+    config_delete(model_id=config.model_id, source="api")
     result = config_restore(revision=ConfigRevision.objects.get(action="deleted"), source="api")
     assert result.created
     assert ModelConfig.objects.get().to_document() == document

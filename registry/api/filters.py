@@ -6,13 +6,14 @@ from typing import Any
 
 import django_filters
 from django import forms
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 
+from registry import selectors
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
 from registry.core.validation import MAX_NAME_LENGTH, Code
-from registry.models import LayerType, ModelConfig
+from registry.models import ModelConfig
 
 ORDERING_FIELDS = ("total_params", "active_params", "name", "num_layers", "updated")
 # Active parameters of any config: a dense config's every parameter is active.
@@ -93,4 +94,4 @@ class ConfigFilterSet(django_filters.FilterSet):
         )
 
     def filter_layer_class(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
-        return queryset.filter(Exists(LayerType.objects.filter(config=OuterRef("pk"), class_name=value)))
+        return selectors.with_layer_class(queryset, value)

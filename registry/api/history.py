@@ -33,7 +33,7 @@ from registry.core import Code, Issue
 from registry.core.counts import BIGINT_MAX
 from registry.core.diff import changed_paths, compare, in_order
 from registry.models import ConfigRevision
-from registry.selectors import current_digest, documents_of, revisions_of
+from registry.selectors import current_digest, documents_of, revision_of, revisions_of
 from registry.services import Source, config_restore
 
 PAGE_PARAMETERS = [p for p in LIST_PARAMETERS if p.name in ("limit", "offset")]
@@ -56,7 +56,7 @@ def revision_item(request: Any, revision: ConfigRevision) -> dict[str, Any]:
 def get_revision(model_id: str, revision: str) -> ConfigRevision:
     found = None
     if int(revision) <= BIGINT_MAX:
-        found = revisions_of(model_id).filter(pk=int(revision)).first()
+        found = revision_of(model_id, int(revision))
     if found is None:
         raise exceptions.NotFound(f"No revision {revision} of model_id {model_id!r}.")
     return found

@@ -316,13 +316,16 @@ class ConfigDetailView(RegistryAPIView):
         responses={204: OpenApiResponse(description="Deleted."), **errors(404, 401, 403, 406, 412)},
     )
     def delete(self, request: Any, model_id: str) -> Any:
-        config = ModelConfig.objects.filter(model_id=model_id).first()
-        if config is None:
+        current = selectors.current_digest(model_id=model_id)
+        if current is None:
             raise exceptions.NotFound("No config with this model_id.")
-        _refuse_if_none_match(request, config.digest)
-        config_delete(
-            config=config, user=request.user, source=Source.API, if_match=conditional.if_match(request, config.digest)
-        )
+        _refuse_if_none_match(request, current)
+        try:
+            config_delete(
+                model_id=model_id, user=request.user, source=Source.API, if_match=conditional.if_match(request, current)
+            )
+        except ModelConfig.DoesNotExist:
+            raise exceptions.NotFound("No config with this model_id.") from None
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

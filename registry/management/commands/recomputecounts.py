@@ -6,9 +6,9 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
+from registry import selectors
 from registry.core import CountError
 from registry.management.base import RegistryCommand
-from registry.models import ModelConfig
 from registry.services import Source, recompute_counts
 
 
@@ -22,7 +22,7 @@ class Command(RegistryCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         ids = None
         if options["model_ids"]:
-            found = dict(ModelConfig.objects.filter(model_id__in=options["model_ids"]).values_list("model_id", "pk"))
+            found = selectors.config_pks(options["model_ids"])
             unknown = sorted(set(options["model_ids"]) - set(found))
             if unknown:
                 raise CommandError(f"No config with model_id: {', '.join(unknown)}")
