@@ -36,6 +36,11 @@ class Invalid(exceptions.APIException):
             self.status_code = status_code
 
 
+def config_not_found() -> exceptions.NotFound:
+    """The 404 of a model_id no stored config has."""
+    return exceptions.NotFound("No config with this model_id.")
+
+
 def query_error(param: str, code: str, msg: str) -> Invalid:
     return Invalid([Issue(f"query.{param}", code, msg)])
 
@@ -78,7 +83,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             response["ETag"] = quote_etag(exc.current)
         return response
     if isinstance(exc, ModelConfig.DoesNotExist):
-        exc = exceptions.NotFound("No config with this model_id.")
+        exc = config_not_found()
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

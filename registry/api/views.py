@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -15,7 +16,7 @@ from rest_framework.views import APIView
 
 from registry import selectors
 from registry.api import conditional, documents
-from registry.api.errors import Invalid, query_error
+from registry.api.errors import Invalid, config_not_found, query_error
 from registry.api.filters import ConfigFilterSet
 from registry.api.pagination import StrictLimitOffsetPagination
 from registry.api.permissions import CHANGE, CanRead, ConfigPermissions, require_create_or_replace
@@ -110,10 +111,30 @@ class RegistryAPIView(APIView):
 
     def recompute(self, request: Any) -> bool:
         """``?recompute=true|false``, strictly."""
-        value = request.query_params.get("recompute", "false")
+        return bool(self.flag(request, "recompute", default=False))
+
+    @staticmethod
+    def flag(request: Any, name: str, *, default: bool | None) -> bool | None:
+        """The query parameter ``name`` as ``true`` or ``false``, strictly (anything else is a 400); ``default``
+        when absent."""
+        value = request.query_params.get(name)
+        if value is None:
+            return default
         if value not in ("true", "false"):
-            raise query_error("recompute", Code.INVALID_CHOICE, f"expected true or false, got {value!r}")
+            raise query_error(name, Code.INVALID_CHOICE, f"expected true or false, got {value!r}")
         return value == "true"
+
+    @staticmethod
+    def filtered(request: Any, params: Any) -> QuerySet[ModelConfig]:
+        """The configs the list filters in ``params`` select (django-filter); a bad value is a 400 naming it."""
+        filterset = ConfigFilterSet(params, queryset=ModelConfig.objects.all(), request=request)
+        if not filterset.is_valid():
+            raise Invalid(
+                Issue(f"query.{name}", error["code"] or Code.INVALID_REQUEST, error["message"])
+                for name, errs in filterset.errors.get_json_data().items()
+                for error in errs
+            )
+        return filterset.qs
 
     def detail_url(self, request: Any, model_id: str) -> str:
         return request.build_absolute_uri(reverse("api:model-detail", args=[model_id]))
@@ -169,22 +190,16 @@ class ConfigListView(RegistryAPIView):
         blank = [name for name, values in request.query_params.lists() if name != "search" and "" in values]
         if blank:
             raise Invalid(Issue(f"query.{name}", Code.BLANK, "expected a value") for name in blank)
-        filterset = ConfigFilterSet(request.query_params, queryset=ModelConfig.objects.all(), request=request)
-        if not filterset.is_valid():
-            raise Invalid(
-                Issue(f"query.{name}", error["code"] or Code.INVALID_REQUEST, error["message"])
-                for name, errs in filterset.errors.get_json_data().items()
-                for error in errs
-            )
+        configs = self.filtered(request, request.query_params)
         paginator = StrictLimitOffsetPagination()
         if expand is None:
-            rows = filterset.qs.values(*SUMMARY_MODEL_FIELDS)
+            rows = configs.values(*SUMMARY_MODEL_FIELDS)
             page = paginator.paginate_queryset(rows, request, view=self)
             prefix = request.build_absolute_uri(reverse("api:model-list"))
             return paginator.get_paginated_response(summaries(page, prefix))
         # Rows without their timestamps: the documents do not hold them, and parsing them is most
         # of the cost of loading a page.
-        page = paginator.paginate_queryset(filterset.qs.defer("created", "updated"), request, view=self)
+        page = paginator.paginate_queryset(configs.defer("created", "updated"), request, view=self)
         bodies = documents.bodies(page)
         if request.accepted_renderer.format != "json":
             return paginator.get_paginated_response([documents.parse(b) for b in bodies])
@@ -233,7 +248,7 @@ class ConfigDetailView(RegistryAPIView):
     def get(self, request: Any, model_id: str) -> Any:
         row = stored_version(model_id)
         if row is None:
-            raise exceptions.NotFound("No config with this model_id.")
+            raise config_not_found()
         pk, digest, updated = row
         unchanged = conditional.not_modified(request, digest, updated)
         if unchanged is not None:
@@ -242,7 +257,7 @@ class ConfigDetailView(RegistryAPIView):
         if body is None:
             config = selectors.config_with_layers(pk=pk)
             if config is None:
-                raise exceptions.NotFound("No config with this model_id.")
+                raise config_not_found()
             digest, body = documents.render_config(config)
             updated = config.updated
         return self.document_response(request, digest, updated, body)
@@ -294,19 +309,17 @@ class ConfigDetailView(RegistryAPIView):
         recompute = self.recompute(request)
         current = selectors.current_digest(model_id=model_id)
         if current is None:
-            raise exceptions.NotFound("No config with this model_id.")
+            raise config_not_found()
         _refuse_if_none_match(request, current)
-        try:
-            result = config_patch(
-                model_id=model_id,
-                patch=request.data,
-                recompute=recompute,
-                user=request.user,
-                source=Source.API,
-                if_match=conditional.if_match(request, current),
-            )
-        except ModelConfig.DoesNotExist:
-            raise exceptions.NotFound("No config with this model_id.") from None
+        # A config deleted meanwhile: ModelConfig.DoesNotExist, a 404 (registry.api.errors).
+        result = config_patch(
+            model_id=model_id,
+            patch=request.data,
+            recompute=recompute,
+            user=request.user,
+            source=Source.API,
+            if_match=conditional.if_match(request, current),
+        )
         return self.written(request, result)
 
     @extend_schema(
@@ -318,14 +331,11 @@ class ConfigDetailView(RegistryAPIView):
     def delete(self, request: Any, model_id: str) -> Any:
         current = selectors.current_digest(model_id=model_id)
         if current is None:
-            raise exceptions.NotFound("No config with this model_id.")
+            raise config_not_found()
         _refuse_if_none_match(request, current)
-        try:
-            config_delete(
-                model_id=model_id, user=request.user, source=Source.API, if_match=conditional.if_match(request, current)
-            )
-        except ModelConfig.DoesNotExist:
-            raise exceptions.NotFound("No config with this model_id.") from None
+        config_delete(
+            model_id=model_id, user=request.user, source=Source.API, if_match=conditional.if_match(request, current)
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -411,10 +421,7 @@ class ImportHFView(RegistryAPIView):
         responses={201: Document, 200: Document, **errors(*WRITE_ERRORS, 409)},
     )
     def post(self, request: Any) -> Any:
-        dry_run, replace = (request.query_params.get(name, "false") for name in ("dry_run", "replace"))
-        for name, value in (("dry_run", dry_run), ("replace", replace)):
-            if value not in ("true", "false"):
-                raise query_error(name, Code.INVALID_CHOICE, f"expected true or false, got {value!r}")
+        dry_run, replace = (self.flag(request, name, default=False) for name in ("dry_run", "replace"))
         data = request.data
         if not isinstance(data, dict):
             raise Invalid([Issue("$", Code.NOT_AN_OBJECT, "expected an object with hf_model_id and config")])
@@ -428,15 +435,15 @@ class ImportHFView(RegistryAPIView):
         ]
         if problems:
             raise Invalid(problems)
-        if dry_run == "true":
+        if dry_run:
             doc = hf_document(hf_model_id=data["hf_model_id"], config=data["config"])
             return Response(doc.to_document())
-        if replace == "true" and not request.user.has_perm(CHANGE):
+        if replace and not request.user.has_perm(CHANGE):
             raise exceptions.PermissionDenied("?replace=true needs the change permission.")
         result = config_import_hf(
             hf_model_id=data["hf_model_id"],
             config=data["config"],
-            replace=replace == "true",
+            replace=bool(replace),
             user=request.user,
             source=Source.IMPORTHF,
         )
@@ -456,7 +463,7 @@ class ConfigParametersView(RegistryAPIView):
     def get(self, request: Any, model_id: str) -> Any:
         config = selectors.config_with_layers(model_id=model_id)
         if config is None:
-            raise exceptions.NotFound("No config with this model_id.")
+            raise config_not_found()
         unchanged = conditional.not_modified(request, config.digest, config.updated)
         if unchanged is not None:
             return unchanged
@@ -494,7 +501,7 @@ class ConfigPlanView(RegistryAPIView):
         deployment = deployment_from(request)
         config = selectors.config_with_layers(model_id=model_id)
         if config is None:
-            raise exceptions.NotFound("No config with this model_id.")
+            raise config_not_found()
         plan = plan_config(config.to_document(), deployment)
         if not plan.ok:
             raise Invalid(Issue(f"query.{i.loc}", i.code, i.msg) for i in plan.errors)
@@ -521,29 +528,19 @@ class PlanListView(RegistryAPIView):
     )
     def get(self, request: Any) -> Any:
         deployment = deployment_from(request)
-        fits = request.query_params.get("fits")
-        if fits not in (None, "true", "false"):
-            raise query_error("fits", Code.INVALID_CHOICE, f"expected true or false, got {fits!r}")
+        fits = self.flag(request, "fits", default=None)
         if fits is not None and deployment.device_memory is None:
             raise query_error("fits", Code.REQUIRES_DEVICE_MEMORY, "fits needs device_memory to compare against")
-        filterset = ConfigFilterSet(
-            {k: v for k, v in request.query_params.items() if k not in (*PLAN_QUERY, "fits")},
-            queryset=ModelConfig.objects.all(),
-            request=request,
+        selected = self.filtered(
+            request, {k: v for k, v in request.query_params.items() if k not in (*PLAN_QUERY, "fits")}
         )
-        if not filterset.is_valid():
-            raise Invalid(
-                Issue(f"query.{name}", error["code"] or Code.INVALID_REQUEST, error["message"])
-                for name, errs in filterset.errors.get_json_data().items()
-                for error in errs
-            )
-        configs, rows, _ = planning_stacks(filterset.qs)
+        configs, rows, _ = planning_stacks(selected)
         plans = []
         for plan in plan_stacks(configs, rows, deployment):
             plan.errors = [Issue(f"query.{i.loc}", i.code, i.msg) for i in plan.errors]
             plans.append(plan.as_dict())
         if fits is not None:
-            plans = [p for p in plans if not p["errors"] and p["fit"]["fits"] == (fits == "true")]
+            plans = [p for p in plans if not p["errors"] and p["fit"]["fits"] == fits]
         paginator = StrictLimitOffsetPagination()
         page = paginator.paginate_queryset(plans, request, view=self)
         return paginator.get_paginated_response(page)
