@@ -529,7 +529,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
                 name = PurePath(upload.name).name
                 items.append(services.ImportItem(source=name, data=data, filename=name, read_error=error))
             report = services.import_configs(
-                items,
+                items=items,
                 recompute=form.cleaned_data["recompute"],
                 dry_run=form.cleaned_data["dry_run"],
                 user=request.user,
@@ -551,7 +551,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
             hf_model_id = form.cleaned_data["hf_model_id"]
             source = services.HFSource(name, hf_model_id, config=config, read_error=error)
             report = services.import_hf(
-                [source],
+                sources=[source],
                 dry_run=form.cleaned_data["dry_run"],
                 replace=form.cleaned_data["replace"],
                 user=request.user,

@@ -389,8 +389,8 @@ class ImportItem:
 
 @gc_paused()
 def import_configs(
-    items: Iterable[ImportItem],
     *,
+    items: Iterable[ImportItem],
     recompute: bool = False,
     dry_run: bool = False,
     prune: bool = False,
@@ -569,8 +569,8 @@ def hf_items(sources: Iterable[HFSource]) -> list[ImportItem]:
 
 
 def import_hf(
-    sources: Iterable[HFSource],
     *,
+    sources: Iterable[HFSource],
     dry_run: bool = False,
     replace: bool = False,
     user: Any = None,
@@ -581,7 +581,7 @@ def import_hf(
     A stored config the import would change is refused unless ``replace``: curated configs are not
     overwritten by accident.
     """
-    return import_configs(hf_items(sources), dry_run=dry_run, replace=replace, user=user, source=source)
+    return import_configs(items=hf_items(sources), dry_run=dry_run, replace=replace, user=user, source=source)
 
 
 def hf_document(*, hf_model_id: str, config: Any) -> ConfigDoc:
@@ -605,7 +605,9 @@ def config_import_hf(
 
     The result's config is read after the import's transaction: the stored version, as its ETag names it.
     """
-    report = import_hf([HFSource("config", hf_model_id, config=config)], replace=replace, user=user, source=source)
+    report = import_hf(
+        sources=[HFSource("config", hf_model_id, config=config)], replace=replace, user=user, source=source
+    )
     (entry,) = report.sources
     if not report.ok:
         raise ConfigRejected(entry.errors)

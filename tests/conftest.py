@@ -323,7 +323,7 @@ def store_many(n: int) -> None:
     from registry import services
 
     items = [services.ImportItem(source=f"v{i}", data=variant(i)) for i in range(n)]
-    report = services.import_configs(items, source="api")
+    report = services.import_configs(items=items, source="api")
     assert report.ok, [s.errors for s in report.failed]
 
 

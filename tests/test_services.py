@@ -258,7 +258,7 @@ def _items(*docs: dict) -> list[ImportItem]:
 def test_import_writes_all_or_nothing():
     """One bad input among good ones: every good one is 'not written', the bad one 'failed', nothing stored."""
     bad = small_config(model_id="acme_bad", hf_model_id="acme/bad", num_layers=0)
-    report = import_configs([*_items(small_config(), bad)])
+    report = import_configs(items=[*_items(small_config(), bad)])
     assert not report.ok
     assert [s.status for s in report.sources] == ["not written", "failed"]
     assert [(i.loc, i.code) for i in report.failed[0].errors] == [("num_layers", "not_positive")]
@@ -270,7 +270,7 @@ def test_import_writes_all_or_nothing():
 def test_import_reports_read_errors_as_failures():
     """A read error given with an item is that item's failure."""
     item = ImportItem(source="x.json", read_error=Issue("$", "invalid_json", "invalid JSON at line 1, column 2"))
-    report = import_configs([item, *_items(small_config())])
+    report = import_configs(items=[item, *_items(small_config())])
     assert [s.status for s in report.sources] == ["failed", "not written"]
     assert not ModelConfig.objects.exists()
 
@@ -282,7 +282,7 @@ def test_import_tells_created_updated_and_unchanged_apart():
     tiny = fixture_document("TinyLlama_TinyLlama-1.1B-Chat-v1.0")
     tiny["validation_notes"] = "Changed."
     report = import_configs(
-        _items(
+        items=_items(
             fixture_document("mistralai_Mistral-7B-v0.1"), tiny, fixture_document("meta-llama_Llama-3.3-70B-Instruct")
         )
     )
@@ -295,7 +295,7 @@ def test_import_tells_created_updated_and_unchanged_apart():
 def test_import_rejects_one_model_id_from_two_inputs():
     """Two inputs describing the same model_id are refused, naming the other input."""
     report = import_configs(
-        [ImportItem(source="a/x.json", data=small_config()), ImportItem(source="b/x.json", data=small_config())]
+        items=[ImportItem(source="a/x.json", data=small_config()), ImportItem(source="b/x.json", data=small_config())]
     )
     assert [(i.loc, i.code) for i in report.sources[1].errors] == [("model_id", "duplicate_model_id")]
     assert "a/x.json" in report.sources[1].errors[0].msg
@@ -304,7 +304,7 @@ def test_import_rejects_one_model_id_from_two_inputs():
 
 def test_import_dry_run_reports_and_writes_nothing():
     """dry_run gives the same statuses as a real run but stores nothing."""
-    report = import_configs(_items(small_config()), dry_run=True)
+    report = import_configs(items=_items(small_config()), dry_run=True)
     assert [s.status for s in report.sources] == ["created"]
     assert not report.written
     assert not ModelConfig.objects.exists()
@@ -315,7 +315,7 @@ def test_import_prune_deletes_configs_not_among_the_inputs():
     for model_id in PUBLISHED:
         config_upsert(data=fixture_document(model_id), source="api")
     keep = sorted(PUBLISHED)[:2]
-    report = import_configs(_items(*(fixture_document(m) for m in keep)), prune=True)
+    report = import_configs(items=_items(*(fixture_document(m) for m in keep)), prune=True)
     assert report.pruned == sorted(set(PUBLISHED) - set(keep))
     assert sorted(ModelConfig.objects.values_list("model_id", flat=True)) == keep
     assert sorted(ConfigRevision.objects.filter(action="deleted").values_list("model_id", flat=True)) == report.pruned

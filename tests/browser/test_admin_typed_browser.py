@@ -29,7 +29,7 @@ def staff(live_server, admin_user, page: Page) -> Page:
     for hf_model_id in ("mistralai/Mixtral-8x7B-v0.1", "deepseek-ai/DeepSeek-V3"):
         config, error = parse_config_bytes((HF_DATA / hf_model_id / "config.json").read_bytes())
         sources.append(services.HFSource(hf_model_id, hf_model_id, config=config, read_error=error))
-    assert services.import_hf(sources).ok
+    assert services.import_hf(sources=sources).ok
     return log_in_to_the_changelist(page, live_server)
 
 

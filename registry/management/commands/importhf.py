@@ -42,5 +42,7 @@ class Command(LoadConfigsCommand):
             found = resolve(options["sources"], hf_id=options["hf_id"], download=options["download"])
         except SourceError as exc:
             raise CommandError(f"{exc}\nNothing was written.") from exc
-        report = import_hf([read_source(f) for f in found], dry_run=options["dry_run"], replace=options["replace"])
+        report = import_hf(
+            sources=[read_source(f) for f in found], dry_run=options["dry_run"], replace=options["replace"]
+        )
         self._report(report, {**options, "prune": False})

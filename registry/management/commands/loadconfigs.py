@@ -65,7 +65,7 @@ class Command(RegistryCommand):
                 data, error = read_config_file(path)
                 items.append(ImportItem(source=str(path), data=data, filename=path.name, read_error=error))
             report = import_configs(
-                items,
+                items=items,
                 recompute=options["recompute"],
                 dry_run=options["dry_run"],
                 prune=options["prune"],
