@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
@@ -17,3 +18,10 @@ class RegistryCommand(BaseCommand):
             return super().execute(*args, **options)
         except health.DATABASE_ERRORS as exc:
             raise CommandError(health.outage_message(exc, options.get("database") or "default")) from exc
+
+    @staticmethod
+    def require_stored(wanted: Iterable[str], found: Iterable[str]) -> None:
+        """Fail, naming them, when model_ids the command was given are not stored; nothing is done then."""
+        unknown = sorted(set(wanted) - set(found))
+        if unknown:
+            raise CommandError(f"No config with model_id: {', '.join(unknown)}")

@@ -27,9 +27,7 @@ class Command(RegistryCommand):
         wanted = options["model_ids"]
         if wanted:
             configs = configs.filter(model_id__in=wanted)
-            unknown = sorted(set(wanted) - {c.model_id for c in configs})
-            if unknown:
-                raise CommandError(f"No config with model_id: {', '.join(unknown)}")
+            self.require_stored(wanted, (c.model_id for c in configs))
         output.mkdir(parents=True, exist_ok=True)
         written = 0
         for config in configs:

@@ -23,9 +23,7 @@ class Command(RegistryCommand):
         ids = None
         if options["model_ids"]:
             found = selectors.config_pks(options["model_ids"])
-            unknown = sorted(set(options["model_ids"]) - set(found))
-            if unknown:
-                raise CommandError(f"No config with model_id: {', '.join(unknown)}")
+            self.require_stored(options["model_ids"], found)
             ids = list(found.values())
         try:
             recounts = recompute_counts(config_ids=ids, dry_run=options["dry_run"], source=Source.RECOMPUTECOUNTS)
