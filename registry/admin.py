@@ -23,6 +23,7 @@ from django.utils.http import content_disposition_header
 from registry import selectors, services
 from registry.core import CountError, catalogue, dumps, format_params
 from registry.core.diff import flat_diff
+from registry.core.document import DIGEST_RE
 from registry.core.files import parse_config_bytes
 from registry.core.planning import DTYPE_BITS, Deployment, plan_config
 from registry.forms import (
@@ -619,6 +620,13 @@ class ModelConfigAdmin(admin.ModelAdmin):
         revision = selectors.revision_of(obj.model_id, revision_id)
         if revision is None:
             raise Http404(f"No revision {revision_id} of {obj.model_id}.")
+        base = request.POST.get("base_digest", "")
+        if not DIGEST_RE.fullmatch(base):
+            # Not the history page's own form (it always sends the digest it showed): no blind overwrite.
+            self.message_user(
+                request, "Nothing was restored: use the Restore button of the history page.", messages.ERROR
+            )
+            return HttpResponseRedirect(reverse("admin:registry_modelconfig_history", args=[obj.pk]))
         try:
             result = services.config_restore(
                 revision=revision,
@@ -626,7 +634,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
                 source=Source.ADMIN,
                 # The version the history page was opened on: a restore over a later write is refused, and a
                 # config deleted meanwhile is not re-created here (Deleted configs → Recover does that).
-                if_match=request.POST.get("base_digest") or None,
+                if_match=base,
                 must_exist=True,
             )
         except (services.PreconditionFailed, ModelConfig.DoesNotExist) as exc:

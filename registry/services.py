@@ -438,49 +438,99 @@ def import_configs(
     if not report.ok:
         return _not_written(report)
 
-    with transaction.atomic():
-        stored = dict(_stored_digests(lock=not dry_run))  # a dry run writes nothing: it holds up no writer
-        # A config changed between the first read and the lock: its input is judged again, now.
-        for model_id, item in shortcut.items():
-            if stored.get(model_id) != unlocked.get(model_id):
-                _validate_into(seen[model_id], item, docs, recompute=recompute)
-        if not report.ok:
-            return _not_written(report)
-        writes: list[Write] = []
-        for model_id, doc in docs.items():
-            change = Write(doc)
-            entry = seen[model_id]
-            if model_id not in stored:
-                entry.status = Status.CREATED
-                writes.append(change)
-            elif stored[model_id][1] == change.digest:
-                entry.status = Status.UNCHANGED
-            elif not replace:
-                entry.status = Status.FAILED
-                entry.errors.append(
-                    Issue(
-                        "model_id",
-                        Code.ALREADY_EXISTS,
-                        f"a different config {model_id!r} is stored; replacing it needs the replace option "
-                        "(--replace, ?replace=true), and its curated name, validated and notes give way",
-                    )
+    # A config created by another write between the lock and the insert breaks a unique constraint:
+    # the transaction rolls back and the inputs are judged once more against what is stored now.
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                return _write_import(
+                    report,
+                    seen,
+                    docs,
+                    shortcut,
+                    unlocked,
+                    recompute=recompute,
+                    dry_run=dry_run,
+                    prune=prune,
+                    replace=replace,
+                    user=user,
+                    source=source,
                 )
-            else:
-                entry.status = Status.UPDATED
-                change.pk = stored[model_id][0]
-                writes.append(change)
-        if not report.ok:
-            return _not_written(report)
-        deletes: list[Delete] = []
-        if prune:
-            report.pruned = sorted(set(stored) - set(seen))
-            if report.pruned and not dry_run:
-                gone = selectors.with_layers(ModelConfig.objects.filter(model_id__in=report.pruned))
-                deletes = [Delete(c.pk, c.model_id, c.to_document()) for c in gone]
-        if dry_run or not (writes or deletes):
-            return report
-        write(writes, deletes=deletes, user=user, source=source)
-        report.written = True
+        except IntegrityError:
+            if attempt:
+                for entry in report.sources:
+                    if entry.status == Status.CREATED:
+                        entry.status = Status.FAILED
+                        entry.errors.append(
+                            Issue(
+                                "model_id",
+                                Code.ALREADY_EXISTS,
+                                f"a config with model_id {entry.model_id!r} may have been created by another "
+                                "write at the same time; run the import again",
+                            )
+                        )
+                report.written = False
+                return _not_written(report)
+    raise AssertionError("unreachable")
+
+
+def _write_import(
+    report: ImportReport,
+    seen: dict[str, SourceReport],
+    docs: dict[str, ConfigDoc],
+    shortcut: dict[str, ImportItem],
+    unlocked: dict[str, tuple[int, str]],
+    *,
+    recompute: bool,
+    dry_run: bool,
+    prune: bool,
+    replace: bool,
+    user: Any,
+    source: Source,
+) -> ImportReport:
+    """The locked half of ``import_configs`` (inside its transaction): compare with the stored configs, write."""
+    stored = dict(_stored_digests(lock=not dry_run))  # a dry run writes nothing: it holds up no writer
+    # A config changed between the first read and the lock: its input is judged again, now.
+    for model_id, item in shortcut.items():
+        if stored.get(model_id) != unlocked.get(model_id):
+            _validate_into(seen[model_id], item, docs, recompute=recompute)
+    if not report.ok:
+        return _not_written(report)
+    writes: list[Write] = []
+    for model_id, doc in docs.items():
+        change = Write(doc)
+        entry = seen[model_id]
+        if model_id not in stored:
+            entry.status = Status.CREATED
+            writes.append(change)
+        elif stored[model_id][1] == change.digest:
+            entry.status = Status.UNCHANGED
+        elif not replace:
+            entry.status = Status.FAILED
+            entry.errors.append(
+                Issue(
+                    "model_id",
+                    Code.ALREADY_EXISTS,
+                    f"a different config {model_id!r} is stored; replacing it needs the replace option "
+                    "(--replace, ?replace=true), and its curated name, validated and notes give way",
+                )
+            )
+        else:
+            entry.status = Status.UPDATED
+            change.pk = stored[model_id][0]
+            writes.append(change)
+    if not report.ok:
+        return _not_written(report)
+    deletes: list[Delete] = []
+    if prune:
+        report.pruned = sorted(set(stored) - set(seen))
+        if report.pruned and not dry_run:
+            gone = selectors.with_layers(ModelConfig.objects.filter(model_id__in=report.pruned))
+            deletes = [Delete(c.pk, c.model_id, c.to_document()) for c in gone]
+    if dry_run or not (writes or deletes):
+        return report
+    write(writes, deletes=deletes, user=user, source=source)
+    report.written = True
     return report
 
 

@@ -56,7 +56,7 @@ def test_history_shows_who_when_source_and_the_values_before_and_after(admin_cli
 def test_restore_writes_the_past_version_back(admin_client, admin_user, edited):
     """Restoring the loaded version brings back its values and keeps a 'restored' revision."""
     created = ConfigRevision.objects.get(model_id=LLAMA, action="created")
-    response = admin_client.post(restore_url(edited, created), follow=True)
+    response = admin_client.post(restore_url(edited, created), {"base_digest": edited.digest}, follow=True)
     assert response.redirect_chain[-1][0] == history_url(edited)
     edited.refresh_from_db()
     assert edited.total_params == 70553706496
@@ -81,13 +81,24 @@ def test_restore_carries_the_version_the_page_was_opened_on(admin_client, edited
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("base", [None, "", "deadbeef", "g" * 64])
+def test_restore_without_the_pages_digest_writes_nothing(admin_client, edited, base):
+    """A POST that is not the history page's form (no digest, or not one) restores nothing: no blind overwrite."""
+    created = ConfigRevision.objects.get(model_id=LLAMA, action="created")
+    data = {} if base is None else {"base_digest": base}
+    response = admin_client.post(restore_url(edited, created), data, follow=True)
+    assert any("Nothing was restored" in str(m) for m in response.context["messages"])
+    assert ModelConfig.objects.get(model_id=LLAMA).digest == edited.digest
+
+
+@pytest.mark.django_db
 def test_restore_goes_through_validation(admin_client, edited):
     """A kept version that breaks the rules is not restored; the message says why."""
     bad = ConfigRevision.objects.get(model_id=LLAMA, action="created")
     bad.after["layer_types"][0]["specs"]["num_kv_heads"] = 7
     bad.save()
     digest = edited.digest
-    response = admin_client.post(restore_url(edited, bad), follow=True)
+    response = admin_client.post(restore_url(edited, bad), {"base_digest": digest}, follow=True)
     messages = [str(m) for m in response.context["messages"]]
     assert any("heads_not_divisible" in m for m in messages)
     edited.refresh_from_db()

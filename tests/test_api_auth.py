@@ -160,3 +160,45 @@ def test_a_method_the_path_lacks_is_405_for_anyone(api, stored, method, url):
     assert response.status_code == 405
     assert response.json()["errors"][0]["code"] == "method_not_allowed"
     assert "Allow" in response
+
+
+# ---- the permission checked holds when another write creates or deletes the config in between ----------
+
+
+def _read_as(monkeypatch, digest):
+    """Make the view read ``digest`` as the config's current version, as if it had read before another write."""
+    from registry.api import views
+
+    monkeypatch.setattr(views.selectors, "current_digest", lambda **lookup: digest)
+
+
+@pytest.mark.django_db
+def test_put_by_a_user_who_may_only_add_does_not_replace_a_config_created_meanwhile(monkeypatch):
+    """Read as absent (add suffices), stored by the time of the write: 409, the stored config untouched."""
+    adder = token_client(user_with("adder", "add_modelconfig"))
+    stored = store(small_config())
+    _read_as(monkeypatch, None)
+    response = adder.put(TINY_URL, small_config(name="Taken over"), format="json")
+    assert response.status_code == 409 and response.json()["errors"][0]["code"] == "already_exists"
+    assert ModelConfig.objects.get().digest == stored.digest
+
+
+@pytest.mark.django_db
+def test_put_by_a_user_who_may_only_change_does_not_create_a_config_deleted_meanwhile(monkeypatch):
+    """Read as stored (change suffices), gone by the time of the write: 404, nothing created."""
+    changer = token_client(user_with("changer", "change_modelconfig"))
+    _read_as(monkeypatch, "0" * 64)
+    response = changer.put(TINY_URL, small_config(), format="json")
+    assert response.status_code == 404
+    assert not ModelConfig.objects.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["patch", "delete"])
+def test_if_none_match_star_on_a_stored_config_is_412(method):
+    """If-None-Match: * asks that no such config exist: PATCH and DELETE of a stored one write nothing."""
+    root = token_client(user_with("root", "add_modelconfig", "change_modelconfig", "delete_modelconfig"))
+    stored = store(small_config())
+    response = getattr(root, method)(TINY_URL, {"name": "x"}, format="json", HTTP_IF_NONE_MATCH="*")
+    assert response.status_code == 412
+    assert ModelConfig.objects.get().digest == stored.digest

@@ -167,6 +167,17 @@ def test_restore_with_if_match_writes_the_version_back(writer, edited):
     assert (latest.action, latest.source, latest.user.username) == ("restored", "api", "writer")
 
 
+@pytest.mark.parametrize("header", ["*", "{current}"])
+def test_restore_with_if_none_match_of_the_stored_config_is_412(writer, edited, header):
+    """If-None-Match: * (or the current ETag) asks that the config not be there as it is: nothing written."""
+    created = ConfigRevision.objects.get(model_id=TINY, action="created")
+    value = header.format(current=f'"{edited.digest}"')
+    response = writer.post(restore_url(created), HTTP_IF_NONE_MATCH=value)
+    assert response.status_code == 412
+    assert ModelConfig.objects.get(model_id=TINY).name == "Renamed"
+    assert ConfigRevision.objects.filter(model_id=TINY).count() == 2
+
+
 def test_restore_with_a_stale_if_match_is_412(writer, edited):
     """A stale If-Match writes nothing and gives the current ETag."""
     created = ConfigRevision.objects.get(model_id=TINY, action="created")

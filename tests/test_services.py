@@ -18,7 +18,7 @@ from registry.services import (
     import_configs,
     recompute_counts,
 )
-from tests.conftest import PUBLISHED, fixture_document, hand_total, small_config
+from tests.conftest import PUBLISHED, fixture_document, hand_total, small_config, store
 
 pytestmark = pytest.mark.django_db
 
@@ -431,3 +431,43 @@ def test_upserting_every_fixture_stores_the_published_totals():
         config_upsert(data=copy.deepcopy(fixture_document(model_id)), source="api")
     stored = {c.model_id: (c.total_params, c.total_params_formatted) for c in ModelConfig.objects.all()}
     assert stored == PUBLISHED
+
+
+def _hide_stored_from_the_lock(monkeypatch, times: int) -> None:
+    """The locked read of the import misses the stored configs ``times`` times: as when another write
+    creates them between that read and the insert."""
+    from registry import services as import_services
+
+    real = import_services._stored_digests
+    calls = {"n": 0}
+
+    def read(*, lock: bool = False):
+        if lock and calls["n"] < times:
+            calls["n"] += 1
+            return iter(())
+        return real(lock=lock)
+
+    monkeypatch.setattr(import_services, "_stored_digests", read)
+
+
+@pytest.mark.django_db
+def test_an_import_racing_a_create_judges_its_inputs_again(monkeypatch):
+    """The insert meets a config created meanwhile: the import starts its locked half again and sees it."""
+    stored = store(small_config())
+    other = small_config(model_id="acme_other", hf_model_id="acme/other")
+    _hide_stored_from_the_lock(monkeypatch, times=1)
+    report = import_configs(items=_items(small_config(), other), replace=False)
+    assert [s.status for s in report.sources] == ["unchanged", "created"]
+    assert report.ok and report.written
+    assert ModelConfig.objects.get(model_id=stored.model_id).digest == stored.digest
+
+
+@pytest.mark.django_db
+def test_an_import_that_keeps_racing_fails_cleanly(monkeypatch):
+    """Twice in a row: the created inputs fail with already_exists, nothing is written, nothing is raised."""
+    store(small_config())
+    _hide_stored_from_the_lock(monkeypatch, times=2)
+    report = import_configs(items=_items(small_config()))
+    assert [(s.status, [i.code for i in s.errors]) for s in report.sources] == [("failed", ["already_exists"])]
+    assert not report.written
+    assert ModelConfig.objects.count() == 1

@@ -15,6 +15,7 @@ from registry.api.pagination import StrictLimitOffsetPagination
 from registry.api.permissions import require_create_or_replace
 from registry.api.schema import (
     IF_MATCH,
+    IF_NONE_MATCH_WRITE,
     LIST_PARAMETERS,
     MODEL_ID,
     OTHER_MODEL_ID,
@@ -28,7 +29,7 @@ from registry.api.serializers import (
     RevisionDetailSerializer,
     RevisionPageSerializer,
 )
-from registry.api.views import WRITE_ERRORS, Document, RegistryAPIView
+from registry.api.views import WRITE_ERRORS, Document, RegistryAPIView, refuse_if_none_match
 from registry.core import Code, Issue
 from registry.core.counts import BIGINT_MAX
 from registry.core.diff import changed_paths, compare, in_order
@@ -111,28 +112,28 @@ class RevisionRestoreView(RegistryAPIView):
         "recorded as 'restored': 200, or 201 when it re-creates a deleted config (needs the add permission; "
         "otherwise the change permission). If-Match must name the current ETag; for a deleted config it must be "
         "absent (412 otherwise). A version that breaks today's rules is a 400 and writes nothing.",
-        parameters=[MODEL_ID, REVISION, IF_MATCH, *VALIDATORS],
+        parameters=[MODEL_ID, REVISION, IF_MATCH, IF_NONE_MATCH_WRITE, *VALIDATORS],
         request=None,
         responses={200: Document, 201: Document, **errors(404, *WRITE_ERRORS, 409, 412)},
     )
     def post(self, request: Any, model_id: str, revision: str) -> Any:
         found = get_revision(model_id, revision)
         current = current_digest(model_id=model_id)
-        require_create_or_replace(
+        guards = require_create_or_replace(
             self,
             request,
             exists=current is not None,
             creating="Re-creating a deleted config",
             replacing="Restoring a config",
         )
+        refuse_if_none_match(request, current)
         result = config_restore(
             revision=found,
             user=request.user,
             source=Source.API,
             if_match=conditional.if_match(request, current),
-            # The permission checked is for the state read: a concurrent delete or re-create fails the write.
-            must_exist=current is not None,
-            must_not_exist=current is None,
+            must_exist=guards["must_exist"],
+            must_not_exist=guards["must_not_exist"] or conditional.if_none_match_any(request),
         )
         return self.written(request, result)
 

@@ -42,10 +42,22 @@ class ConfigPermissions(DjangoModelPermissions):
         return super().has_permission(request, view)
 
 
-def require_create_or_replace(view: Any, request: Any, *, exists: bool, creating: str, replacing: str) -> None:
+def require_create_or_replace(
+    view: Any, request: Any, *, exists: bool, creating: str, replacing: str
+) -> dict[str, bool]:
     """Deny (403) a write that would create a config (``exists`` false) without the add permission, or replace
-    one without the change permission; ``creating``/``replacing`` name the act in the message."""
-    if exists and not request.user.has_perm(CHANGE):
+    one without the change permission; ``creating``/``replacing`` name the act in the message.
+
+    Returns the guards for the write (``must_exist``, ``must_not_exist``) that keep the permission checked
+    true when another write creates or deletes the config in between: a user who may only replace does
+    not create, one who may only create does not replace (the write fails instead: 404, 409).
+    """
+    user = request.user
+    if exists and not user.has_perm(CHANGE):
         view.permission_denied(request, f"{replacing} needs the change permission.")
-    if not exists and not request.user.has_perm(ADD):
+    if not exists and not user.has_perm(ADD):
         view.permission_denied(request, f"{creating} needs the add permission.")
+    return {
+        "must_exist": exists and not user.has_perm(ADD),
+        "must_not_exist": not exists and not user.has_perm(CHANGE),
+    }

@@ -247,6 +247,13 @@ IF_NONE_MATCH = OpenApiParameter(
     OpenApiParameter.HEADER,
     description="An ETag from an earlier response: 304 when the config has not changed since.",
 )
+IF_NONE_MATCH_WRITE = OpenApiParameter(
+    "If-None-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    description="On a write: `*` writes only while no such config exists; ETags write only while the config "
+    "is at none of them. 412 otherwise, nothing written.",
+)
 IF_MATCH = OpenApiParameter(
     "If-Match",
     OpenApiTypes.STR,

@@ -23,6 +23,7 @@ from registry.api.permissions import CHANGE, CanRead, ConfigPermissions, require
 from registry.api.schema import (
     IF_MATCH,
     IF_NONE_MATCH,
+    IF_NONE_MATCH_WRITE,
     LIST_PARAMETERS,
     MODEL_ID,
     NOT_MODIFIED,
@@ -267,17 +268,17 @@ class ConfigDetailView(RegistryAPIView):
         summary="Replace (or create) a config",
         description="The body is the whole document. A model_id not stored yet is created (201; needs "
         "the add permission); `If-None-Match: *` allows only that. `If-Match` guards against lost updates.",
-        parameters=[MODEL_ID, RECOMPUTE, IF_MATCH, IF_NONE_MATCH, *VALIDATORS],
+        parameters=[MODEL_ID, RECOMPUTE, IF_MATCH, IF_NONE_MATCH_WRITE, *VALIDATORS],
         request=DocumentInput,
         responses={200: Document, 201: Document, **errors(404, *WRITE_ERRORS, 409, 412)},
     )
     def put(self, request: Any, model_id: str) -> Any:
         recompute = self.recompute(request)
         current = selectors.current_digest(model_id=model_id)
-        require_create_or_replace(
+        guards = require_create_or_replace(
             self, request, exists=current is not None, creating="Creating a config", replacing="Replacing a config"
         )
-        _refuse_if_none_match(request, current)
+        refuse_if_none_match(request, current, star=False)
         # Checked by the services after the body, inside the write's transaction, as If-Match is.
         create_only = conditional.if_none_match_any(request)
         try:
@@ -288,7 +289,8 @@ class ConfigDetailView(RegistryAPIView):
                 source=Source.API,
                 model_id=model_id,
                 if_match=conditional.if_match(request, current),
-                must_not_exist=create_only,
+                must_exist=guards["must_exist"],
+                must_not_exist=create_only or guards["must_not_exist"],
             )
         except ConfigRejected as exc:
             if create_only and any(i.code == Code.ALREADY_EXISTS for i in exc.issues):
@@ -301,7 +303,7 @@ class ConfigDetailView(RegistryAPIView):
         summary="Change some fields of a config",
         description="The given top-level keys replace the stored ones (layer_types as a whole); the "
         "result is validated as a whole document. Derived values are recomputed unless given.",
-        parameters=[MODEL_ID, RECOMPUTE, IF_MATCH, *VALIDATORS],
+        parameters=[MODEL_ID, RECOMPUTE, IF_MATCH, IF_NONE_MATCH_WRITE, *VALIDATORS],
         request=DocumentPatch,
         responses={200: Document, **errors(404, *WRITE_ERRORS, 412)},
     )
@@ -310,7 +312,7 @@ class ConfigDetailView(RegistryAPIView):
         current = selectors.current_digest(model_id=model_id)
         if current is None:
             raise config_not_found()
-        _refuse_if_none_match(request, current)
+        refuse_if_none_match(request, current)
         # A config deleted meanwhile: ModelConfig.DoesNotExist, a 404 (registry.api.errors).
         result = config_patch(
             model_id=model_id,
@@ -325,27 +327,28 @@ class ConfigDetailView(RegistryAPIView):
     @extend_schema(
         operation_id="models_destroy",
         summary="Delete a config",
-        parameters=[MODEL_ID, IF_MATCH],
+        parameters=[MODEL_ID, IF_MATCH, IF_NONE_MATCH_WRITE],
         responses={204: OpenApiResponse(description="Deleted."), **errors(404, 401, 403, 406, 412)},
     )
     def delete(self, request: Any, model_id: str) -> Any:
         current = selectors.current_digest(model_id=model_id)
         if current is None:
             raise config_not_found()
-        _refuse_if_none_match(request, current)
+        refuse_if_none_match(request, current)
         config_delete(
             model_id=model_id, user=request.user, source=Source.API, if_match=conditional.if_match(request, current)
         )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-def _refuse_if_none_match(request: Any, current: str | None) -> None:
-    """A write whose If-None-Match names the current version is a 412 (RFC 9110 §13.1.2).
-
-    ``*`` is the services' create-only check (``must_not_exist``), made inside the write.
+def refuse_if_none_match(request: Any, current: str | None, *, star: bool = True) -> None:
+    """A write whose If-None-Match names the current version, or is ``*`` while the config exists, is a 412
+    (RFC 9110 §13.1.2). ``star=False`` leaves ``*`` to the write (``must_not_exist``: PUT judges the body first).
     """
     if conditional.none_match_names(request, current):
         raise _none_match_failed("If-None-Match names the config's current version")
+    if star and current is not None and conditional.if_none_match_any(request):
+        raise _exists()
 
 
 def _exists() -> Invalid:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -126,6 +127,10 @@ def _salt() -> bytes:
         for c in catalogue.classes()
     ]
     return hashlib.sha256(orjson.dumps([RULES_VERSION, shape])).digest()
+
+
+# What ``digest`` gives: SHA-256 in lowercase hex.
+DIGEST_RE = re.compile(r"[0-9a-f]{64}")
 
 
 def digest(document: dict[str, Any], text: str | None = None) -> str:
