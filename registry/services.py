@@ -405,12 +405,10 @@ def import_configs(
     ``prune`` deletes stored configs that none of the inputs describes. Without ``replace``, an
     input that would change a stored config fails (``already_exists``).
     """
-    report = ImportReport()
+    judged = _Judged(recompute=recompute)
+    report, seen, docs, shortcut = judged.report, judged.seen, judged.docs, judged.shortcut
     # Validation first, without locks: a long import does not hold up other writers while it checks.
-    unlocked = dict(_stored_digests())
-    seen: dict[str, SourceReport] = {}
-    docs: dict[str, ConfigDoc] = {}
-    shortcut: dict[str, ImportItem] = {}  # stored as is (no validation needed) when read
+    unlocked = judged.unlocked = dict(_stored_digests())
     for item in items:
         entry = SourceReport(source=item.source)
         report.sources.append(entry)
@@ -443,19 +441,7 @@ def import_configs(
     for attempt in range(2):
         try:
             with transaction.atomic():
-                return _write_import(
-                    report,
-                    seen,
-                    docs,
-                    shortcut,
-                    unlocked,
-                    recompute=recompute,
-                    dry_run=dry_run,
-                    prune=prune,
-                    replace=replace,
-                    user=user,
-                    source=source,
-                )
+                return _write_import(judged, dry_run=dry_run, prune=prune, replace=replace, user=user, source=source)
         except IntegrityError:
             if attempt:
                 for entry in report.sources:
@@ -474,26 +460,28 @@ def import_configs(
     raise AssertionError("unreachable")
 
 
+@dataclass
+class _Judged:
+    """The unlocked half of an import: every input judged, valid documents by model_id."""
+
+    recompute: bool
+    report: ImportReport = field(default_factory=ImportReport)
+    seen: dict[str, SourceReport] = field(default_factory=dict)  # each model_id's input
+    docs: dict[str, ConfigDoc] = field(default_factory=dict)  # validated
+    shortcut: dict[str, ImportItem] = field(default_factory=dict)  # stored as is (not validated) when read
+    unlocked: dict[str, tuple[int, str]] = field(default_factory=dict)  # model_id -> (pk, digest), unlocked read
+
+
 def _write_import(
-    report: ImportReport,
-    seen: dict[str, SourceReport],
-    docs: dict[str, ConfigDoc],
-    shortcut: dict[str, ImportItem],
-    unlocked: dict[str, tuple[int, str]],
-    *,
-    recompute: bool,
-    dry_run: bool,
-    prune: bool,
-    replace: bool,
-    user: Any,
-    source: Source,
+    judged: _Judged, *, dry_run: bool, prune: bool, replace: bool, user: Any, source: Source
 ) -> ImportReport:
     """The locked half of ``import_configs`` (inside its transaction): compare with the stored configs, write."""
+    report, seen, docs = judged.report, judged.seen, judged.docs
     stored = dict(_stored_digests(lock=not dry_run))  # a dry run writes nothing: it holds up no writer
     # A config changed between the first read and the lock: its input is judged again, now.
-    for model_id, item in shortcut.items():
-        if stored.get(model_id) != unlocked.get(model_id):
-            _validate_into(seen[model_id], item, docs, recompute=recompute)
+    for model_id, item in judged.shortcut.items():
+        if stored.get(model_id) != judged.unlocked.get(model_id):
+            _validate_into(seen[model_id], item, docs, recompute=judged.recompute)
     if not report.ok:
         return _not_written(report)
     writes: list[Write] = []
