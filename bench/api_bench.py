@@ -20,26 +20,17 @@ import argparse
 import json
 import os
 import re
-import secrets
 import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
 from pathlib import Path
 
-import psycopg
+from common import PYTHON, ROOT, bench_env, manage, recreate_database
 
-# Production settings refuse a development key; a bench run uses a throwaway one.
-BENCH_SECRET_KEY = secrets.token_urlsafe(50)
+from registry.core.examples import llama_like
 
-ROOT = Path(__file__).resolve().parent.parent
 BENCH = Path(__file__).resolve().parent
-sys.path.insert(0, str(ROOT))
-
-from registry.core.examples import llama_like  # noqa: E402
-
-PYTHON = sys.executable
 DETAIL_ID = "meta-llama_Llama-3.3-70B-Instruct"
 ENDPOINTS = [
     ("bare Django view (constant JsonResponse)", "/bare/"),
@@ -67,18 +58,6 @@ def synthetic_config(i: int) -> dict:
         intermediate_size=4 * hidden,
         tied=None,
     )
-
-
-def recreate_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def manage(env: dict, *args: str) -> None:
-    subprocess.run([PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT)
 
 
 def _ms(text: str) -> float:
@@ -121,15 +100,12 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "DJANGO_SETTINGS_MODULE": "api_bench_settings",
-        "PYTHONPATH": os.pathsep.join([str(BENCH), str(ROOT)]),
-        "DEBUG": "false",
-        "SECRET_KEY": BENCH_SECRET_KEY,
-        "CONN_MAX_AGE": "600",
-    }
+    env = bench_env(
+        args.database_url,
+        DJANGO_SETTINGS_MODULE="api_bench_settings",
+        PYTHONPATH=os.pathsep.join([str(BENCH), str(ROOT)]),
+        CONN_MAX_AGE="600",
+    )
     recreate_database(args.database_url)
     manage(env, "migrate", "-v0")
     manage(env, "loadconfigs", "-v0", str(ROOT / "fixtures"))

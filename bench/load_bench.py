@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
-import secrets
 import statistics
 import subprocess
 import sys
@@ -27,38 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from registry.core import dumps, validate_config  # noqa: E402
-from registry.core.examples import llama_like  # noqa: E402
-
-# Production settings refuse a development key; a bench run uses a throwaway one.
-BENCH_SECRET_KEY = secrets.token_urlsafe(50)
-
-
-def synthetic_config(i: int, rng: random.Random) -> dict:
-    """A valid config with five layer types and derived values filled in."""
-    h = rng.choice([1024, 2048, 4096, 8192])
-    kv = rng.choice([1, 2, 4, 8])
-    heads = kv * rng.choice([1, 2, 4, 8])
-    layers = rng.randint(8, 96)
-    vocab = rng.choice([32000, 50257, 128256])
-    doc = llama_like(
-        hf_model_id=f"synthetic-org/model-{i:05d}",
-        name=f"Synthetic model {i}",
-        hidden_size=h,
-        num_layers=layers,
-        vocab_size=vocab,
-        num_heads=heads,
-        num_kv_heads=kv,
-        head_dim=128,
-        intermediate_size=h * rng.choice([3, 4]),
-        tied=None,
-    )
-    validation = validate_config(doc)
-    assert validation.config is not None, validation.errors
-    return validation.config.to_document()
+from common import ROOT, bench_env, psql, recreate_database, write_synthetic_configs
 
 
 def run(cmd: list[str], env: dict[str, str]) -> float:
@@ -93,13 +60,6 @@ def time_command(args: list[str]) -> None:
     print(time.perf_counter() - start)
 
 
-def psql(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
 def copy_out(url: str, table: str) -> bytes:
     import psycopg
 
@@ -128,27 +88,15 @@ def main() -> None:
     args = parser.parse_args()
     url: str = args.database_url
     server, _, dbname = url.rpartition("/")
-    psql(f"{server}/postgres", f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-    psql(f"{server}/postgres", f'CREATE DATABASE "{dbname}"')
-
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "DJANGO_SETTINGS_MODULE": "registry.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": BENCH_SECRET_KEY,
-    }
+    recreate_database(url)
+    env = bench_env(url)
     python = sys.executable
     manage = [python, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], check=True, env=env, cwd=ROOT)
 
-    rng = random.Random(42)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "configs"
-        folder.mkdir()
-        for i in range(args.configs):
-            doc = synthetic_config(i, rng)
-            (folder / f"{doc['model_id']}.json").write_text(dumps(doc))
+        write_synthetic_configs(folder, args.configs)
         load = ["loadconfigs", str(folder), "--no-progress", "-v0"]
         truncate = "TRUNCATE registry_configrevision, registry_layertype, registry_modelconfig"
         firsts, agains, wholes = [], [], []

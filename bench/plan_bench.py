@@ -22,25 +22,14 @@ import argparse
 import io
 import json
 import os
-import random
-import secrets
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from load_bench import psql, synthetic_config  # noqa: E402  (bench/ is on sys.path when run as a script)
-
-from registry.core import dumps  # noqa: E402
-
-# Production settings refuse a development key; a bench run uses a throwaway one.
-BENCH_SECRET_KEY = secrets.token_urlsafe(50)
+from common import ROOT, bench_env, drop_database, recreate_database, write_synthetic_configs
 
 CONTEXT, BATCH, MEMORY = 32768, 4, "80GB"
 PLANS_URL = f"/plans/?device_memory={MEMORY}&fits=true&limit=50"
@@ -73,7 +62,7 @@ def documents(configs: list, rows: list, upto: int) -> list[dict]:
 
 def comparable(plan: Any) -> dict:
     out = plan.as_dict()
-    out.pop("layer_types")
+    out.pop("layer_types", None)  # a plan with errors has none
     return out
 
 
@@ -89,10 +78,7 @@ def main() -> None:
     parser.add_argument("--keep-database", action="store_true", help="do not drop the database at the end")
     args = parser.parse_args()
     url: str = args.database_url
-    server, _, dbname = url.rpartition("/")
-    maintenance = f"{server}/postgres"
-    psql(maintenance, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-    psql(maintenance, f'CREATE DATABASE "{dbname}"')
+    recreate_database(url)
     try:
         bench(args, url)
     finally:
@@ -100,18 +86,11 @@ def main() -> None:
 
         connections.close_all()
         if not args.keep_database:
-            psql(maintenance, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+            drop_database(url)
 
 
 def bench(args: argparse.Namespace, url: str) -> None:
-    os.environ.update(
-        {
-            "DATABASE_URL": url,
-            "DJANGO_SETTINGS_MODULE": "registry.settings",
-            "DEBUG": "false",
-            "SECRET_KEY": BENCH_SECRET_KEY,
-        }
-    )
+    os.environ.update(bench_env(url))
     import django
 
     django.setup()
@@ -123,13 +102,9 @@ def bench(args: argparse.Namespace, url: str) -> None:
     from registry.selectors import planning_stacks
 
     call_command("migrate", verbosity=0, stdout=io.StringIO())
-    rng = random.Random(42)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "configs"
-        folder.mkdir()
-        for i in range(args.configs):
-            doc = synthetic_config(i, rng)
-            (folder / f"{doc['model_id']}.json").write_text(dumps(doc))
+        write_synthetic_configs(folder, args.configs)
         fixtures = str(ROOT / "fixtures")
         call_command("loadconfigs", str(folder), fixtures, no_progress=True, verbosity=0, stdout=io.StringIO())
     fixture_ids = [json.loads(p.read_text())["model_id"] for p in sorted((ROOT / "fixtures").glob("*.json"))]

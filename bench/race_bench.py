@@ -44,15 +44,9 @@ from pathlib import Path
 
 import psycopg
 import requests
+from common import PYTHON, ROOT, bench_env, manage, recreate_database
 
-# Production settings refuse a development key; a bench run uses a throwaway one.
-BENCH_SECRET_KEY = secrets.token_urlsafe(50)
-
-ROOT = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-sys.path.insert(0, str(ROOT))
-
-from registry.core.examples import llama_like  # noqa: E402
+from registry.core.examples import llama_like
 
 MODEL_ID = "acme_race-1"
 HF_MODEL_ID = "acme/race-1"
@@ -102,20 +96,6 @@ class Result:
     document: dict | None = None
     body: str = ""
     problems: list[str] = field(default_factory=list)
-
-
-def recreate_database(url: str) -> None:
-    name = url.rsplit("/", 1)[1]
-    admin_url = url.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-
-
-def manage(env: dict, *args: str) -> str:
-    return subprocess.run(
-        [PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT, capture_output=True, text=True
-    ).stdout
 
 
 class Client:
@@ -316,18 +296,14 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8766)
     args = parser.parse_args()
 
-    env = {
-        **os.environ,
-        "DATABASE_URL": args.database_url,
-        "DJANGO_SETTINGS_MODULE": "registry.settings",
-        "DEBUG": "false",
-        "SECRET_KEY": BENCH_SECRET_KEY,
-        "REGISTRY_WRITE_RATE": "off",
-        "WEB_CONCURRENCY": str(args.workers),
-        "LOG_LEVEL": "warning",
-        "LOG_FORMAT": "json",
-        "DJANGO_SUPERUSER_PASSWORD": secrets.token_urlsafe(16),
-    }
+    env = bench_env(
+        args.database_url,
+        REGISTRY_WRITE_RATE="off",
+        WEB_CONCURRENCY=str(args.workers),
+        LOG_LEVEL="warning",
+        LOG_FORMAT="json",
+        DJANGO_SUPERUSER_PASSWORD=secrets.token_urlsafe(16),
+    )
     for name in ("GUNICORN_CONTROL_SOCKET", "REDIS_URL", "GUNICORN_BIND", "PORT"):
         env.pop(name, None)  # no control socket shared with another instance; this machine's own cache
     recreate_database(args.database_url)
