@@ -75,7 +75,7 @@ def config_upsert(
                 )
             ]
         )
-    document = doc.to_document()
+    change = Write(doc, action=action)  # its document and digest, computed once
     try:
         with transaction.atomic():
             existing = ModelConfig.objects.select_for_update().filter(model_id=doc.model_id).first()
@@ -87,14 +87,10 @@ def config_upsert(
                 raise ConfigRejected(
                     [Issue("model_id", Code.ALREADY_EXISTS, f"a config with model_id {doc.model_id!r} already exists")]
                 )
-            if existing is not None and existing.digest == digest(document):
+            if existing is not None and existing.digest == change.digest:
                 return WriteResult(existing, created=False, changed=False, validation=validation)
-            change = Write(
-                doc,
-                pk=existing.pk if existing is not None else None,
-                before=existing.to_document() if existing is not None else None,
-                action=action,
-            )
+            if existing is not None:
+                change.pk, change.before = existing.pk, existing.to_document()
             write([change], user=user, source=source)
             config = ModelConfig.objects.get(pk=change.pk)
     except IntegrityError as exc:
