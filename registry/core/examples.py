@@ -79,3 +79,18 @@ def llama_like(
         "validated": validated,
         "validation_notes": validation_notes,
     }
+
+
+def with_layer_types(document: dict[str, Any], n: int) -> dict[str, Any]:
+    """``document`` (as ``llama_like`` builds it) rewritten to exactly ``n`` layer types: its embedding, then
+    attention and feedforward layer types of one layer each, its norm once per sublayer and once at the end,
+    its head."""
+    attention, feedforward, norm, embedding, head = document["layer_types"]
+    blocks = n - 3
+    layers = []
+    for i in range(blocks):
+        template = attention if i % 2 == 0 else feedforward
+        layers.append({**template, "name": f"{template['name']}_{i // 2}", "count": 1})
+    num_layers = (blocks + 1) // 2
+    final_norm = {**norm, "count": 2 * num_layers + 1}
+    return {**document, "num_layers": num_layers, "layer_types": [embedding, *layers, final_norm, head]}
