@@ -22,11 +22,9 @@ import os
 import re
 import subprocess
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
-from common import PYTHON, ROOT, bench_env, manage, recreate_database
+from common import ROOT, bench_env, manage, recreate_database, start_gunicorn
 
 from registry.core.examples import llama_like
 
@@ -115,9 +113,10 @@ def main() -> None:
             (Path(tmp) / f"{doc['model_id']}.json").write_text(json.dumps(doc))
         manage(env, "loadconfigs", "-v0", "--no-progress", tmp)
 
+    configs = len(list((ROOT / "fixtures").glob("*.json"))) + args.synthetic
     print(
         f"gunicorn {args.workers} sync workers, wrk -t{args.threads} -c{args.connections} -d{args.duration}s, "
-        f"{os.cpu_count()} CPUs, {4 + args.synthetic} configs, CONN_MAX_AGE=600"
+        f"{os.cpu_count()} CPUs, {configs} configs, CONN_MAX_AGE=600"
     )
     for health_checks in args.health_checks:
         results = serve_and_load({**env, "CONN_HEALTH_CHECKS": health_checks}, args)
@@ -132,19 +131,10 @@ def main() -> None:
 def serve_and_load(env: dict, args: argparse.Namespace) -> list[tuple[str, dict]]:
     """Start gunicorn, load every endpoint in turn (the bare view first), stop it."""
     base = f"http://127.0.0.1:{args.port}"
-    command = [PYTHON, "-m", "gunicorn", "registry.wsgi:application", "--workers", str(args.workers)]
-    command += ["--bind", f"127.0.0.1:{args.port}", "--log-level", "warning"]
+    options = ["registry.wsgi:application", "--workers", str(args.workers), "--log-level", "warning"]
     # The access log stays on, as in production (its cost is in every figure); its lines are not shown.
-    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    server = start_gunicorn(options, env, port=args.port, probe="/bare/", stdout=subprocess.DEVNULL)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/bare/", timeout=1).read()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise SystemExit("gunicorn did not start")
         results = []
         for label, path in ENDPOINTS:
             run_wrk(base + path, args, 2)  # warm up: connections, caches

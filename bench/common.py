@@ -8,7 +8,10 @@ import random
 import secrets
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
+from typing import Any
 
 import psycopg
 
@@ -64,6 +67,27 @@ def manage(env: dict[str, str], *args: str) -> str:
     return subprocess.run(
         [PYTHON, str(ROOT / "manage.py"), *args], env=env, check=True, cwd=ROOT, capture_output=True, text=True
     ).stdout
+
+
+def start_gunicorn(
+    options: list[str], env: dict[str, str], *, port: int, probe: str, stdout: Any = None, stderr: Any = None
+) -> subprocess.Popen:
+    """gunicorn serving the registry on 127.0.0.1:``port`` with ``options``, once ``probe`` (a path) answers.
+
+    Exits the bench, with what gunicorn printed where it can be read, if it stops or does not answer in 15 s.
+    """
+    command = [PYTHON, "-m", "gunicorn", *options, "--bind", f"127.0.0.1:{port}"]
+    server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=stdout, stderr=stderr)
+    for _ in range(150):
+        if server.poll() is not None:
+            raise SystemExit(f"gunicorn exited ({server.returncode})")
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}{probe}", timeout=1).read()
+            return server
+        except OSError:
+            time.sleep(0.1)
+    server.terminate()
+    raise SystemExit("gunicorn did not start")
 
 
 def synthetic_config(i: int, rng: random.Random) -> dict:

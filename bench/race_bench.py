@@ -38,13 +38,12 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
 import requests
-from common import PYTHON, ROOT, bench_env, manage, recreate_database
+from common import ROOT, bench_env, manage, recreate_database, start_gunicorn
 
 from registry.core.examples import llama_like
 
@@ -269,21 +268,12 @@ def check_history(
 
 
 def serve(env: dict, args: argparse.Namespace, log: Path) -> subprocess.Popen:
-    base = f"http://127.0.0.1:{args.port}"
-    command = [PYTHON, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "--workers", str(args.workers)]
-    command += ["--bind", f"127.0.0.1:{args.port}"]
+    options = ["-c", str(ROOT / "gunicorn.conf.py"), "--workers", str(args.workers)]
     with log.open("w") as out:
-        server = subprocess.Popen(command, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-    for _ in range(150):
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn exited ({server.returncode}):\n{log.read_text()}")
         try:
-            urllib.request.urlopen(base + "/healthz", timeout=1).read()
-            return server
-        except OSError:
-            time.sleep(0.1)
-    server.terminate()
-    raise SystemExit(f"gunicorn did not start:\n{log.read_text()}")
+            return start_gunicorn(options, env, port=args.port, probe="/healthz", stdout=out, stderr=subprocess.STDOUT)
+        except SystemExit as exc:
+            raise SystemExit(f"{exc}:\n{log.read_text()}") from None
 
 
 def main() -> None:
