@@ -177,7 +177,7 @@ def test_deleted_page_lists_configs_that_are_gone(admin_client, admin_user, gone
     services.config_delete(model_id=other.model_id, source="api")
     # Deleted, re-created, deleted again: listed once, by its last deletion.
     services.config_restore(revision=ConfigRevision.objects.get(model_id=other.model_id, action="deleted"))
-    services.config_delete(model_id=ModelConfig.objects.get(model_id=other.model_id).model_id, source="api")
+    services.config_delete(model_id=other.model_id, source="api")
     # Deleted and re-created: not listed.
     tiny = ModelConfig.objects.get(model_id="TinyLlama_TinyLlama-1.1B-Chat-v1.0")
     services.config_delete(model_id=tiny.model_id, source="api")

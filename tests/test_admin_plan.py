@@ -22,7 +22,6 @@ LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
 LLAMA_BF16 = 141107412992
 LLAMA_INT4 = 35276853248
 LLAMA_KV_PER_TOKEN = 327680
-H100_USABLE = math.floor(85899345920 * 0.9)
 
 
 @pytest.fixture
@@ -93,7 +92,7 @@ def test_chart_data_by_default_one_h100_tp1_bf16_batch1(admin_client, configs):
         1,
     )
     assert data["device_memory"] == DEVICES["H100-80GB"] == 85899345920
-    assert data["usable_bytes"] == H100_USABLE == 77309411328
+    assert data["usable_bytes"] == 77309411328  # 0.9 of 80 GiB
     assert data["contexts"] == chart_contexts(CHART_DEFAULT_CONTEXT)
     assert data["contexts"][0] == 1024 and data["contexts"][-1] == 131072
     assert data["weight_bytes"] == [LLAMA_BF16] * len(data["contexts"])

@@ -239,7 +239,7 @@ def test_restore_permissions(api, edited):
     assert adder.post(restore_url(created)).status_code == 403
     changer = token_client(user_with("changer", "change_modelconfig"))
     assert changer.post(restore_url(created)).status_code == 200
-    services.config_delete(model_id=ModelConfig.objects.get(model_id=TINY).model_id, source="api")
+    services.config_delete(model_id=TINY, source="api")
     deletion = ConfigRevision.objects.get(model_id=TINY, action="deleted")
     assert changer.post(restore_url(deletion)).status_code == 403
     assert adder.post(restore_url(deletion)).status_code == 201
@@ -325,7 +325,7 @@ def test_success_and_error_responses_match_the_schema(loaded_fixtures, edited, k
         case = schema[path][method].Case(path_parameters=parameters)
         response = case.call_and_validate(headers={**auth, **headers})
         assert response.status_code == status, (path, parameters)
-    services.config_delete(model_id=ModelConfig.objects.get(model_id=TINY).model_id, source="api")
+    services.config_delete(model_id=TINY, source="api")
     deletion = ConfigRevision.objects.get(model_id=TINY, action="deleted")
     history = schema["/models/{model_id}/history"]["GET"].Case(path_parameters={"model_id": TINY})
     assert history.call_and_validate().json()["results"][0]["action"] == "deleted"
