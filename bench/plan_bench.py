@@ -110,7 +110,7 @@ def bench(args: argparse.Namespace, url: str) -> None:
     fixture_ids = [json.loads(p.read_text())["model_id"] for p in sorted((ROOT / "fixtures").glob("*.json"))]
 
     repeat = args.repeat
-    read, (configs, rows, _) = median_time(lambda: planning_stacks(ModelConfig.objects.all()), repeat)
+    read, (configs, rows) = median_time(lambda: planning_stacks(ModelConfig.objects.all()), repeat)
     n = len(configs)
     subset = min(args.loop_configs, n)
     docs = documents(configs, rows, subset)

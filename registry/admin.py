@@ -289,7 +289,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         if obj is not None and obj.pk is not None and not add:
             # The saved config, not the instance a rejected POST has changed in memory.
-            saved = selectors.config_with_layers(pk=obj.pk)
+            saved = selectors.config_with_layers(pk=obj.pk) if request.method == "POST" else obj
             context["plan"] = plan_panel(saved, PlanForm(request.GET))
             # The panel's GET form keeps the admin's own query parameters (_changelist_filters, _popup).
             context["plan"]["kept_query"] = [(k, v) for k, v in request.GET.items() if k.startswith("_")]
@@ -356,7 +356,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
                 return HttpResponseRedirect(reverse("admin:registry_modelconfig_changelist"))
             return HttpResponseRedirect(request.get_full_path())
         except services.ConfigRejected as exc:  # a config of the same id created meanwhile
-            listing = "; ".join(str(i) for i in exc.issues)
+            listing = str(exc)
             self.message_user(request, f"Not saved: {listing}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
@@ -397,12 +397,12 @@ class ModelConfigAdmin(admin.ModelAdmin):
         Outcome = services.Outcome
         for done in outcomes:
             if done.outcome is Outcome.REJECTED:
-                listing = "; ".join(str(i) for i in done.errors)
+                listing = _listing(done.errors)
                 self.message_user(
                     request, _about(done.model_id, f"not written, fix it in its form: {listing}"), messages.ERROR
                 )
             elif done.recomputed and done.outcome in (Outcome.WRITTEN, Outcome.UNCHANGED):
-                listing = "; ".join(str(i) for i in done.recomputed)
+                listing = _listing(done.recomputed)
                 self.message_user(
                     request, _about(done.model_id, f"stale derived values recomputed: {listing}"), messages.WARNING
                 )
@@ -429,7 +429,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
         verb = "marked" if validated else "unmarked"
         for done in outcomes:
             if done.outcome is services.Outcome.REJECTED:
-                listing = "; ".join(str(i) for i in done.errors)
+                listing = _listing(done.errors)
                 self.message_user(
                     request,
                     _about(done.model_id, f"not {verb}, it breaks the rules (run the checks or fix it): {listing}"),
@@ -644,7 +644,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
             if gone:  # recovering it is the Deleted configs page's
                 return HttpResponseRedirect(reverse("admin:registry_modelconfig_deleted"))
         except services.ConfigRejected as exc:
-            listing = "; ".join(str(i) for i in exc.issues)
+            listing = str(exc)
             self.message_user(request, f"Not restored, the version breaks the rules: {listing}", messages.ERROR)
         else:
             when = f"{revision.created:%Y-%m-%d %H:%M:%S}"
@@ -690,11 +690,16 @@ class ModelConfigAdmin(admin.ModelAdmin):
                 revision=revision, user=request.user, source=Source.ADMIN, must_not_exist=True
             )
         except services.ConfigRejected as exc:
-            listing = "; ".join(str(i) for i in exc.issues)
+            listing = str(exc)
             self.message_user(request, _about(revision.model_id, f"not recovered: {listing}"), messages.ERROR)
             return HttpResponseRedirect(reverse("admin:registry_modelconfig_deleted"))
         self.message_user(request, _about(revision.model_id, "recovered as it was before its deletion."))
         return HttpResponseRedirect(reverse("admin:registry_modelconfig_change", args=[result.config.pk]))
+
+
+def _listing(issues: Any) -> str:
+    """Issues as one line, as ``ConfigRejected`` gives them."""
+    return "; ".join(str(i) for i in issues)
 
 
 def _about(subject: str, text: str) -> str:

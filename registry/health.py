@@ -31,7 +31,7 @@ def note_outage(request: HttpRequest | None, exc: BaseException) -> None:
     """Log a request's database error and mark the request, so that a read can be retried once."""
     if request is not None:
         setattr(request, OUTAGE_ATTRIBUTE, exc)
-    logger.warning("database unavailable: %s", _first_line(exc), exc_info=exc, extra={"request": request})
+    logger.warning("database unavailable: %s", first_line(exc), exc_info=exc, extra={"request": request})
 
 
 def outage_body() -> dict[str, list[dict[str, str]]]:
@@ -60,12 +60,13 @@ def outage_message(exc: BaseException, using: str = DEFAULT_DB_ALIAS) -> str:
     where = f"{engine} at {s['HOST'] or 'localhost'}:{s['PORT'] or 'default port'}" if s.get("HOST") else engine
     return (
         f"The database could not be reached or the connection to it was lost ({where}, database "
-        f"{s['NAME']}): {_first_line(exc)}. Check DATABASE_URL and that the database server is running, then run "
+        f"{s['NAME']}): {first_line(exc)}. Check DATABASE_URL and that the database server is running, then run "
         f"the command again. {NOTHING_WRITTEN}"
     )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its class name when it has none)."""
     text = str(exc).strip()
     return text.splitlines()[0].strip() if text else type(exc).__name__
 
@@ -97,7 +98,7 @@ def _database_problem() -> Issue | None:
             return None
         except DATABASE_ERRORS as exc:
             if attempt == 2 or conn.in_atomic_block:
-                logger.warning("readiness: database unavailable: %s", _first_line(exc))
+                logger.warning("readiness: database unavailable: %s", first_line(exc))
                 return Issue("$", Code.DATABASE_UNAVAILABLE, UNAVAILABLE)
             conn.close()
     return None  # pragma: no cover

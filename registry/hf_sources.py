@@ -8,6 +8,7 @@ from pathlib import Path
 from registry.core.files import parse_config_bytes
 from registry.core.hf import HUB_ID_RE
 from registry.core.validation import Code, Issue
+from registry.health import first_line
 from registry.services import HFSource
 
 CONFIG_NAME = "config.json"
@@ -82,8 +83,7 @@ def find_in_hub_cache(hf_model_id: str, *, download: bool) -> Found:
     try:
         return Found(Path(hf_hub_download(hf_model_id, CONFIG_NAME)), hf_model_id)
     except (HfHubHTTPError, LocalEntryNotFoundError, OSError) as exc:
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SourceError(f"{hf_model_id}: could not download {CONFIG_NAME}: {first_line}") from exc
+        raise SourceError(f"{hf_model_id}: could not download {CONFIG_NAME}: {first_line(exc)}") from exc
 
 
 def resolve(sources: list[str], *, hf_id: str | None, download: bool) -> list[Found]:

@@ -62,11 +62,8 @@ def documents_of(model_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
     return {config.model_id: config.to_document() for config in with_layers().filter(model_id__in=list(model_ids))}
 
 
-def planning_stacks(configs: QuerySet[ModelConfig]) -> tuple[list[StackConfig], list[StackRow], list[int]]:
-    """The configs of ``configs`` (in its order) and all their layer rows, as planning reads them: two queries.
-
-    Also returns the configs' primary keys, in the same order.
-    """
+def planning_stacks(configs: QuerySet[ModelConfig]) -> tuple[list[StackConfig], list[StackRow]]:
+    """The configs of ``configs`` (in its order) and all their layer rows, as planning reads them: two queries."""
     head = list(configs.values_list("pk", "model_id", "num_layers", "max_position_embeddings"))
     index = {pk: i for i, (pk, *_) in enumerate(head)}
     rows = [
@@ -76,7 +73,7 @@ def planning_stacks(configs: QuerySet[ModelConfig]) -> tuple[list[StackConfig], 
         .values_list("config_id", "name", "class_name", "count", "specs")
     ]
     stacks = [StackConfig(model_id, layers, context) for _, model_id, layers, context in head]
-    return stacks, rows, [pk for pk, *_ in head]
+    return stacks, rows
 
 
 def revisions_of(model_id: str) -> QuerySet[ConfigRevision]:

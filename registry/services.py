@@ -13,6 +13,7 @@ from registry import selectors
 from registry.bulk import gc_paused
 from registry.core import Code, ConfigDoc, Issue, digest, validate_config
 from registry.core.document import merge_patch
+from registry.core.hf import convert
 from registry.core.validation import MAX_NOTES_LENGTH, Validation
 from registry.models import ConfigRevision, LayerType, ModelConfig
 from registry.writer import Delete, Source, Write, write
@@ -582,8 +583,6 @@ class HFSource:
 
 def hf_items(sources: Iterable[HFSource]) -> list[ImportItem]:
     """The registry documents of Hugging Face configs, as import inputs (conversion problems fail the input)."""
-    from registry.core.hf import convert
-
     items = []
     for src in sources:
         if src.read_error is not None:

@@ -45,6 +45,11 @@ def query_error(param: str, code: str, msg: str) -> Invalid:
     return Invalid([Issue(f"query.{param}", code, msg)])
 
 
+def query_issues(issues: Iterable[Issue]) -> list[Issue]:
+    """Issues about query parameters, their locs prefixed with ``query.``."""
+    return [Issue(f"query.{i.loc}", i.code, i.msg) for i in issues]
+
+
 def body(issues: Iterable[Issue]) -> dict[str, list[dict[str, str]]]:
     return {"errors": [issue.as_dict() for issue in issues]}
 

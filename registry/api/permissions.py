@@ -9,16 +9,11 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, DjangoModel
 from registry import conf
 
 
-def reads_require_auth() -> bool:
-    """The setting, read at request time (so tests and deployments can change it)."""
-    return conf.reads_require_auth()
-
-
 class CanRead(BasePermission):
     """Anyone, or only authenticated users when ``REGISTRY_READS_REQUIRE_AUTH`` is true."""
 
     def has_permission(self, request: Any, view: Any) -> bool:
-        return not reads_require_auth() or bool(request.user and request.user.is_authenticated)
+        return not conf.reads_require_auth() or bool(request.user and request.user.is_authenticated)
 
 
 ADD, CHANGE = "registry.add_modelconfig", "registry.change_modelconfig"

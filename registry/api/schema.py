@@ -9,13 +9,14 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework.permissions import SAFE_METHODS
 
+from registry import conf
 from registry.api.filters import ORDERING_FIELDS
 from registry.api.pagination import StrictLimitOffsetPagination as Page
-from registry.api.permissions import reads_require_auth
 from registry.api.serializers import ErrorSerializer
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
 from registry.core.examples import llama_like
+from registry.core.planning import DEVICES, DTYPE_BITS, MAX_BATCH, MAX_CONTEXT, MAX_DEGREE
 from registry.core.validation import MAX_NAME_LENGTH, MODEL_ID_CHARS, MODEL_ID_PATTERN, RESERVED_MODEL_IDS
 
 
@@ -30,7 +31,7 @@ class RegistryAutoSchema(AutoSchema):
     def get_auth(self) -> list[dict[str, Any]]:
         auths = super().get_auth()
         is_read = self.method in SAFE_METHODS or getattr(self.view, "read_only_post", False)
-        if is_read and not reads_require_auth() and {} not in auths:
+        if is_read and not conf.reads_require_auth() and {} not in auths:
             auths.append({})
         return auths
 
@@ -317,7 +318,6 @@ LIST_PARAMETERS = [
 
 
 def _plan_parameters() -> list[OpenApiParameter]:
-    from registry.core.planning import DEVICES, DTYPE_BITS, MAX_BATCH, MAX_CONTEXT, MAX_DEGREE
 
     dtypes = list(DTYPE_BITS)
     degree = "Degree of {}: the layer types split as their classes allow (default 1)."

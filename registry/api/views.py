@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from registry import selectors
 from registry.api import conditional, documents
-from registry.api.errors import Invalid, config_not_found, query_error
+from registry.api.errors import Invalid, config_not_found, query_error, query_issues
 from registry.api.filters import ConfigFilterSet
 from registry.api.pagination import StrictLimitOffsetPagination
 from registry.api.permissions import CHANGE, CanRead, ConfigPermissions, require_create_or_replace
@@ -481,7 +481,7 @@ def deployment_from(request: Any) -> Deployment:
     """The query's deployment, or a 400 naming every bad parameter."""
     deployment, issues = parse_deployment({name: request.query_params.get(name) for name in PLAN_QUERY})
     if issues:
-        raise Invalid(Issue(f"query.{i.loc}", i.code, i.msg) for i in issues)
+        raise Invalid(query_issues(issues))
     assert deployment is not None
     return deployment
 
@@ -507,7 +507,7 @@ class ConfigPlanView(RegistryAPIView):
             raise config_not_found()
         plan = plan_config(config.to_document(), deployment)
         if not plan.ok:
-            raise Invalid(Issue(f"query.{i.loc}", i.code, i.msg) for i in plan.errors)
+            raise Invalid(query_issues(plan.errors))
         return Response(plan.as_dict())
 
 
@@ -537,10 +537,10 @@ class PlanListView(RegistryAPIView):
         selected = self.filtered(
             request, {k: v for k, v in request.query_params.items() if k not in (*PLAN_QUERY, "fits")}
         )
-        configs, rows, _ = planning_stacks(selected)
+        configs, rows = planning_stacks(selected)
         plans = []
         for plan in plan_stacks(configs, rows, deployment):
-            plan.errors = [Issue(f"query.{i.loc}", i.code, i.msg) for i in plan.errors]
+            plan.errors = query_issues(plan.errors)
             plans.append(plan.as_dict())
         if fits is not None:
             plans = [p for p in plans if not p["errors"] and p["fit"]["fits"] == fits]
