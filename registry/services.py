@@ -61,39 +61,21 @@ def config_upsert(
     ``if_match`` is a digest the stored config must still have. Raises ``ConfigRejected`` or
     ``PreconditionFailed`` (with nothing written); returns what was done otherwise.
     """
-    validation = validate_config(data, recompute=recompute)
-    if not validation.ok:
-        raise ConfigRejected(validation.errors)
-    doc = validation.config
-    assert doc is not None
-    if model_id is not None and doc.model_id != model_id:
-        raise ConfigRejected(
-            [
-                Issue(
-                    "model_id",
-                    Code.MODEL_ID_CHANGED,
-                    f"expected {model_id!r}, the id of the config being written, got {doc.model_id!r}",
-                )
-            ]
-        )
-    change = Write(doc, action=action)  # its document and digest, computed once
+    validation = _validated(data, recompute=recompute, model_id=model_id)
+    doc_id = validation.config.model_id  # type: ignore[union-attr]
     try:
         with transaction.atomic():
-            existing = ModelConfig.objects.select_for_update().filter(model_id=doc.model_id).first()
-            if if_match is not None and (existing is None or existing.digest != if_match):
-                raise PreconditionFailed(existing.digest if existing else None)
-            if existing is None and must_exist:
-                raise ModelConfig.DoesNotExist(doc.model_id)
-            if existing is not None and must_not_exist:
-                raise ConfigRejected(
-                    [Issue("model_id", Code.ALREADY_EXISTS, f"a config with model_id {doc.model_id!r} already exists")]
-                )
-            if existing is not None and existing.digest == change.digest:
-                return WriteResult(existing, created=False, changed=False, validation=validation)
-            if existing is not None:
-                change.pk, change.before = existing.pk, existing.to_document()
-            write([change], user=user, source=source)
-            config = ModelConfig.objects.get(pk=change.pk)
+            existing = ModelConfig.objects.select_for_update().filter(model_id=doc_id).first()
+            return _write_one(
+                validation,
+                existing,
+                if_match=if_match,
+                must_exist=must_exist,
+                must_not_exist=must_not_exist,
+                action=action,
+                user=user,
+                source=source,
+            )
     except IntegrityError as exc:
         # Only a race gets here (validation has checked everything else): another write created the
         # same config between our check and our insert. The database's own text stays out of the answer.
@@ -102,11 +84,10 @@ def config_upsert(
                 Issue(
                     "model_id",
                     Code.ALREADY_EXISTS,
-                    f"a config with model_id {doc.model_id!r} was created by another write at the same time",
+                    f"a config with model_id {doc_id!r} was created by another write at the same time",
                 )
             ]
         ) from exc
-    return WriteResult(config, created=existing is None, changed=True, validation=validation)
 
 
 def config_patch(
@@ -129,17 +110,67 @@ def config_patch(
         config = ModelConfig.objects.select_for_update().filter(model_id=model_id).first()
         if config is None:
             raise ModelConfig.DoesNotExist(model_id)
-        data = merge_patch(config.to_document(), patch) if isinstance(patch, dict) else patch
+        before = config.to_document()
+        data = merge_patch(before, patch) if isinstance(patch, dict) else patch
         # The body is judged first (400), then the precondition (412), as for a replace.
-        return config_upsert(
-            data=data,
-            recompute=recompute,
-            user=user,
-            source=source,
-            model_id=model_id,
-            if_match=if_match if if_match is not None else config.digest,
-            must_exist=True,
+        validation = _validated(data, recompute=recompute, model_id=model_id)
+        return _write_one(validation, config, before=before, if_match=if_match, user=user, source=source)
+
+
+def _validated(data: Any, *, recompute: bool, model_id: str | None) -> Validation:
+    """``data`` validated, its model_id the addressed one (when given); raises ``ConfigRejected``."""
+    validation = validate_config(data, recompute=recompute)
+    if not validation.ok:
+        raise ConfigRejected(validation.errors)
+    assert validation.config is not None
+    if model_id is not None and validation.config.model_id != model_id:
+        raise ConfigRejected(
+            [
+                Issue(
+                    "model_id",
+                    Code.MODEL_ID_CHANGED,
+                    f"expected {model_id!r}, the id of the config being written, got {validation.config.model_id!r}",
+                )
+            ]
         )
+    return validation
+
+
+def _write_one(
+    validation: Validation,
+    existing: ModelConfig | None,
+    *,
+    before: dict[str, Any] | None = None,
+    if_match: str | None = None,
+    must_exist: bool = False,
+    must_not_exist: bool = False,
+    action: str | None = None,
+    user: Any,
+    source: Source,
+) -> WriteResult:
+    """Write one validated config over ``existing`` (its locked row, or None), in the caller's transaction.
+
+    ``before`` is ``existing``'s document when the caller has read it already.
+    """
+    doc = validation.config
+    assert doc is not None
+    if if_match is not None and (existing is None or existing.digest != if_match):
+        raise PreconditionFailed(existing.digest if existing else None)
+    if existing is None and must_exist:
+        raise ModelConfig.DoesNotExist(doc.model_id)
+    if existing is not None and must_not_exist:
+        raise ConfigRejected(
+            [Issue("model_id", Code.ALREADY_EXISTS, f"a config with model_id {doc.model_id!r} already exists")]
+        )
+    change = Write(doc, action=action)  # its document and digest, computed once
+    if existing is not None and existing.digest == change.digest:
+        return WriteResult(existing, created=False, changed=False, validation=validation)
+    if existing is not None:
+        change.pk, change.before = existing.pk, before if before is not None else existing.to_document()
+    write([change], user=user, source=source)
+    return WriteResult(
+        ModelConfig.objects.get(pk=change.pk), created=existing is None, changed=True, validation=validation
+    )
 
 
 def config_delete(*, model_id: str, user: Any = None, source: Source = Source.API, if_match: str | None = None) -> None:
@@ -474,7 +505,9 @@ def _write_import(
 ) -> ImportReport:
     """The locked half of ``import_configs`` (inside its transaction): compare with the stored configs, write."""
     report, seen, docs = judged.report, judged.seen, judged.docs
-    stored = dict(_stored_digests(lock=not dry_run))  # a dry run writes nothing: it holds up no writer
+    # Locked: the inputs' own configs (every config when pruning), so other writers wait only for those.
+    # A dry run writes nothing: it locks nothing.
+    stored = dict(_stored_digests(lock=not dry_run, only=None if prune else list(seen)))
     # A config changed between the first read and the lock: its input is judged again, now.
     for model_id, item in judged.shortcut.items():
         if stored.get(model_id) != judged.unlocked.get(model_id):
@@ -519,8 +552,11 @@ def _write_import(
     return report
 
 
-def _stored_digests(*, lock: bool = False) -> Iterable[tuple[str, tuple[int, str]]]:
+def _stored_digests(*, lock: bool = False, only: list[str] | None = None) -> Iterable[tuple[str, tuple[int, str]]]:
+    """(model_id, (pk, digest)) of the stored configs (those of ``only``, when given), row-locked with ``lock``."""
     rows = ModelConfig.objects.select_for_update() if lock else ModelConfig.objects.all()
+    if only is not None:
+        rows = rows.filter(model_id__in=only)
     return ((mid, (pk, dig)) for mid, pk, dig in rows.values_list("model_id", "pk", "digest"))
 
 

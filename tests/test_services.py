@@ -441,11 +441,11 @@ def _hide_stored_from_the_lock(monkeypatch, times: int) -> None:
     real = import_services._stored_digests
     calls = {"n": 0}
 
-    def read(*, lock: bool = False):
+    def read(*, lock: bool = False, **kwargs):
         if lock and calls["n"] < times:
             calls["n"] += 1
             return iter(())
-        return real(lock=lock)
+        return real(lock=lock, **kwargs)
 
     monkeypatch.setattr(import_services, "_stored_digests", read)
 
