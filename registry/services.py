@@ -14,7 +14,7 @@ from registry.bulk import gc_paused
 from registry.core import Code, ConfigDoc, Issue, digest, validate_config
 from registry.core.document import merge_patch
 from registry.core.hf import convert
-from registry.core.validation import MAX_NOTES_LENGTH, Validation
+from registry.core.validation import MAX_NOTES_LENGTH, Validation, model_id_for
 from registry.models import ConfigRevision, LayerType, ModelConfig
 from registry.writer import Delete, Source, Write, write
 
@@ -630,7 +630,7 @@ def hf_items(sources: Iterable[HFSource]) -> list[ImportItem]:
                 source=src.source,
                 # Unconverted, the input still names its config (for the report), when its id is a string.
                 data=conversion.document
-                or ({"model_id": src.hf_model_id.replace("/", "_")} if isinstance(src.hf_model_id, str) else None),
+                or ({"model_id": model_id_for(src.hf_model_id)} if isinstance(src.hf_model_id, str) else None),
                 errors=tuple(conversion.errors),
             )
         )

@@ -213,9 +213,14 @@ class LayerClass:
         """Parameters of one layer with these specs (exact, Python integers)."""
         return int(self.formula(specs))
 
+    @property
+    def token_formula(self) -> Callable[[Mapping[str, Any]], Any]:
+        """The parameters of one layer that one token uses: all of them unless the class routes experts."""
+        return self.active_formula or self.formula
+
     def active_parameter_count(self, specs: Mapping[str, Any]) -> int:
         """Parameters of one layer that one token uses (all of them unless the class routes experts)."""
-        return int((self.active_formula or self.formula)(specs))
+        return int(self.token_formula(specs))
 
 
 PER_DECODER_LAYER_KINDS = frozenset({LayerKind.ATTENTION, LayerKind.FEEDFORWARD})
@@ -265,14 +270,19 @@ def suggest(word: str, candidates: list[str]) -> str | None:
     return matches[0] if matches else None
 
 
-def _flag(s: Mapping[str, Any], name: str) -> Any:
+def _opt(s: Mapping[str, Any], spec: Spec) -> Any:
+    """An optional spec's value, its default when absent."""
+    return s.get(spec.name, spec.default)
+
+
+def _flag(s: Mapping[str, Any], spec: Spec) -> Any:
     """An optional boolean spec as 0 or 1 (numpy arrays of one column in the vectorized path)."""
-    return s.get(name, False) * 1
+    return _opt(s, spec) * 1
 
 
 def _qk_norm(s: Mapping[str, Any], kv_heads: Any) -> Any:
     """Weights of the query and key norms: per head (2 · head_dim) or across heads (the two projections)."""
-    mode = s.get("qk_norm", "none")  # a plain string: counts.parameter_counts groups rows by choice values
+    mode = _opt(s, QK_NORM)  # a plain string: counts.parameter_counts groups rows by choice values
     if mode == "per_head":
         return 2 * s["head_dim"]
     if mode == "across_heads":
@@ -290,8 +300,8 @@ def _mha(s: Mapping[str, Any]) -> Any:
     width = s["num_heads"] * s["head_dim"]
     return (
         4 * s["hidden_size"] * width
-        + _flag(s, "qkv_bias") * 3 * width
-        + _flag(s, "output_bias") * s["hidden_size"]
+        + _flag(s, QKV_BIAS) * 3 * width
+        + _flag(s, OUTPUT_BIAS) * s["hidden_size"]
         + _qk_norm(s, s["num_heads"])
     )
 
@@ -301,8 +311,8 @@ def _gqa(s: Mapping[str, Any]) -> Any:
     return (
         2 * s["hidden_size"] * q
         + 2 * s["hidden_size"] * kv
-        + _flag(s, "qkv_bias") * (q + 2 * kv)
-        + _flag(s, "output_bias") * s["hidden_size"]
+        + _flag(s, QKV_BIAS) * (q + 2 * kv)
+        + _flag(s, OUTPUT_BIAS) * s["hidden_size"]
         + _qk_norm(s, s["num_kv_heads"])
     )
 
@@ -318,17 +328,17 @@ def _mla(s: Mapping[str, Any]) -> Any:
         q, q_bias = h * heads * qk_head, 0
     kv = h * kv_down + s["kv_lora_rank"] + s["kv_lora_rank"] * heads * (s["qk_nope_head_dim"] + s["v_head_dim"])
     out = heads * s["v_head_dim"] * h
-    return q + kv + out + _flag(s, "attention_bias") * (q_bias + kv_down + h)
+    return q + kv + out + _flag(s, ATTENTION_BIAS) * (q_bias + kv_down + h)
 
 
 def _mlp(s: Mapping[str, Any]) -> Any:
-    return 2 * s["hidden_size"] * s["intermediate_size"] + _flag(s, "mlp_bias") * (
+    return 2 * s["hidden_size"] * s["intermediate_size"] + _flag(s, MLP_BIAS) * (
         s["intermediate_size"] + s["hidden_size"]
     )
 
 
 def _gated_mlp(s: Mapping[str, Any]) -> Any:
-    return 3 * s["hidden_size"] * s["intermediate_size"] + _flag(s, "mlp_bias") * (
+    return 3 * s["hidden_size"] * s["intermediate_size"] + _flag(s, MLP_BIAS) * (
         2 * s["intermediate_size"] + s["hidden_size"]
     )
 
@@ -338,8 +348,8 @@ def _moe(s: Mapping[str, Any], experts: Any = None) -> Any:
     if experts is None:
         experts = s.get(LOCAL_EXPERTS, e)
     routed = experts * 3 * h * s["moe_intermediate_size"]
-    router = h * e + _flag(s, "router_bias") * e
-    shared = 3 * h * s.get("shared_expert_intermediate_size", 0) + _flag(s, "shared_expert_gate") * h
+    router = h * e + _flag(s, ROUTER_BIAS) * e
+    shared = 3 * h * s.get("shared_expert_intermediate_size", 0) + _flag(s, SHARED_EXPERT_GATE) * h
     return routed + router + shared
 
 
@@ -415,7 +425,7 @@ register(
         description="LayerNorm or RMSNorm; typically replicated.",
         required=(HIDDEN_SIZE, HAS_BIAS),
         optional=(ELEMENTWISE_AFFINE,),
-        formula=lambda s: s["hidden_size"] * (1 + (s["has_bias"] * 1)) * s.get("elementwise_affine", True),
+        formula=lambda s: s["hidden_size"] * (1 + (s["has_bias"] * 1)) * _flag(s, ELEMENTWISE_AFFINE),
         formula_text=(
             "hidden_size, or 2 · hidden_size with has_bias (scale and bias); 0 when elementwise_affine is false"
         ),
@@ -442,7 +452,7 @@ register(
         optional=(TIE_WORD_EMBEDDINGS,),
         parallelism=(Parallelism.TENSOR,),
         shards=(Shard("vocab_size", "tp", "ceil"),),
-        formula=lambda s: s["vocab_size"] * s["hidden_size"] * (1 - _flag(s, "tie_word_embeddings")),
+        formula=lambda s: s["vocab_size"] * s["hidden_size"] * (1 - _flag(s, TIE_WORD_EMBEDDINGS)),
         formula_text="vocab_size · hidden_size; 0 with tie_word_embeddings (counted once, in the embedding)",
     )
 )

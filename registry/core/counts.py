@@ -61,7 +61,7 @@ def parameter_counts(
     """
 
     def pick(layer_class: catalogue.LayerClass) -> catalogue.Formula:
-        return (layer_class.active_formula if active else None) or layer_class.formula
+        return layer_class.token_formula if active else layer_class.formula
 
     return evaluate(columns(class_names, specs), pick)[0]
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.core.document import order_specs
+from registry.core.document import in_key_order, order_specs
 from registry.core.validation import AUTHORED_VALUE_KEYS, LAYER_TYPE_KEYS, TOP_LEVEL_KEYS
 
 MISSING = object()
@@ -13,12 +13,12 @@ ORDER_PATH = "layer_types (order)"
 
 def in_order(document: dict[str, Any]) -> dict[str, Any]:
     """``document`` with its keys in the format's order (jsonb storage reorders them), specs included."""
-    ordered = dict(_in_order(document, TOP_LEVEL_KEYS))
+    ordered = in_key_order(document, TOP_LEVEL_KEYS)
     if isinstance(ordered.get("layer_types"), list):
         ordered["layer_types"] = [
             {
                 key: order_specs(str(layer.get("class")), value) if key == "specs" else value
-                for key, value in _in_order(layer, LAYER_TYPE_KEYS)
+                for key, value in in_key_order(layer, LAYER_TYPE_KEYS).items()
             }
             for layer in ordered["layer_types"]
         ]
@@ -92,11 +92,6 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     if "active_params" in a or "active_params" in b:
         result["active_params"] = _delta(_active(a), _active(b))
     return result
-
-
-def _in_order(mapping: dict[str, Any], order: tuple[str, ...]) -> list[tuple[str, Any]]:
-    rank = {key: i for i, key in enumerate(order)}
-    return sorted(mapping.items(), key=lambda kv: rank.get(kv[0], len(rank)))
 
 
 def _delta(a: int, b: int) -> dict[str, int]:

@@ -6,6 +6,7 @@ import functools
 import hashlib
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -104,11 +105,12 @@ def compact(document: dict[str, Any]) -> str:
 # validates (and rewrites) every config again instead of taking a byte-identical file as unchanged.
 # 2: reserved model_ids; 3: architectures (biases, MoE, MLA, tied heads, context length);
 # 4: limits (layer types, notes length) and no control or bidi characters in names and notes;
-# 5: no new rule (key lists and codes moved into it), bumped to be safe, as every change of validation.py is
+# 5: no new rule (key lists, codes and model_id_for moved into it), bumped to be safe, as every change of
+# validation.py is
 RULES_VERSION = "5"
 # The syntax tree of validation.py this version names (tests/test_rules_version.py): a rule changed without
 # a new RULES_VERSION fails that test instead of letting unchanged files skip the new rule.
-RULES_FINGERPRINT = "834cea0d782b30c7"
+RULES_FINGERPRINT = "0ef1e77509b4e0c2"
 
 
 @functools.cache
@@ -149,6 +151,10 @@ def order_specs(class_name: str, specs: dict[str, Any]) -> dict[str, Any]:
     from registry.core import catalogue
 
     layer_class = catalogue.get(class_name)
-    order = list(layer_class.allowed) if layer_class else []
+    return in_key_order(specs, list(layer_class.allowed) if layer_class else [])
+
+
+def in_key_order(mapping: dict[str, Any], order: Sequence[str]) -> dict[str, Any]:
+    """``mapping`` with its keys in ``order``; keys not in it last, as they came."""
     rank = {key: i for i, key in enumerate(order)}
-    return dict(sorted(specs.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+    return dict(sorted(mapping.items(), key=lambda kv: rank.get(kv[0], len(rank))))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from registry.core.validation import model_id_for
+
 
 def llama_like(
     *,
@@ -43,7 +45,7 @@ def llama_like(
         }
     attention = {"layer_idx": 0, "hidden_size": h, "num_heads": num_heads, "num_kv_heads": num_kv_heads}
     return {
-        "model_id": hf_model_id.replace("/", "_"),
+        "model_id": model_id_for(hf_model_id),
         "hf_model_id": hf_model_id,
         "name": name,
         "hidden_size": h,

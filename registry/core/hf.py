@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from registry.core.counts import BIGINT_MAX
-from registry.core.validation import Code, Issue, _json_type, _show
+from registry.core.validation import Code, Issue, _json_type, _show, model_id_for
 
 # A Hub repo id as the Hub allows it (ORG/NAME); the registry's model_id is it with '/' as '_'.
 HUB_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -392,7 +392,7 @@ def _build(r: _Reader, hf_model_id: str) -> dict[str, Any] | None:
         return None
     org_name = hf_model_id.split("/", 1)
     document: dict[str, Any] = {
-        "model_id": hf_model_id.replace("/", "_"),
+        "model_id": model_id_for(hf_model_id),
         "hf_model_id": hf_model_id,
         "name": org_name[-1],
         "hidden_size": h,

@@ -302,7 +302,7 @@ def plan_stacks(
     untie = {"tie_word_embeddings": 0} if stages > 1 else None
     device_params, failures = counts.evaluate(cols, lambda c: c.formula, degrees=degrees, overrides=untie)
     full_params, _ = counts.evaluate(cols, lambda c: c.formula)
-    active_params, _ = counts.evaluate(cols, lambda c: c.active_formula or c.formula)
+    active_params, _ = counts.evaluate(cols, lambda c: c.token_formula)
     kv_elements, _ = counts.evaluate(cols, lambda c: c.kv_elements, degrees=degrees)
     whole_kv_elements, _ = counts.evaluate(cols, lambda c: c.kv_elements)
     attention_flops, _ = counts.evaluate(cols, lambda c: c.attention_flops)

@@ -297,6 +297,11 @@ class _Checker:
             self.error(f"{prefix}{key}", Code.UNKNOWN_KEY, f"unknown key {key!r}{hint}")
 
 
+def model_id_for(hf_model_id: str) -> str:
+    """The model_id of a Hugging Face repo id: ``/`` becomes ``_`` (``meta-llama/X`` -> ``meta-llama_X``)."""
+    return hf_model_id.replace("/", "_")
+
+
 @dataclass
 class _OwnValues:
     model_id: str | None
@@ -333,8 +338,8 @@ def _check_own_values(check: _Checker, data: Mapping[str, Any], *, filename: str
         hf_model_id = check.string("hf_model_id", data["hf_model_id"], max_length=MAX_ID_LENGTH)
     if "name" in data:
         name = check.string("name", data["name"], max_length=MAX_NAME_LENGTH, controls=NAME_CONTROL_RE)
-    if model_id is not None and hf_model_id is not None and model_id != hf_model_id.replace("/", "_"):
-        expected = hf_model_id.replace("/", "_")
+    if model_id is not None and hf_model_id is not None and model_id != model_id_for(hf_model_id):
+        expected = model_id_for(hf_model_id)
         check.error(
             "model_id",
             Code.MODEL_ID_MISMATCH,
@@ -378,7 +383,7 @@ def validate_layer_type(item: Any, *, sizes: Mapping[str, int | None] | None = N
     ``sizes`` (the config's hidden_size and vocab_size) are checked against its specs when given.
     """
     check = _Checker()
-    _check_layer_types(check, [item], sizes or {}, stack=False)
+    _check_layer_types(check, [item], sizes or {})
     prefix = "layer_types[0]"
     return [Issue(i.loc.removeprefix(prefix).lstrip(".") or "$", i.code, i.msg) for i in check.errors]
 
@@ -408,6 +413,8 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
     layers: list[LayerTypeDoc] | None = None
     if "layer_types" in data:
         layers = _check_layer_types(check, data["layer_types"], sizes)
+        if layers is not None:
+            _check_stack(check, layers, sizes.get("num_layers"))
 
     total = formatted = None
     recomputed: list[Issue] = []
@@ -495,8 +502,8 @@ def _stale_derived(check: _Checker, data: Mapping[str, Any], key: str, value: in
 
 def _check_active(check: _Checker, data: Mapping[str, Any], layers: list[LayerTypeDoc]) -> int | None:
     """The derived active_params: None without routed experts (and then the input must not give one)."""
-    with_experts = [layer for layer in layers if catalogue.get(layer.class_name).has_experts]  # type: ignore[union-attr]
-    if not with_experts:
+    classes = [catalogue.get(layer.class_name) for layer in layers]
+    if not any(c.has_experts for c in classes):  # type: ignore[union-attr]
         for key in ("active_params", "active_params_formatted"):
             if key in data:
                 check.error(
@@ -506,17 +513,13 @@ def _check_active(check: _Checker, data: Mapping[str, Any], layers: list[LayerTy
                     "every parameter of this config is active",
                 )
         return None
-    active = 0
-    for layer in layers:
-        layer_class = catalogue.get(layer.class_name)
-        assert layer_class is not None
-        active += layer.count * layer_class.active_parameter_count(layer.specs)
-    return active
+    return sum(
+        layer.count * (c.active_parameter_count(layer.specs) if c.has_experts else layer.parameter_count)  # type: ignore[union-attr]
+        for layer, c in zip(layers, classes, strict=True)
+    )
 
 
-def _check_layer_types(
-    check: _Checker, value: Any, sizes: Mapping[str, int | None], *, stack: bool = True
-) -> list[LayerTypeDoc] | None:
+def _check_layer_types(check: _Checker, value: Any, sizes: Mapping[str, int | None]) -> list[LayerTypeDoc] | None:
     """Check the list of layer types; return them normalized when every one is valid."""
     if not isinstance(value, list):
         check.error("layer_types", Code.NOT_A_LIST, f"expected a list of layer types, got {_json_type(value)}")
@@ -585,8 +588,6 @@ def _check_layer_types(
             )
     if len(check.errors) != errors_before:
         return None
-    if stack:
-        _check_stack(check, out, sizes.get("num_layers"))
     return out
 
 
