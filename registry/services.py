@@ -714,7 +714,7 @@ def recompute_counts(
     """
     import numpy as np
 
-    from registry.core import catalogue, counts, format_params
+    from registry.core import counts, format_params
 
     with transaction.atomic():
         configs = ModelConfig.objects.select_for_update().order_by("pk")
@@ -745,10 +745,9 @@ def recompute_counts(
         stored_per_layer = np.fromiter((r[5] for r in layers), dtype=np.int64, count=len(layers))
         old_totals = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
         # Active counts (routed experts k of E) for configs with an expert class; None for the rest.
-        active_per_layer = counts.parameter_counts([r[2] for r in layers], [r[3] for r in layers], active=True)
-        active_totals = counts.totals(owner, layer_counts, active_per_layer, len(rows))
-        with_experts = {index[r[1]] for r in layers if catalogue.get(r[2]).has_experts}  # type: ignore[union-attr]
-        new_active = [int(active_totals[i]) if i in with_experts else None for i in range(len(rows))]
+        new_active = counts.active_totals(
+            [r[2] for r in layers], [r[3] for r in layers], owner, layer_counts, len(rows)
+        )
 
         changed_layers = np.flatnonzero(per_layer != stored_per_layer)
         changed_configs = set(np.flatnonzero(new_totals != old_totals).tolist())

@@ -224,3 +224,14 @@ def totals(owner: np.ndarray, counts: np.ndarray, per_layer: np.ndarray, size: i
         return exact
     np.add.at(exact, owner, counts * per_layer)
     return exact
+
+
+def active_totals(
+    class_names: Sequence[str], specs: Sequence[Mapping[str, Any]], owner: np.ndarray, counts: np.ndarray, size: int
+) -> list[int | None]:
+    """Each owner's active_params, as validation derives it: Σ count × parameters one token uses, for an owner
+    with routed experts; None for one without (every parameter of it is active)."""
+    per_layer = parameter_counts(class_names, specs, active=True)
+    sums = totals(owner, counts, per_layer, size)
+    with_experts = {int(o) for o, name in zip(owner, class_names, strict=True) if catalogue.get(name).has_experts}  # type: ignore[union-attr]
+    return [int(sums[i]) if i in with_experts else None for i in range(size)]

@@ -20,6 +20,7 @@ one. Definitions (the README's "Planning a deployment" repeats them):
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
 import re
@@ -93,21 +94,8 @@ class Deployment:
         return self.tp * self.pp * self.ep * self.cp * self.dp
 
 
-PARAMETERS = (
-    "dtype",
-    "kv_dtype",
-    "context",
-    "batch",
-    "tp",
-    "pp",
-    "ep",
-    "cp",
-    "device_memory",
-    "utilization",
-    "mode",
-    "dp",
-    "zero",
-)
+# What parse_deployment reads: the Deployment's fields, by name.
+PARAMETERS = tuple(f.name for f in dataclasses.fields(Deployment))
 
 
 def parse_memory(text: str) -> int | None:
