@@ -63,6 +63,7 @@ ARCHITECTURES: dict[str, Arch] = {
         sliding="all",
     ),
     "mixtral": Arch(
+        keys={"num_experts": "num_local_experts"},
         defaults={"max_position_embeddings": 131072, "tie_word_embeddings": False, "sliding_window": None},
         moe="mixtral",
         sliding="all",
@@ -118,7 +119,6 @@ ARCHITECTURES: dict[str, Arch] = {
             "decoder_sparse_step": 1,
             "mlp_only_layers": [],
         },
-        keys={"num_experts": "num_experts"},
         qkv_bias=lambda c: _key(c, "attention_bias"),
         output_bias=lambda c: _key(c, "attention_bias"),
         qk_norm="per_head",
@@ -242,8 +242,8 @@ class _Reader:
         if all(issue.loc != loc for issue in self.errors):
             self.errors.append(Issue(loc, code, msg))
 
-    def dimension(self, ours: str) -> int | None:
-        """A required dimension: absent or null is an error, never a default model's value."""
+    def dimension(self, ours: str, *, maximum: int = BIGINT_MAX) -> int | None:
+        """A required dimension (at most ``maximum``): absent or null is an error, never a default model's value."""
         key = self.name(ours)
         given, value = self.raw(key)
         if not given or value is None:
@@ -254,7 +254,7 @@ class _Reader:
                 "without it cannot be counted",
             )
             return None
-        return self._positive(key, value)
+        return self._positive(key, value, maximum=maximum)
 
     def value(self, ours: str) -> Any:
         """An optional value: absent or null takes the configuration class's default."""
@@ -281,14 +281,13 @@ class _Reader:
             return False
         return value
 
-    def _positive(self, key: str, value: Any, *, minimum: int = 1) -> int | None:
+    def _positive(self, key: str, value: Any, *, minimum: int = 1, maximum: int = BIGINT_MAX) -> int | None:
         if type(value) is not int or value < minimum:
             wanted = "a positive integer" if minimum == 1 else f"an integer of at least {minimum}"
             self.error(key, Code.INVALID_VALUE, f"expected {wanted}, got {_json_type(value)} ({_show(value)})")
             return None
-        limit = MAX_LAYERS if key == self.name("num_hidden_layers") else BIGINT_MAX
-        if value > limit:
-            self.error(key, Code.TOO_LARGE, f"expected at most {limit}, got {value}")
+        if value > maximum:
+            self.error(key, Code.TOO_LARGE, f"expected at most {maximum}, got {value}")
             return None
         return value
 
@@ -346,7 +345,7 @@ def _build(r: _Reader, hf_model_id: str) -> dict[str, Any] | None:
                 f"(supported: {_show(expected)}); write this config by hand",
             )
     h = r.dimension("hidden_size")
-    layers = r.dimension("num_hidden_layers")
+    layers = r.dimension("num_hidden_layers", maximum=MAX_LAYERS)
     heads = r.dimension("num_attention_heads")
     vocab = r.dimension("vocab_size")
     context = r.integer("max_position_embeddings")
@@ -532,8 +531,7 @@ def _feedforward(r: _Reader, h: int, moe_layers: list[bool]) -> list[dict[str, A
 
 def _moe_specs(r: _Reader, h: int) -> dict[str, Any]:
     kind = r.arch.moe
-    experts_key = {"mixtral": "num_local_experts", "qwen_moe": "num_experts", "deepseek": "n_routed_experts"}[kind]
-    experts = r.dimension(experts_key)
+    experts = r.dimension("num_experts")  # its config.json name: Arch.keys
     per_token = r.dimension("num_experts_per_tok")
     inner = r.dimension("intermediate_size" if kind == "mixtral" else "moe_intermediate_size")
     specs: dict[str, Any] = {
@@ -546,7 +544,7 @@ def _moe_specs(r: _Reader, h: int) -> dict[str, Any]:
         r.error(
             "num_experts_per_tok",
             Code.CONTRADICTION,
-            f"expected at most {experts_key} ({experts}) experts per token, got {per_token}",
+            f"expected at most {r.name('num_experts')} ({experts}) experts per token, got {per_token}",
         )
     if r.model_type == "qwen2_moe":
         specs["shared_expert_intermediate_size"] = r.dimension("shared_expert_intermediate_size")
