@@ -12,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 DATA = Path(__file__).resolve().parent / "data"
+HF_DATA = DATA / "hf"  # Hugging Face config.json files, as tests/data/hf/ORG/NAME/config.json
 # The shipped configs: the four seed models of the format and the ones imported from tests/data/hf.
 FIXTURE_IDS = sorted(p.stem for p in FIXTURES.glob("*.json"))
 N = len(FIXTURE_IDS)
@@ -408,3 +409,28 @@ def field_errors(response: Any, prefix: str, field: str) -> list[tuple[str, str]
             if form.prefix + "-" == prefix:
                 return [(e.code, e.message) for e in form.errors.as_data().get(field, [])]
     raise KeyError(prefix)
+
+
+def hub_config(hf_model_id: str) -> dict[str, Any]:
+    """The config.json of a Hub repo under tests/data/hf, parsed."""
+    import json
+
+    return json.loads(hub_config_path(hf_model_id).read_text())
+
+
+def hub_config_path(hf_model_id: str) -> Path:
+    return HF_DATA / hf_model_id / "config.json"
+
+
+def canonical(document: dict[str, Any]) -> dict[str, Any]:
+    """A valid document as the registry stores it: normalized, derived values filled in."""
+    from registry.core import validate_config
+
+    result = validate_config(document)
+    assert result.ok, result.errors
+    return result.config.to_document()
+
+
+def error_codes(response: Any) -> list[tuple[str, str]]:
+    """An API error response's ``(loc, code)`` pairs, in order."""
+    return [(e["loc"], e["code"]) for e in response.json()["errors"]]

@@ -15,9 +15,8 @@ from registry import services
 from registry.core import dumps
 from registry.models import ConfigRevision, LayerType, ModelConfig
 from registry.services import CHECKS_MARKER
-from tests.conftest import fixture_document, small_config
+from tests.conftest import LLAMA, fixture_document, small_config
 
-LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
 CHANGELIST = reverse("admin:registry_modelconfig_changelist")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from django.contrib.auth.models import Permission, User
@@ -11,9 +10,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from registry.models import ConfigRevision, ModelConfig
+from tests.conftest import HF_DATA
 
 IMPORT_HF = reverse("admin:registry_modelconfig_import_hf")
-HF_DATA = Path(__file__).resolve().parent / "data" / "hf"
 MIXTRAL_HF = "mistralai/Mixtral-8x7B-v0.1"
 MIXTRAL = "mistralai_Mixtral-8x7B-v0.1"
 

@@ -16,9 +16,8 @@ from django.urls import reverse
 from registry.admin import CHART_DEFAULT_CONTEXT, chart_contexts
 from registry.core.planning import DEVICES, Deployment, plan_config
 from registry.models import ModelConfig
-from tests.conftest import FIXTURES, form_data
+from tests.conftest import FIXTURES, LLAMA, form_data
 
-LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
 LLAMA_BF16 = 141107412992
 LLAMA_INT4 = 35276853248
 LLAMA_KV_PER_TOKEN = 327680

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,9 +14,8 @@ from registry.core import catalogue
 from registry.core.hf import convert
 from registry.forms import LayerTypeForm, catalogue_specs, spec_form_field
 from registry.models import ConfigRevision, ModelConfig
-from tests.conftest import ADD, CHANGELIST, FIXTURES, LLAMA, add_data, change_url, form_data, row, small_config
+from tests.conftest import ADD, CHANGELIST, FIXTURES, HF_DATA, LLAMA, add_data, change_url, form_data, row, small_config
 
-HF_DATA = Path(__file__).resolve().parent / "data" / "hf"
 MIXTRAL = "mistralai_Mixtral-8x7B-v0.1"
 DEEPSEEK = "deepseek-ai_DeepSeek-V3"
 # Totals and active parameters of the two models as transformers builds them (tests/test_hf_oracle.py).

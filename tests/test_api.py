@@ -13,11 +13,10 @@ from registry.api.urls import urlpatterns
 from registry.core import catalogue
 from registry.core.validation import RESERVED_MODEL_IDS
 from registry.models import ModelConfig
-from tests.conftest import FIXTURE_IDS, SEED, fixture_document, small_config, store, store_many
+from tests.conftest import FIXTURE_IDS, LLAMA, SEED, fixture_document, small_config, store, store_many
 
 pytestmark = pytest.mark.django_db
 
-LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
 LLAMA_405B = "meta-llama_Llama-3.1-405B-Instruct"
 MISTRAL = "mistralai_Mistral-7B-v0.1"
 SEED_IDS = sorted(SEED)

@@ -12,16 +12,12 @@ from registry import services
 from registry.api import views
 from registry.core.counts import BIGINT_MAX
 from registry.models import ConfigRevision, LayerType, ModelConfig
-from tests.conftest import small_config, store
+from tests.conftest import error_codes, small_config, store
 
 pytestmark = pytest.mark.django_db
 
 TINY = "acme_tiny-1"
 TINY_URL = f"/models/{TINY}"
-
-
-def _codes(response) -> list[tuple[str, str]]:
-    return [(e["loc"], e["code"]) for e in response.json()["errors"]]
 
 
 def _state() -> tuple[list[tuple[str, str]], int, int]:
@@ -93,7 +89,7 @@ def test_recompute_is_strictly_true_or_false(writer, value):
     """?recompute takes true or false only."""
     response = writer.post(f"/models/?recompute={value}", small_config(), format="json")
     assert response.status_code == 400
-    assert _codes(response) == [("query.recompute", "invalid_choice")]
+    assert error_codes(response) == [("query.recompute", "invalid_choice")]
     assert not ModelConfig.objects.exists()
 
 
@@ -103,7 +99,7 @@ def test_post_existing_model_id_is_409(writer):
     before = _state()
     response = writer.post("/models/", small_config(name="Other"), format="json")
     assert response.status_code == 409
-    assert _codes(response) == [("model_id", "already_exists")]
+    assert error_codes(response) == [("model_id", "already_exists")]
     assert _state() == before
 
 
@@ -214,7 +210,7 @@ def test_rejected_body_names_loc_and_code_and_writes_nothing(writer, body, loc, 
     url = "/models/" if method == "post" else TINY_URL
     response = getattr(writer, method)(url, body, format="json")
     assert response.status_code == 400, response.content
-    assert (loc, code) in _codes(response)
+    assert (loc, code) in error_codes(response)
     assert all(e["msg"] for e in response.json()["errors"])
     assert _state() == before
 
@@ -227,7 +223,7 @@ def test_rejected_body_reports_every_error_at_once(writer):
         ("hidden_size", "not_an_integer"),
         ("name", "blank"),
         ("layer_types[0].specs.num_kv_heads", "heads_not_divisible"),
-    } <= set(_codes(response))
+    } <= set(error_codes(response))
 
 
 def test_errors_match_loadconfigs(writer, tmp_path):
@@ -251,7 +247,7 @@ def test_errors_match_loadconfigs(writer, tmp_path):
 def test_malformed_json_and_other_media_types(writer):
     """A body that is not JSON is a 400 (the core's invalid_json, as loadconfigs says); another media type is a 415."""
     response = writer.post("/models/", data='{"model_id": ', content_type="application/json")
-    assert response.status_code == 400 and _codes(response) == [("$", "invalid_json")]
+    assert response.status_code == 400 and error_codes(response) == [("$", "invalid_json")]
     assert response.json()["errors"][0]["msg"].startswith("invalid JSON at line 1, column 14")
     response = writer.post("/models/", data="model_id=x", content_type="application/x-www-form-urlencoded")
     assert response.status_code == 415 and response.json()["errors"][0]["code"] == "unsupported_media_type"
@@ -293,7 +289,7 @@ def test_put_body_for_another_id_is_rejected(writer):
     before = _state()
     other = small_config(model_id="acme_tiny-2", hf_model_id="acme/tiny-2")
     response = writer.put(TINY_URL, other, format="json")
-    assert response.status_code == 400 and _codes(response) == [("model_id", "model_id_changed")]
+    assert response.status_code == 400 and error_codes(response) == [("model_id", "model_id_changed")]
     assert _state() == before
 
 
@@ -305,7 +301,7 @@ def test_put_if_none_match_star_only_creates(writer):
     assert response.status_code == 412 and _state() == before
     # The body is judged first, as with If-Match: an invalid one is a 400 whatever the precondition.
     response = writer.put(TINY_URL, small_config(name=""), format="json", HTTP_IF_NONE_MATCH="*")
-    assert response.status_code == 400 and _codes(response) == [("name", "blank")]
+    assert response.status_code == 400 and error_codes(response) == [("name", "blank")]
     assert _state() == before
 
 
@@ -325,7 +321,7 @@ def test_unreadable_bodies_are_400s_with_the_core_codes(writer, raw, code, url):
     method = writer.put if url == TINY_URL else writer.post
     response = method(url, data=raw, content_type="application/json")
     assert response.status_code == 400
-    assert _codes(response) == [("$", code)]
+    assert error_codes(response) == [("$", code)]
     assert not ModelConfig.objects.exists()
 
 
@@ -351,7 +347,7 @@ def test_a_write_whose_if_none_match_names_the_current_version_is_412(writer, me
     call = getattr(writer, method)
     response = call(TINY_URL, body, format="json", HTTP_IF_NONE_MATCH=f'"other", {etag}')
     assert response.status_code == 412
-    assert _codes(response) == [("header.If-None-Match", "precondition_failed")]
+    assert error_codes(response) == [("header.If-None-Match", "precondition_failed")]
     assert _state() == before
     assert call(TINY_URL, body, format="json", HTTP_IF_NONE_MATCH='"other"').status_code in (200, 204)
 
@@ -383,7 +379,7 @@ def test_patch_result_is_validated_as_a_whole(writer):
     before = _state()
     response = writer.patch(TINY_URL, {"hidden_size": 128}, format="json")
     assert response.status_code == 400
-    assert ("layer_types[0].specs.hidden_size", "hidden_size_mismatch") in _codes(response)
+    assert ("layer_types[0].specs.hidden_size", "hidden_size_mismatch") in error_codes(response)
     assert _state() == before
 
 
@@ -414,14 +410,14 @@ def test_patch_given_derived_values_must_match(writer):
     """A derived value in the patch is checked against the recomputed one."""
     store(small_config())
     response = writer.patch(TINY_URL, {"total_params": 5}, format="json")
-    assert response.status_code == 400 and _codes(response) == [("total_params", "total_params_mismatch")]
+    assert response.status_code == 400 and error_codes(response) == [("total_params", "total_params_mismatch")]
 
 
 def test_patch_body_must_be_an_object(writer):
     """A PATCH body that is not an object is the core's not_an_object."""
     store(small_config())
     response = writer.patch(TINY_URL, [1, 2], format="json")
-    assert response.status_code == 400 and _codes(response) == [("$", "not_an_object")]
+    assert response.status_code == 400 and error_codes(response) == [("$", "not_an_object")]
 
 
 def test_patch_unknown_id_is_404(writer):
@@ -472,7 +468,7 @@ def test_write_with_a_stale_if_match_is_412_and_changes_nothing(writer, method, 
         body = small_config(name="Lost") if method == "put" else {"name": "Lost"}
         response = getattr(writer, method)(TINY_URL, body, format="json", HTTP_IF_MATCH=header)
     assert response.status_code == 412
-    assert _codes(response) == [("header.If-Match", "precondition_failed")]
+    assert error_codes(response) == [("header.If-Match", "precondition_failed")]
     assert response["ETag"] == _etag(config)
     assert _state() == before
 

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from registry.core import digest, dumps, validate_config
+from registry.core import digest, dumps
 from registry.core.document import order_specs
-from tests.conftest import FIXTURES, PUBLISHED, SPEC_EXAMPLE, fixture_document, small_config
+from tests.conftest import FIXTURES, PUBLISHED, SPEC_EXAMPLE, canonical, fixture_document, small_config
 
 TOP_LEVEL_ORDER = [
     "model_id",
@@ -25,12 +25,6 @@ TOP_LEVEL_ORDER = [
 ]
 
 
-def _canonical(data: dict) -> dict:
-    result = validate_config(data)
-    assert result.ok, result.errors
-    return result.config.to_document()
-
-
 def test_document_keys_follow_the_format():
     """Top-level keys, layer keys and spec keys come in the format's order; parameter_count is last."""
     doc = small_config()
@@ -40,7 +34,7 @@ def test_document_keys_follow_the_format():
         {**dict(reversed(list(lt.items()))), "specs": dict(reversed(list(lt["specs"].items())))}
         for lt in doc["layer_types"]
     ]
-    out = _canonical(scrambled)
+    out = canonical(scrambled)
     assert list(out) == TOP_LEVEL_ORDER
     assert [list(lt) for lt in out["layer_types"]] == [["name", "class", "count", "specs"]] * len(doc["layer_types"])
     assert list(out["layer_types"][0]["specs"]) == [
@@ -56,7 +50,7 @@ def test_document_keys_follow_the_format():
 
 def test_document_fills_in_the_derived_values():
     """A document written from input without derived values carries them."""
-    out = _canonical(small_config())
+    out = canonical(small_config())
     assert out["total_params"] == 187200
     assert out["total_params_formatted"] == "187.2K"
     assert [lt["specs"]["parameter_count"] for lt in out["layer_types"]] == [12288, 49152, 64, 64000, 0]
@@ -66,13 +60,13 @@ def test_document_fills_in_the_derived_values():
 def test_each_fixture_file_is_its_own_canonical_text(model_id):
     """Validating a fixture and writing it back reproduces the file byte for byte."""
     raw = (FIXTURES / f"{model_id}.json").read_bytes()
-    assert dumps(_canonical(json.loads(raw))).encode("utf-8") == raw
+    assert dumps(canonical(json.loads(raw))).encode("utf-8") == raw
 
 
 def test_the_specs_worked_example_is_its_own_canonical_text():
     """The format's example is already in canonical form."""
     raw = SPEC_EXAMPLE.read_bytes()
-    assert dumps(_canonical(json.loads(raw))).encode("utf-8") == raw
+    assert dumps(canonical(json.loads(raw))).encode("utf-8") == raw
 
 
 def test_dumps_writes_two_space_indent_non_ascii_and_a_trailing_newline():

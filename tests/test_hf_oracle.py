@@ -23,6 +23,7 @@ import pytest
 from registry.core import validate_config
 from registry.core.hf import convert
 
+# Not conftest's HF_DATA: the oracle's interpreter imports this module without pytest.
 HF_DATA = Path(__file__).resolve().parent / "data" / "hf"
 ORACLE_ENV = "REGISTRY_HF_ORACLE_PYTHON"
 SEED = 20240611

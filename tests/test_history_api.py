@@ -13,7 +13,7 @@ from registry.core import validate_config
 from registry.core.diff import compare
 from registry.models import ConfigRevision, ModelConfig
 from registry.wsgi import application
-from tests.conftest import fixture_document, small_config, store, token_client, user_with
+from tests.conftest import error_codes, fixture_document, small_config, store, token_client, user_with
 
 pytestmark = pytest.mark.django_db
 
@@ -27,10 +27,6 @@ def revision_url(revision: ConfigRevision) -> str:
 
 def restore_url(revision: ConfigRevision) -> str:
     return revision_url(revision) + "/restore"
-
-
-def codes(response) -> list[tuple[str, str]]:
-    return [(e["loc"], e["code"]) for e in response.json()["errors"]]
 
 
 @pytest.fixture
@@ -81,8 +77,8 @@ def test_history_pages_with_limit_and_offset(api, edited):
     assert body["previous"] == f"http://testserver{HISTORY}?limit=1"
     assert body["next"] is None
     assert api.get(f"{HISTORY}?limit=1").json()["next"] == f"http://testserver{HISTORY}?limit=1&offset=1"
-    assert codes(api.get(f"{HISTORY}?limit=0")) == [("query.limit", "out_of_range")]
-    assert codes(api.get(f"{HISTORY}?expand=layer_types")) == [("query.expand", "unknown_parameter")]
+    assert error_codes(api.get(f"{HISTORY}?limit=0")) == [("query.limit", "out_of_range")]
+    assert error_codes(api.get(f"{HISTORY}?expand=layer_types")) == [("query.expand", "unknown_parameter")]
     assert api.get(f"{HISTORY}?offset=10").json()["results"] == []
 
 
@@ -106,7 +102,7 @@ def test_history_404_only_without_any_revision(api, edited):
     """An id no revision names is a 404; the trailing-slash twin answers the same."""
     response = api.get("/models/acme_never/history")
     assert response.status_code == 404
-    assert codes(response) == [("$", "not_found")]
+    assert error_codes(response) == [("$", "not_found")]
     assert api.get(f"{HISTORY}/").status_code == 200
 
 
@@ -183,7 +179,7 @@ def test_restore_with_a_stale_if_match_is_412(writer, edited):
     created = ConfigRevision.objects.get(model_id=TINY, action="created")
     response = writer.post(restore_url(created), HTTP_IF_MATCH='"0123"')
     assert response.status_code == 412
-    assert codes(response) == [("header.If-Match", "precondition_failed")]
+    assert error_codes(response) == [("header.If-Match", "precondition_failed")]
     assert response["ETag"] == f'"{edited.digest}"'
     assert ModelConfig.objects.get(model_id=TINY).name == "Renamed"
     assert ConfigRevision.objects.filter(model_id=TINY).count() == 2
@@ -225,7 +221,7 @@ def test_restore_goes_through_validation(writer, edited):
     created.save()
     response = writer.post(restore_url(created))
     assert response.status_code == 400
-    assert ("layer_types[0].specs.num_kv_heads", "heads_not_divisible") in codes(response)
+    assert ("layer_types[0].specs.num_kv_heads", "heads_not_divisible") in error_codes(response)
     assert ModelConfig.objects.get(model_id=TINY).digest == edited.digest
 
 

@@ -17,9 +17,8 @@ from django.core.management.base import CommandError
 from registry.core import validate_config
 from registry.core.hf import SUPPORTED_MODEL_TYPES, Code, convert
 from registry.models import ConfigRevision, ModelConfig
-from tests.conftest import DATA, FIXTURES, IMPORTED, PUBLISHED_ACTIVE, token_client, user_with
+from tests.conftest import FIXTURES, HF_DATA, IMPORTED, PUBLISHED_ACTIVE, hub_config, token_client, user_with
 
-HF = DATA / "hf"
 # Every model_type the issue names, with the test config.json that covers it.
 HUB_FILES = {
     "llama": "meta-llama/Llama-3.2-1B",
@@ -49,10 +48,6 @@ TRANSFORMERS_TOTALS = {
     "allenai/OLMo-1B-hf": (1176764416, None),
     "allenai/OLMo-2-1124-7B": (7298617344, None),
 }
-
-
-def hub_config(hf_id: str) -> dict[str, Any]:
-    return json.loads((HF / hf_id / "config.json").read_text())
 
 
 def imported(config: dict[str, Any], hf_id: str = "test/model") -> Any:
@@ -308,12 +303,12 @@ def hub_cache(root: Path, hf_id: str, revisions: dict[str, dict[str, Any]]) -> P
 @pytest.mark.django_db
 def test_imports_a_config_json_with_its_hub_id():
     """A file with --hf-id: created, with history source importhf."""
-    out, _ = importhf(str(HF / "openai-community/gpt2/config.json"), "--hf-id", "openai-community/gpt2")
+    out, _ = importhf(str(HF_DATA / "openai-community/gpt2/config.json"), "--hf-id", "openai-community/gpt2")
     assert "1 created, 0 updated, 0 unchanged, 0 failed" in out
     config = ModelConfig.objects.get(model_id="openai-community_gpt2")
     assert (config.total_params, config.max_position_embeddings) == (124439808, 1024)
     assert ConfigRevision.objects.get(model_id=config.model_id).source == "importhf"
-    out, _ = importhf(str(HF / "openai-community/gpt2/config.json"), "--hf-id", "openai-community/gpt2")
+    out, _ = importhf(str(HF_DATA / "openai-community/gpt2/config.json"), "--hf-id", "openai-community/gpt2")
     assert "0 created, 0 updated, 1 unchanged, 0 failed" in out
 
 
@@ -321,14 +316,14 @@ def test_imports_a_config_json_with_its_hub_id():
 def test_a_file_without_its_hub_id_is_refused():
     """A bare config.json does not say which repo it is."""
     with pytest.raises(CommandError, match="needs --hf-id ORG/NAME") as error:
-        importhf(str(HF / "openai-community/gpt2/config.json"))
+        importhf(str(HF_DATA / "openai-community/gpt2/config.json"))
     assert "Nothing was written." in str(error.value)
 
 
 @pytest.mark.django_db
 def test_imports_every_org_name_folder_and_matches_the_fixtures(tmp_path):
     """A folder of ORG/NAME/config.json: all imported; dumpconfigs writes the shipped fixtures byte for byte."""
-    out, _ = importhf(str(HF))
+    out, _ = importhf(str(HF_DATA))
     assert f"{len(HUB_FILES) + 1} created, 0 updated, 0 unchanged, 0 failed" in out
     call_command("dumpconfigs", "--output", str(tmp_path), *IMPORTED, stdout=StringIO())
     for model_id in IMPORTED:
@@ -340,7 +335,7 @@ def test_imports_every_org_name_folder_and_matches_the_fixtures(tmp_path):
 @pytest.mark.django_db
 def test_one_bad_config_writes_nothing_and_exits_nonzero(tmp_path):
     """All or nothing, in loadconfigs' report format: the bad file's error names its key."""
-    shutil.copytree(HF / "google", tmp_path / "google")
+    shutil.copytree(HF_DATA / "google", tmp_path / "google")
     bad = tmp_path / "acme" / "broken"
     bad.mkdir(parents=True)
     (bad / "config.json").write_text(json.dumps(small("llama", num_attention_heads=None)))
@@ -369,7 +364,7 @@ def test_the_errors_are_printed_per_file(tmp_path):
 @pytest.mark.django_db
 def test_dry_run_writes_nothing():
     """--dry-run reports what would be created."""
-    out, _ = importhf(str(HF / "mistralai"), "--dry-run")
+    out, _ = importhf(str(HF_DATA / "mistralai"), "--dry-run")
     assert "2 created, 0 updated, 0 unchanged, 0 failed. Dry run: nothing was written." in out
     assert not ModelConfig.objects.exists()
 
@@ -490,10 +485,10 @@ def test_a_curated_config_is_not_replaced_without_the_flag():
     call_command("loadconfigs", str(FIXTURES), "--no-progress", stdout=StringIO())
     before = ModelConfig.objects.get(model_id="mistralai_Mistral-7B-v0.1").digest
     with pytest.raises(CommandError) as error:
-        importhf(str(HF / "mistralai"))
+        importhf(str(HF_DATA / "mistralai"))
     assert "1 failed, 1 valid but not written" in str(error.value)
     assert ModelConfig.objects.get(model_id="mistralai_Mistral-7B-v0.1").digest == before
-    out, _ = importhf(str(HF / "mistralai"), "--replace")
+    out, _ = importhf(str(HF_DATA / "mistralai"), "--replace")
     assert "0 created, 1 updated, 1 unchanged, 0 failed" in out
     replaced = ModelConfig.objects.get(model_id="mistralai_Mistral-7B-v0.1")
     assert replaced.validated is False and replaced.layer_types.filter(class_name="OutputHeadLayer").exists()
@@ -502,7 +497,7 @@ def test_a_curated_config_is_not_replaced_without_the_flag():
 @pytest.mark.django_db
 def test_a_source_named_twice_is_one_input():
     """The same Hub folder twice imports once."""
-    out, _ = importhf(str(HF / "google"), str(HF / "google"))
+    out, _ = importhf(str(HF_DATA / "google"), str(HF_DATA / "google"))
     assert "2 created, 0 updated, 0 unchanged, 0 failed" in out
 
 

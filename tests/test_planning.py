@@ -23,9 +23,8 @@ from registry.core.planning import (
     plan_config,
     plan_stacks,
 )
-from tests.conftest import FIXTURE_IDS, dense_config, fixture_document
+from tests.conftest import FIXTURE_IDS, LLAMA, dense_config, fixture_document
 
-LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
 MISTRAL = "mistralai_Mistral-7B-v0.1"
 DEEPSEEK = "deepseek-ai_DeepSeek-V3"
 MIXTRAL = "mistralai_Mixtral-8x7B-v0.1"
@@ -357,13 +356,6 @@ def test_plan_command_prints_a_table_and_json(loaded_fixtures):
         call_command("plan", LLAMA, "--tp", "3", stdout=StringIO())
     with pytest.raises(CommandError, match="--zero: zero applies to mode=training only"):
         call_command("plan", LLAMA, "--kv-dtype", "fp8", "--zero", "2", stdout=StringIO())
-
-
-@pytest.fixture
-def api():
-    from rest_framework.test import APIClient
-
-    return APIClient()
 
 
 # ---- found by review: overflow, huge degrees, odd numbers, alternating layers --------------------------------

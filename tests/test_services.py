@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from registry.core import CountOverflow, Issue, digest, format_params, validate_config
+from registry.core import CountOverflow, Issue, digest, format_params
 from registry.models import ConfigRevision, LayerType, ModelConfig
 from registry.services import (
     ConfigRejected,
@@ -18,13 +18,9 @@ from registry.services import (
     import_configs,
     recompute_counts,
 )
-from tests.conftest import PUBLISHED, fixture_document, hand_total, small_config, store
+from tests.conftest import PUBLISHED, canonical, fixture_document, hand_total, small_config, store
 
 pytestmark = pytest.mark.django_db
-
-
-def _canonical(data: dict) -> dict:
-    return validate_config(data).config.to_document()
 
 
 def _snapshot() -> tuple:
@@ -56,7 +52,7 @@ def test_upsert_creates_a_config_with_its_layers_and_a_revision(django_user_mode
         (3, "embedding"),
         (4, "lm_head"),
     ]
-    document = _canonical(data)
+    document = canonical(data)
     assert config.to_document() == document
     assert config.digest == digest(document)
 
@@ -90,7 +86,7 @@ def test_upsert_of_an_unchanged_document_writes_nothing():
     config_upsert(data=small_config(), source="api")
     snapshot = _snapshot()
     # Derived values present or absent, key order different: the same config.
-    data = _canonical(small_config())
+    data = canonical(small_config())
     data = dict(reversed(list(data.items())))
     result = config_upsert(data=data, source="api")
     assert (result.created, result.changed) == (False, False)
@@ -114,7 +110,7 @@ def test_upsert_rejects_invalid_data_and_writes_nothing():
 
 def test_upsert_rejects_stale_derived_values_unless_recompute():
     """A wrong parameter_count is refused; with recompute=True it is replaced and stored right."""
-    data = _canonical(small_config())
+    data = canonical(small_config())
     data["layer_types"][1]["specs"]["parameter_count"] = 1
     with pytest.raises(ConfigRejected) as excinfo:
         config_upsert(data=data, source="api")

@@ -10,12 +10,12 @@ from playwright.sync_api import Page, expect
 
 from registry.models import ConfigRevision, ModelConfig
 from tests.browser.conftest import layer_row, log_in_to_the_changelist
+from tests.conftest import LLAMA
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
 NEW_TOTAL = 70553706496 + 80 * 3 * 8192 * (29696 - 28672)
 
 

@@ -10,12 +10,12 @@ from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import log_in_to_the_changelist
+from tests.conftest import LLAMA
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
 # What plan_chart.js drew: the Chart.js instance on the panel's canvas, as plain data.
 DRAWN = """() => {
   const chart = window.Chart && window.Chart.getChart(document.getElementById("plan-chart"));

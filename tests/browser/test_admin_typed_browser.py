@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -11,10 +9,10 @@ from registry import services
 from registry.core.files import parse_config_bytes
 from registry.models import ConfigRevision, ModelConfig
 from tests.browser.conftest import layer_row, log_in_to_the_changelist
+from tests.conftest import HF_DATA
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-HF_DATA = Path(__file__).resolve().parents[1] / "data" / "hf"
 MIXTRAL = "mistralai_Mixtral-8x7B-v0.1"
 DEEPSEEK = "deepseek-ai_DeepSeek-V3"
 # Totals and active parameters as transformers builds the models (tests/test_hf_oracle.py).
