@@ -1,5 +1,7 @@
 """Stored configs, their layer types, and the history of every change."""
 
+from collections.abc import Mapping
+
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
@@ -20,20 +22,19 @@ from registry.core.validation import (
     validate_own_values,
 )
 
-# Document keys and the model fields that hold them: a config's keys are its fields' names; a layer type's
-# "class" is held by class_name ("class" is a Python keyword), and its specs by the specs JSON field.
-FIELD_OF_KEY: dict[str, str] = {}
+# A layer type's document keys and the model fields that hold them ("class" is a Python keyword; the specs
+# are the specs JSON field). A config's keys are its fields' names.
 LAYER_FIELD_OF_KEY = {"name": "name", "class": "class_name", "count": "count"}
 
 
-def raise_issues(issues: list[Issue], fields: dict[str, str]) -> None:
+def raise_issues(issues: list[Issue], fields: Mapping[str, str] | None = None) -> None:
     """Raise the core's issues as one Django ValidationError, each at the field its path starts with."""
     if not issues:
         return
     errors: dict[str, list[ValidationError]] = {}
     for issue in issues:
         head = issue.loc.split(".", 1)[0].split("[", 1)[0]
-        field = fields.get(head, head)
+        field = fields.get(head, head) if fields else head
         message = issue.msg if issue.loc == head else f"{issue.loc}: {issue.msg}"
         errors.setdefault(field if field != "$" else NON_FIELD_ERRORS, []).append(
             ValidationError(message, code=issue.code)
@@ -101,7 +102,7 @@ class ModelConfig(models.Model):
     def clean(self) -> None:
         """The core's rules on the config's own values (naming, sizes, flags), with its codes and paths."""
         own = {key: getattr(self, key) for key in AUTHORED_VALUE_KEYS}
-        raise_issues(validate_own_values({k: v for k, v in own.items() if v is not None}), FIELD_OF_KEY)
+        raise_issues(validate_own_values({k: v for k, v in own.items() if v is not None}))
 
     def to_doc(self) -> ConfigDoc:
         """The config as the core's normalized value; uses ``layer_types`` (prefetch them for lists)."""
