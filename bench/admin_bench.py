@@ -17,7 +17,7 @@ import time
 
 from common import bench_env, drop_database, recreate_database
 
-from registry.core.examples import llama_like, with_layer_types
+from registry.core.examples import with_layer_types
 
 
 def main() -> None:
@@ -54,20 +54,10 @@ def bench(args: argparse.Namespace) -> None:
     from registry.services import config_upsert
 
     call_command("migrate", verbosity=0, stdout=io.StringIO())
-    base = llama_like(
-        hf_model_id="bench/admin-5",
-        name="Bench admin",
-        hidden_size=64,
-        num_layers=2,
-        vocab_size=1000,
-        num_heads=4,
-        num_kv_heads=2,
-        head_dim=16,
-        intermediate_size=256,
-    )
-    at_cap = with_layer_types(
-        {**base, "hf_model_id": "bench/admin-512", "model_id": "bench_admin-512"}, MAX_LAYER_TYPES
-    )
+    from registry.api.schema import EXAMPLE_CONFIG as base  # the small config of the API's examples
+
+    renamed = {**base, "hf_model_id": "bench/admin-512", "model_id": "bench_admin-512"}
+    at_cap = with_layer_types(renamed, MAX_LAYER_TYPES)
     small, large = (config_upsert(data=doc).config for doc in (base, at_cap))
     user = User.objects.create_superuser("bench", password="bench-pass-1")
     client = Client()
