@@ -99,10 +99,12 @@ def hand_parameter_count(class_name: str, specs: dict[str, Any]) -> int:
     if class_name in ("AttentionLayer", "GroupedQueryAttentionLayer"):
         heads, d = specs["num_heads"], specs["head_dim"]
         kv_heads = specs.get("num_kv_heads", heads)
-        q, kv = h * heads * d, 2 * h * kv_heads * d
-        total = q + kv + heads * d * h
+        v_heads = 0 if specs.get("k_eq_v") else kv_heads
+        gate = {"elementwise": heads * d, "headwise": heads}.get(specs.get("output_gate", "none"), 0)
+        q, kv = h * heads * d, h * (kv_heads + v_heads) * d
+        total = q + kv + heads * d * h + h * gate + (heads if specs.get("attention_sinks") else 0)
         if specs.get("qkv_bias"):
-            total += heads * d + 2 * kv_heads * d
+            total += heads * d + (kv_heads + v_heads) * d + gate
         if specs.get("output_bias"):
             total += h
         norm = specs.get("qk_norm", "none")
@@ -129,10 +131,14 @@ def hand_parameter_count(class_name: str, specs: dict[str, Any]) -> int:
         return specs["max_position_embeddings"] * h
     if class_name == "MoELayer":
         e, i = specs["num_experts"], specs["moe_intermediate_size"]
-        total = e * (h * i * 2 + i * h) + h * e  # experts (gate, up, down) and router
+        gated = specs.get("gated_experts", True)
+        expert = h * i * 2 + i * h if gated else h * i + i * h  # (gate,) up, down
+        if specs.get("expert_bias"):
+            expert += (2 * i if gated else i) + h
+        total = e * expert + h * e  # experts and router
         total += e if specs.get("router_bias") else 0
         shared = specs.get("shared_expert_intermediate_size", 0)
-        total += 3 * h * shared + (h if specs.get("shared_expert_gate") else 0)
+        total += (3 if gated else 2) * h * shared + (h if specs.get("shared_expert_gate") else 0)
         return total
     if class_name == "MultiHeadLatentAttentionLayer":
         heads, rope, nope, v = (
@@ -156,13 +162,12 @@ def hand_active_parameter_count(class_name: str, specs: dict[str, Any]) -> int:
     """Parameters of one layer one token uses: routed experts count k of E."""
     if class_name != "MoELayer":
         return hand_parameter_count(class_name, specs)
-    h, e, k, i = (
-        specs["hidden_size"],
-        specs["num_experts"],
-        specs["num_experts_per_tok"],
-        specs["moe_intermediate_size"],
-    )
-    return hand_parameter_count(class_name, specs) - (e - k) * 3 * h * i
+    e, k = specs["num_experts"], specs["num_experts_per_tok"]
+    router_of_one = specs["hidden_size"] + bool(specs.get("router_bias"))
+    without = hand_parameter_count(class_name, {**specs, "num_experts": 1}) - router_of_one  # one expert, shared
+    shared_part = hand_parameter_count(class_name, {**specs, "num_experts": 0})
+    one_expert = without - shared_part
+    return shared_part + k * one_expert + specs["hidden_size"] * e + (e if specs.get("router_bias") else 0)
 
 
 def hand_total(document: dict[str, Any]) -> int:

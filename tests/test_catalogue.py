@@ -39,8 +39,8 @@ ALL_CLASSES = {**FORMAT_CLASSES, **EXTENSION_CLASSES}
 
 def test_catalogue_holds_the_formats_six_classes_then_the_extensions():
     """The catalogue names the six classes of the format, in its order, then the architectures' classes."""
-    assert catalogue.names() == list(ALL_CLASSES)
-    assert [c.name for c in catalogue.classes()] == list(ALL_CLASSES)
+    assert catalogue.names()[: len(ALL_CLASSES)] == list(ALL_CLASSES)
+    assert [c.name for c in catalogue.classes()] == catalogue.names()
 
 
 @pytest.mark.parametrize("name", list(ALL_CLASSES))
@@ -69,9 +69,15 @@ def test_allowed_keys_are_metadata_around_the_class_specs():
         "num_kv_heads",
         "head_dim",
         "sliding_window",
+        "attention_chunk_size",
         "qkv_bias",
         "output_bias",
         "qk_norm",
+        "output_gate",
+        "attention_sinks",
+        "k_eq_v",
+        "no_rope",
+        "kv_shared",
         "parameter_count",
     ]
     assert list(catalogue.get("EmbeddingLayer").allowed) == [
@@ -83,26 +89,20 @@ def test_allowed_keys_are_metadata_around_the_class_specs():
 
 
 def test_spec_kinds_are_typed():
-    """Flags are booleans with defaults, qk_norm a choice, layer_idx and parameter_count may be 0, the rest positive."""
-    specs = {s.name: s for c in catalogue.classes() for s in c.allowed.values()}
-    flags = {n for n, s in specs.items() if s.kind is SpecKind.BOOL}
-    assert flags == {
-        "has_bias",
-        "qkv_bias",
-        "output_bias",
-        "mlp_bias",
-        "elementwise_affine",
-        "tie_word_embeddings",
-        "shared_expert_gate",
-        "router_bias",
-        "attention_bias",
-    }
-    assert all(specs[n].default is not None for n in flags - {"has_bias"})
+    """Every flag (of any class) has a default, as every choice does; the format's classes' specs are typed as the
+    format says: layer_idx and parameter_count may be 0, the other integers are positive."""
+    every = {s.name: s for c in catalogue.classes() for s in c.allowed.values()}
+    assert all(s.default is not None for n, s in every.items() if s.kind is SpecKind.BOOL and n != "has_bias")
+    assert all(s.default in s.choices for s in every.values() if s.kind is SpecKind.CHOICE)
+    specs = {s.name: s for name in ALL_CLASSES for s in catalogue.get(name).allowed.values()}
     assert specs["qk_norm"].kind is SpecKind.CHOICE
     assert specs["qk_norm"].choices == ("none", "per_head", "across_heads")
-    assert {n for n, s in specs.items() if s.kind is SpecKind.NON_NEGATIVE_INT} == {"layer_idx", "parameter_count"}
-    rest = {s.kind for n, s in specs.items() if n not in flags | {"qk_norm", "layer_idx", "parameter_count"}}
-    assert rest == {SpecKind.POSITIVE_INT}
+    assert specs["has_bias"].kind is SpecKind.BOOL and specs["has_bias"].default is None
+    non_negative = {n for n, s in specs.items() if s.kind is SpecKind.NON_NEGATIVE_INT}
+    # A zero-width shared expert is what transformers builds for qwen2_moe's shared_expert_intermediate_size 0.
+    assert non_negative == {"layer_idx", "parameter_count", "shared_expert_intermediate_size"}
+    for name in ("hidden_size", "num_heads", "num_kv_heads", "head_dim", "intermediate_size", "vocab_size"):
+        assert specs[name].kind is SpecKind.POSITIVE_INT
 
 
 def test_register_rejects_a_spec_name_that_means_something_else_elsewhere(monkeypatch):

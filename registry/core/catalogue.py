@@ -108,7 +108,7 @@ NUM_EXPERTS_PER_TOK = Spec("num_experts_per_tok", SpecKind.POSITIVE_INT, "Routed
 MOE_INTERMEDIATE_SIZE = Spec("moe_intermediate_size", SpecKind.POSITIVE_INT, "Inner width of one routed expert.")
 SHARED_EXPERT_INTERMEDIATE_SIZE = Spec(
     "shared_expert_intermediate_size",
-    SpecKind.POSITIVE_INT,
+    SpecKind.NON_NEGATIVE_INT,
     "Inner width of the always-active shared expert MLP (DeepSeek: n_shared_experts × moe_intermediate_size); "
     "absent when there is none.",
 )
@@ -129,6 +129,67 @@ V_HEAD_DIM = Spec("v_head_dim", SpecKind.POSITIVE_INT, "Per-head value width.")
 ATTENTION_BIAS = Spec(
     "attention_bias", SpecKind.BOOL, "Biases on the down-projections and the output projection.", default=False
 )
+ATTENTION_SINKS = Spec(
+    "attention_sinks",
+    SpecKind.BOOL,
+    "A learned sink logit per query head (gpt-oss): num_heads parameters, nothing cached.",
+    default=False,
+)
+OUTPUT_GATE = Spec(
+    "output_gate",
+    SpecKind.CHOICE,
+    "A sigmoid gate on the attention output, computed by the query projection: elementwise (one value per "
+    "query channel, Qwen3-Next/3.5 attn_output_gate: the Q projection is twice as wide), headwise (one per "
+    "head), or none.",
+    default="none",
+    choices=("none", "elementwise", "headwise"),
+)
+K_EQ_V = Spec(
+    "k_eq_v",
+    SpecKind.BOOL,
+    "Values are the keys (Gemma-4 attention_k_eq_v): no V projection (nor its bias); the cache is unchanged "
+    "(engines store K and V).",
+    default=False,
+)
+ATTENTION_CHUNK_SIZE = Spec(
+    "attention_chunk_size",
+    SpecKind.POSITIVE_INT,
+    "Chunked local attention (Llama-4): each query attends within its chunk of this many tokens; the cache "
+    "holds at most one chunk.",
+)
+NO_ROPE = Spec(
+    "no_rope", SpecKind.BOOL, "No rotary embedding in this layer type (NoPE; Llama-4's global layers).", default=False
+)
+KV_SHARED = Spec(
+    "kv_shared",
+    SpecKind.BOOL,
+    "The layer reads the keys and values of an earlier layer (Gemma-4 num_kv_shared_layers): it caches nothing "
+    "of its own (its K and V projections stay in the count if the model builds them).",
+    default=False,
+)
+EXPERT_BIAS = Spec(
+    "expert_bias",
+    SpecKind.BOOL,
+    "Biases on each routed expert's projections (gpt-oss): 2 · moe_intermediate_size + hidden_size per expert "
+    "(gated) or moe_intermediate_size + hidden_size (not gated).",
+    default=False,
+)
+GATED_EXPERTS = Spec(
+    "gated_experts",
+    SpecKind.BOOL,
+    "Experts (and the shared expert) are gated MLPs with three projections; false for two (up, down: "
+    "Nemotron-H's squared-ReLU experts).",
+    default=True,
+)
+STATE_DTYPE = Spec(
+    "state_dtype",
+    SpecKind.CHOICE,
+    "The dtype of a recurrent state (mamba_ssm_dtype): auto is the cache's dtype.",
+    default="auto",
+    choices=("auto", "float32", "bfloat16", "float16"),
+)
+# Bits of a STATE_DTYPE value; None: the cache's dtype (planning's kv_dtype).
+STATE_DTYPE_BITS: dict[str, int | None] = {"auto": None, "float32": 32, "bfloat16": 16, "float16": 16}
 
 
 @dataclass(frozen=True)
@@ -180,6 +241,11 @@ class LayerClass:
     shards: tuple[Shard, ...] = ()
     kv_elements: Formula | None = None
     attention_flops: Formula | None = None
+    # Per-sequence cache that does not grow with the context (linear attention, Mamba): elements held in
+    # the cache's dtype (convolution windows), and elements of the recurrent state, in the dtype of the
+    # ``state_dtype`` spec (auto: the cache's). Both on split specs, like kv_elements.
+    state_elements: Formula | None = None
+    recurrent_state_elements: Formula | None = None
     # Spec names in the order a document writes them; defaults to required then optional.
     order: tuple[str, ...] = field(default=())
 
@@ -221,6 +287,25 @@ class LayerClass:
     def active_parameter_count(self, specs: Mapping[str, Any]) -> int:
         """Parameters of one layer that one token uses (all of them unless the class routes experts)."""
         return int(self.token_formula(specs))
+
+    def cache_rule(self, specs: Mapping[str, Any]) -> str:
+        """What one layer of this type caches, in words: per_token, window W, chunk C, state per sequence,
+        per_token + state per sequence, shared, or none."""
+        if specs.get(KV_SHARED.name):
+            return "shared"
+        per_token = self.kv_elements is not None
+        state = self.state_elements is not None or self.recurrent_state_elements is not None
+        if per_token and SLIDING_WINDOW.name in specs:
+            rule = f"window {specs[SLIDING_WINDOW.name]}"
+        elif per_token and ATTENTION_CHUNK_SIZE.name in specs:
+            rule = f"chunk {specs[ATTENTION_CHUNK_SIZE.name]}"
+        elif per_token:
+            rule = "per_token"
+        else:
+            rule = ""
+        if state:
+            rule = f"{rule} + state per sequence" if rule else "state per sequence"
+        return rule or "none"
 
 
 PER_DECODER_LAYER_KINDS = frozenset({LayerKind.ATTENTION, LayerKind.FEEDFORWARD})
@@ -293,28 +378,39 @@ def _qk_norm(s: Mapping[str, Any], kv_heads: Any) -> Any:
 _ATTENTION_EXTRAS_TEXT = (
     " + with qkv_bias, the Q, K and V widths + with output_bias, hidden_size"
     " + with qk_norm, 2 · head_dim (per_head) or the Q and K widths (across_heads)"
+    " + with output_gate, (hidden_size + qkv_bias) · num_heads · head_dim (elementwise) or · num_heads (headwise)"
+    " + with attention_sinks, num_heads − with k_eq_v, the V projection (hidden_size + qkv_bias) · KV width"
 )
 
 
-def _mha(s: Mapping[str, Any]) -> Any:
-    width = s["num_heads"] * s["head_dim"]
+def _attention(s: Mapping[str, Any], kv_heads: Any) -> Any:
+    """Q, K, V and output projections with every optional extra; ``kv_heads`` the key/value heads."""
+    h, heads, d = s["hidden_size"], s["num_heads"], s["head_dim"]
+    q, kv = heads * d, kv_heads * d
+    bias = _flag(s, QKV_BIAS)
+    gate = _opt(s, OUTPUT_GATE)  # a plain string, as for qk_norm
+    gate_width = q if gate == "elementwise" else heads if gate == "headwise" else 0
+    v = kv * (1 - _flag(s, K_EQ_V))
     return (
-        4 * s["hidden_size"] * width
-        + _flag(s, QKV_BIAS) * 3 * width
-        + _flag(s, OUTPUT_BIAS) * s["hidden_size"]
-        + _qk_norm(s, s["num_heads"])
+        (h + bias) * (q + kv + v + gate_width)
+        + q * h
+        + _flag(s, OUTPUT_BIAS) * h
+        + _qk_norm(s, kv_heads)
+        + _flag(s, ATTENTION_SINKS) * heads
     )
+
+
+def _mha(s: Mapping[str, Any]) -> Any:
+    return _attention(s, s["num_heads"])
 
 
 def _gqa(s: Mapping[str, Any]) -> Any:
-    q, kv = s["num_heads"] * s["head_dim"], s["num_kv_heads"] * s["head_dim"]
-    return (
-        2 * s["hidden_size"] * q
-        + 2 * s["hidden_size"] * kv
-        + _flag(s, QKV_BIAS) * (q + 2 * kv)
-        + _flag(s, OUTPUT_BIAS) * s["hidden_size"]
-        + _qk_norm(s, s["num_kv_heads"])
-    )
+    return _attention(s, s["num_kv_heads"])
+
+
+def _kv_cache(s: Mapping[str, Any], kv_heads: Any) -> Any:
+    """Elements cached per token: K and V of each KV head; none for a layer reading another's cache."""
+    return 2 * kv_heads * s["head_dim"] * (1 - _flag(s, KV_SHARED))
 
 
 def _mla(s: Mapping[str, Any]) -> Any:
@@ -344,25 +440,39 @@ def _gated_mlp(s: Mapping[str, Any]) -> Any:
 
 
 def _moe(s: Mapping[str, Any], experts: Any = None) -> Any:
-    h, e = s["hidden_size"], s["num_experts"]
+    h, e, inner = s["hidden_size"], s["num_experts"], s["moe_intermediate_size"]
     if experts is None:
         experts = s.get(LOCAL_EXPERTS, e)
-    routed = experts * 3 * h * s["moe_intermediate_size"]
+    projections = 2 + _flag(s, GATED_EXPERTS)
+    bias = _flag(s, EXPERT_BIAS) * ((projections - 1) * inner + h)
+    routed = experts * (projections * h * inner + bias)
     router = h * e + _flag(s, ROUTER_BIAS) * e
-    shared = 3 * h * s.get("shared_expert_intermediate_size", 0) + _flag(s, SHARED_EXPERT_GATE) * h
+    shared = projections * h * s.get("shared_expert_intermediate_size", 0) + _flag(s, SHARED_EXPERT_GATE) * h
     return routed + router + shared
 
 
+_ATTENTION_OPTIONS = (
+    SLIDING_WINDOW,
+    ATTENTION_CHUNK_SIZE,
+    QKV_BIAS,
+    OUTPUT_BIAS,
+    QK_NORM,
+    OUTPUT_GATE,
+    ATTENTION_SINKS,
+    K_EQ_V,
+    NO_ROPE,
+    KV_SHARED,
+)
 register(
     LayerClass(
         name="AttentionLayer",
         kind=LayerKind.ATTENTION,
         description="Vanilla multi-head attention (MHA).",
         required=(HIDDEN_SIZE, NUM_HEADS, HEAD_DIM),
-        optional=(SLIDING_WINDOW, QKV_BIAS, OUTPUT_BIAS, QK_NORM),
+        optional=_ATTENTION_OPTIONS,
         parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
         shards=(Shard("num_heads", "tp"),),
-        kv_elements=lambda s: 2 * s["num_heads"] * s["head_dim"],
+        kv_elements=lambda s: _kv_cache(s, s["num_heads"]),
         attention_flops=lambda s: 2 * s["num_heads"] * 2 * s["head_dim"],
         formula=_mha,
         formula_text="4 · hidden_size · num_heads · head_dim (Q, K, V and output projections)" + _ATTENTION_EXTRAS_TEXT,
@@ -374,10 +484,10 @@ register(
         kind=LayerKind.ATTENTION,
         description="Grouped query attention (GQA).",
         required=(HIDDEN_SIZE, NUM_HEADS, NUM_KV_HEADS, HEAD_DIM),
-        optional=(SLIDING_WINDOW, QKV_BIAS, OUTPUT_BIAS, QK_NORM),
+        optional=_ATTENTION_OPTIONS,
         parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
         shards=(Shard("num_heads", "tp"), Shard("num_kv_heads", "tp", "kv_heads")),
-        kv_elements=lambda s: 2 * s["num_kv_heads"] * s["head_dim"],
+        kv_elements=lambda s: _kv_cache(s, s["num_kv_heads"]),
         attention_flops=lambda s: 2 * s["num_heads"] * 2 * s["head_dim"],
         formula=_gqa,
         formula_text=(
@@ -475,7 +585,7 @@ register(
             "optionally a shared expert every token uses (Mixtral, Qwen-MoE, DeepSeek-V3)."
         ),
         required=(HIDDEN_SIZE, NUM_EXPERTS, NUM_EXPERTS_PER_TOK, MOE_INTERMEDIATE_SIZE),
-        optional=(SHARED_EXPERT_INTERMEDIATE_SIZE, SHARED_EXPERT_GATE, ROUTER_BIAS),
+        optional=(SHARED_EXPERT_INTERMEDIATE_SIZE, SHARED_EXPERT_GATE, ROUTER_BIAS, EXPERT_BIAS, GATED_EXPERTS),
         parallelism=(Parallelism.TENSOR, Parallelism.EXPERT),
         shards=(
             Shard("moe_intermediate_size", "tp"),
@@ -487,7 +597,9 @@ register(
             "num_experts · 3 · hidden_size · moe_intermediate_size (routed experts)"
             " + hidden_size · num_experts (router; + num_experts with router_bias)"
             " + 3 · hidden_size · shared_expert_intermediate_size (shared expert)"
-            " + with shared_expert_gate, hidden_size"
+            " + with shared_expert_gate, hidden_size; with expert_bias, + num_experts · (2 · "
+            "moe_intermediate_size + hidden_size); gated_experts false: 2 instead of 3 projections (and "
+            "moe_intermediate_size + hidden_size biases)"
         ),
         active_formula=lambda s: _moe(s, experts=s["num_experts_per_tok"]),
         active_formula_text="as the total, with num_experts_per_tok routed experts instead of num_experts",
@@ -528,3 +640,12 @@ register(
         ),
     )
 )
+
+
+def _load_more() -> None:
+    from registry.core import layer_classes
+
+    layer_classes.load()
+
+
+_load_more()

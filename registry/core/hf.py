@@ -24,11 +24,39 @@ _NULL_MEANS_NONE = frozenset({"q_lora_rank", "sliding_window", "n_inner", "num_k
 
 
 @dataclass(frozen=True)
+class Dims:
+    """The dimensions every decoder has, read (and checked) before its layer types are built."""
+
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    vocab_size: int
+    context: int | None
+
+
+@dataclass(frozen=True)
 class Arch:
-    """What one model_type builds: key names, the configuration class's defaults, and its modules."""
+    """What one model_type builds: key names, the configuration class's defaults, and its modules.
+
+    A family whose decoder the flags below cannot describe gives ``layers``: a function of the reader and
+    the dimensions returning its decoder's layer types (attention, mixers, MLPs, norms, extra embeddings);
+    the token embedding, position embeddings and the output head are added after them as for every type.
+    ``text_model`` makes the type a multimodal wrapper: its ``text_config`` is imported as that model_type
+    (the other towers are not counted, and the notes say so).
+    """
 
     keys: Mapping[str, str] = field(default_factory=dict)  # our name -> the config's key (when it differs)
     defaults: Mapping[str, Any] = field(default_factory=dict)
+    # Keys transformers also accepts for a key (its attribute_map): the config's key -> its aliases.
+    aliases: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # The configuration class defaults num_key_value_heads to some default model's number (not to
+    # num_attention_heads): an absent value would be a guess, so it is required.
+    kv_heads_required: bool = False
+    # Whether the model reads a head_dim key (GPT-2 ignores one: hidden_size // heads).
+    reads_head_dim: bool = True
+    layers: Callable[[_Reader, Dims], list[dict[str, Any]] | None] | None = None
+    notes: Callable[[_Reader], list[str]] | None = None
+    text_model: str | None = None
     head_dim_default: int | None = None  # None: hidden_size // num_attention_heads
     qkv_bias: Callable[[Mapping[str, Any]], bool] = lambda c: False
     output_bias: Callable[[Mapping[str, Any]], bool] = lambda c: False
@@ -50,6 +78,16 @@ def _key(c: Mapping[str, Any], name: str) -> bool:
     return bool(c.get(name))
 
 
+def _deepseek_notes(r: _Reader) -> list[str]:
+    mtp = r.config.get("num_nextn_predict_layers")
+    if not mtp:
+        return []
+    return [
+        f"The {mtp} multi-token-prediction layer(s) (num_nextn_predict_layers) are not counted, as "
+        "transformers does not build them; the router's e_score_correction_bias is a buffer, not a parameter."
+    ]
+
+
 _LLAMA_DEFAULTS = {"max_position_embeddings": 2048, "tie_word_embeddings": False}
 ARCHITECTURES: dict[str, Arch] = {
     "llama": Arch(
@@ -60,15 +98,19 @@ ARCHITECTURES: dict[str, Arch] = {
     ),
     "mistral": Arch(
         defaults={"max_position_embeddings": 131072, "tie_word_embeddings": False, "sliding_window": 4096},
+        kv_heads_required=True,
         sliding="all",
     ),
     "mixtral": Arch(
         keys={"num_experts": "num_local_experts"},
+        aliases={"num_local_experts": ("num_experts",)},
+        kv_heads_required=True,
         defaults={"max_position_embeddings": 131072, "tie_word_embeddings": False, "sliding_window": None},
         moe="mixtral",
         sliding="all",
     ),
     "qwen2": Arch(
+        kv_heads_required=True,
         defaults={
             "max_position_embeddings": 32768,
             "tie_word_embeddings": False,
@@ -80,6 +122,7 @@ ARCHITECTURES: dict[str, Arch] = {
         sliding="qwen",
     ),
     "qwen2_moe": Arch(
+        kv_heads_required=True,
         defaults={
             "max_position_embeddings": 32768,
             "tie_word_embeddings": False,
@@ -95,6 +138,7 @@ ARCHITECTURES: dict[str, Arch] = {
         sliding="qwen2_moe",
     ),
     "qwen3": Arch(
+        kv_heads_required=True,
         defaults={
             "max_position_embeddings": 32768,
             "tie_word_embeddings": False,
@@ -110,6 +154,8 @@ ARCHITECTURES: dict[str, Arch] = {
         sliding="qwen",
     ),
     "qwen3_moe": Arch(
+        kv_heads_required=True,
+        aliases={"num_experts": ("num_local_experts",)},
         defaults={
             "max_position_embeddings": 32768,
             "tie_word_embeddings": False,
@@ -126,12 +172,14 @@ ARCHITECTURES: dict[str, Arch] = {
         sliding="all_if_enabled",
     ),
     "gemma": Arch(
+        kv_heads_required=True,
         defaults={"max_position_embeddings": 8192, "tie_word_embeddings": True, "attention_bias": False},
         head_dim_default=256,
         qkv_bias=lambda c: _key(c, "attention_bias"),
         output_bias=lambda c: _key(c, "attention_bias"),
     ),
     "gemma2": Arch(
+        kv_heads_required=True,
         defaults={
             "max_position_embeddings": 8192,
             "tie_word_embeddings": True,
@@ -149,6 +197,13 @@ ARCHITECTURES: dict[str, Arch] = {
         sliding="all",
     ),
     "gpt2": Arch(
+        aliases={
+            "n_embd": ("hidden_size",),
+            "n_layer": ("num_hidden_layers",),
+            "n_head": ("num_attention_heads",),
+            "n_positions": ("max_position_embeddings",),
+        },
+        reads_head_dim=False,
         keys={
             "hidden_size": "n_embd",
             "num_hidden_layers": "n_layer",
@@ -178,6 +233,7 @@ ARCHITECTURES: dict[str, Arch] = {
     ),
     "deepseek_v3": Arch(
         keys={"num_experts": "n_routed_experts"},
+        aliases={"n_routed_experts": ("num_local_experts",)},
         defaults={
             "max_position_embeddings": 4096,
             "tie_word_embeddings": False,
@@ -189,24 +245,22 @@ ARCHITECTURES: dict[str, Arch] = {
         moe="deepseek",
         mla=True,
         fixed={"moe_layer_freq": 1},
+        notes=_deepseek_notes,
     ),
 }
-SUPPORTED_MODEL_TYPES = tuple(sorted(ARCHITECTURES))
-# Types whose configuration class defaults num_key_value_heads to a number of some default model's
-# (not to num_attention_heads): an absent value would be a guess, so it is required.
-_KV_HEADS_REQUIRED = frozenset({"mistral", "mixtral", "qwen2", "qwen2_moe", "qwen3", "qwen3_moe", "gemma", "gemma2"})
-# Aliases transformers accepts for the same key (attribute_map).
-_ALIASES = {
-    "mixtral": {"num_local_experts": ("num_experts",)},
-    "qwen3_moe": {"num_experts": ("num_local_experts",)},
-    "deepseek_v3": {"n_routed_experts": ("num_local_experts",)},
-    "gpt2": {
-        "n_embd": ("hidden_size",),
-        "n_layer": ("num_hidden_layers",),
-        "n_head": ("num_attention_heads",),
-        "n_positions": ("max_position_embeddings",),
-    },
-}
+# A model_type transformers does not know whose ``architectures`` names a class it has: imported as the
+# model_type of that class (Kimi-K2's kimi_k2 is DeepseekV3ForCausalLM).
+ARCHITECTURE_CLASSES: dict[str, str] = {}
+
+
+def register_arch(model_type: str, arch: Arch, *, classes: tuple[str, ...] = ()) -> Arch:
+    """Add a model_type (and the transformers classes that build it) to the importer."""
+    if model_type in ARCHITECTURES:
+        raise ValueError(f"model_type {model_type!r} is already registered")
+    ARCHITECTURES[model_type] = arch
+    for name in classes:
+        ARCHITECTURE_CLASSES[name] = model_type
+    return arch
 
 
 class _Reader:
@@ -215,13 +269,14 @@ class _Reader:
     def __init__(self, config: Mapping[str, Any], model_type: str, arch: Arch) -> None:
         self.config, self.model_type, self.arch = config, model_type, arch
         self.errors: list[Issue] = []
+        self.notes: list[str] = []
 
     def name(self, ours: str) -> str:
         return self.arch.keys.get(ours, ours)
 
     def raw(self, key: str) -> tuple[bool, Any]:
         """Whether ``key`` (or an alias of it) is given, and its value."""
-        names = [k for k in (key, *_ALIASES.get(self.model_type, {}).get(key, ())) if k in self.config]
+        names = [k for k in (key, *self.arch.aliases.get(key, ())) if k in self.config]
         if not names:
             return False, None
         values = {k: self.config[k] for k in names}
@@ -242,7 +297,7 @@ class _Reader:
         if all(issue.loc != loc for issue in self.errors):
             self.errors.append(Issue(loc, code, msg))
 
-    def dimension(self, ours: str, *, maximum: int = BIGINT_MAX) -> int | None:
+    def dimension(self, ours: str, *, minimum: int = 1, maximum: int = BIGINT_MAX) -> int | None:
         """A required dimension (at most ``maximum``): absent or null is an error, never a default model's value."""
         key = self.name(ours)
         given, value = self.raw(key)
@@ -254,7 +309,7 @@ class _Reader:
                 "without it cannot be counted",
             )
             return None
-        return self._positive(key, value, maximum=maximum)
+        return self._positive(key, value, minimum=minimum, maximum=maximum)
 
     def value(self, ours: str) -> Any:
         """An optional value: absent or null takes the configuration class's default."""
@@ -316,21 +371,60 @@ def convert(config: Any, hf_model_id: str) -> Conversion:
                 f"or digit), got {_show(hf_model_id)}",
             )
         )
-    model_type = config.get("model_type")
+    config, model_type, notes = _text_model(config)
     if not isinstance(model_type, str) or model_type not in ARCHITECTURES:
         given = "no model_type" if model_type is None else f"model_type {_show(model_type)}"
         errors.append(
             Issue(
                 "config.model_type",
                 Code.UNSUPPORTED_MODEL_TYPE,
-                f"{given} is not supported; supported: {', '.join(SUPPORTED_MODEL_TYPES)}",
+                f"{given} is not supported; supported: {', '.join(_supported())}",
             )
         )
         return Conversion(None, errors)
     reader = _Reader(config, model_type, ARCHITECTURES[model_type])
+    reader.notes = notes
     document = _build(reader, hf_model_id if not errors else "invalid/id")
     errors.extend(reader.errors)
     return Conversion(None if errors else document, errors)
+
+
+def _text_model(config: dict[str, Any]) -> tuple[dict[str, Any], Any, list[str]]:
+    """The config to import, its model_type and what the notes say of the choice.
+
+    A model_type transformers does not know is read as the one its ``architectures`` class builds; a
+    multimodal wrapper is read as its ``text_config``.
+    """
+    notes: list[str] = []
+    model_type = config.get("model_type")
+    if isinstance(model_type, str) and model_type not in ARCHITECTURES:
+        names = config.get("architectures")
+        listed = names if isinstance(names, list) else []
+        known = [n for n in listed if isinstance(n, str) and n in ARCHITECTURE_CLASSES]
+        if known:
+            notes.append(
+                f"model_type {model_type} is not one transformers knows; imported as {ARCHITECTURE_CLASSES[known[0]]}, "
+                f"the model_type of its architectures class {known[0]}."
+            )
+            model_type = ARCHITECTURE_CLASSES[known[0]]
+    arch = ARCHITECTURES.get(model_type) if isinstance(model_type, str) else None
+    if arch is not None and arch.text_model is not None:
+        text = config.get("text_config")
+        if isinstance(text, dict):
+            wrapper = model_type
+            model_type = text.get("model_type", arch.text_model)
+            # What the wrapper says of the whole model (a tied head) holds for its text model unless it says otherwise.
+            config = {k: v for k, v in config.items() if k in _WRAPPER_KEYS} | text
+            if model_type in ARCHITECTURES and ARCHITECTURES[model_type].text_model is None:
+                notes.append(
+                    f"The text model ({model_type}) of a {wrapper} repo: its vision (or audio) tower and the "
+                    "projector are not counted."
+                )
+    return config, model_type, notes
+
+
+# Wrapper keys a text_config inherits when it does not give them itself.
+_WRAPPER_KEYS = frozenset({"tie_word_embeddings", "quantization_config", "architectures"})
 
 
 def _build(r: _Reader, hf_model_id: str) -> dict[str, Any] | None:
@@ -352,17 +446,10 @@ def _build(r: _Reader, hf_model_id: str) -> dict[str, Any] | None:
     if h is None or layers is None or heads is None or vocab is None:
         return None
 
-    windows = _sliding_windows(r, layers)
-    moe_layers = _moe_layers(r, layers) if arch.moe else [False] * layers
-    layer_types: list[dict[str, Any]] = []
-    layer_types += _attention(r, h, heads, layers, windows)
-    layer_types += _feedforward(r, h, moe_layers)
-    norm_specs: dict[str, Any] = {"hidden_size": h, "has_bias": arch.norm_bias}
-    if not arch.norm_weights:
-        norm_specs["elementwise_affine"] = False
-    layer_types.append(
-        {"name": "norm", "class": "NormLayer", "count": arch.norms_per_layer * layers + 1, "specs": norm_specs}
-    )
+    dims = Dims(h, layers, heads, vocab, context)
+    layer_types = (arch.layers or _decoder)(r, dims)
+    if layer_types is None or r.errors:
+        return None
     layer_types.append(
         {"name": "embedding", "class": "EmbeddingLayer", "count": 1, "specs": {"vocab_size": vocab, "hidden_size": h}}
     )
@@ -406,8 +493,28 @@ def _build(r: _Reader, hf_model_id: str) -> dict[str, Any] | None:
     return document
 
 
+def _decoder(r: _Reader, dims: Dims) -> list[dict[str, Any]]:
+    """Attention, MLP and norms of a decoder the Arch's flags describe."""
+    arch, h, layers = r.arch, dims.hidden_size, dims.num_layers
+    windows = _sliding_windows(r, layers)
+    moe_layers = _moe_layers(r, layers) if arch.moe else [False] * layers
+    layer_types: list[dict[str, Any]] = []
+    layer_types += _attention(r, h, dims.num_heads, layers, windows)
+    layer_types += _feedforward(r, h, moe_layers)
+    layer_types.append(norm_layer(r, arch.norms_per_layer * layers + 1, h))
+    return layer_types
+
+
+def norm_layer(r: _Reader, count: int, width: int, *, name: str = "norm") -> dict[str, Any]:
+    """``count`` norms of the Arch's kind (bias, weights) over ``width``."""
+    specs: dict[str, Any] = {"hidden_size": width, "has_bias": r.arch.norm_bias}
+    if not r.arch.norm_weights:
+        specs["elementwise_affine"] = False
+    return {"name": name, "class": "NormLayer", "count": count, "specs": specs}
+
+
 def _head_dim(r: _Reader, h: int, heads: int) -> int | None:
-    given, value = r.raw("head_dim")
+    given, value = r.raw("head_dim") if r.arch.reads_head_dim else (False, None)
     if given and value is not None:
         return r._positive("head_dim", value)
     if r.arch.head_dim_default is not None and not (given and value is None):
@@ -446,7 +553,7 @@ def _attention(r: _Reader, h: int, heads: int, layers: int, windows: list[int | 
         kv_heads: int | None = heads
     elif given:
         kv_heads = heads if kv is None else r._positive("num_key_value_heads", kv)
-    elif r.model_type in _KV_HEADS_REQUIRED:
+    elif arch.kv_heads_required:
         kv_heads = r.dimension("num_key_value_heads")
     else:  # the configuration class makes an absent value num_attention_heads
         kv_heads = heads
@@ -547,7 +654,8 @@ def _moe_specs(r: _Reader, h: int) -> dict[str, Any]:
             f"expected at most {r.name('num_experts')} ({experts}) experts per token, got {per_token}",
         )
     if r.model_type == "qwen2_moe":
-        specs["shared_expert_intermediate_size"] = r.dimension("shared_expert_intermediate_size")
+        # 0 builds a shared expert of no width (its gate stays): transformers accepts it, and so does the format.
+        specs["shared_expert_intermediate_size"] = r.dimension("shared_expert_intermediate_size", minimum=0)
         specs["shared_expert_gate"] = True
     elif kind == "deepseek":
         shared = r.integer("n_shared_experts", minimum=0)
@@ -579,12 +687,15 @@ def _sliding_windows(r: _Reader, layers: int) -> list[int | None]:
     rule = r.arch.sliding
     if rule == "none":
         return [None] * layers
-    window = r.integer("sliding_window")
     if rule == "all":
-        return [window] * layers
+        return [r.integer("sliding_window")] * layers
     enabled = r.flag("use_sliding_window")
+    if not enabled and rule != "gemma2":
+        # The switch is off: the window key is not read (transformers writes sliding_window 0 or null then).
+        return [None] * layers
+    window = r.integer("sliding_window")
     if rule == "all_if_enabled":
-        return [window if enabled else None] * layers
+        return [window] * layers
     explicit = r.value("layer_types")
     if explicit is not None and rule in ("qwen", "gemma2"):
         if not isinstance(explicit, list) or len(explicit) != layers:
@@ -620,11 +731,27 @@ def _notes(r: _Reader) -> str:
             f"quantization_config{f' ({method})' if method else ''} does not change the parameter counts: "
             "they count parameters, whatever the bytes that store them."
         )
-    if r.model_type == "deepseek_v3":
-        mtp = r.config.get("num_nextn_predict_layers")
-        if mtp:
-            notes.append(
-                f"The {mtp} multi-token-prediction layer(s) (num_nextn_predict_layers) are not counted, as "
-                "transformers does not build them; the router's e_score_correction_bias is a buffer, not a parameter."
-            )
+    notes += r.notes
+    if r.arch.notes is not None:
+        notes += r.arch.notes(r)
     return " ".join(notes)
+
+
+def _supported() -> tuple[str, ...]:
+    return tuple(sorted(ARCHITECTURES))
+
+
+def __getattr__(name: str) -> Any:
+    # Families register as hf_families loads: the list is read when asked for, never stale.
+    if name == "SUPPORTED_MODEL_TYPES":
+        return _supported()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _load_families() -> None:
+    from registry.core import hf_families
+
+    hf_families.load()
+
+
+_load_families()
