@@ -22,6 +22,7 @@ import pytest
 
 from registry.core import validate_config
 from registry.core.hf import convert
+from tests import hf_sweeps
 
 # Not conftest's HF_DATA: the oracle's interpreter imports this module without pytest.
 HF_DATA = Path(__file__).resolve().parent / "data" / "hf"
@@ -71,6 +72,8 @@ def count(config):
     config.pop("quantization_config", None)
     config.pop("auto_map", None)
     cfg = AutoConfig.for_model(**config)
+    # A multimodal wrapper: its text model alone (the importer counts the decoder, not the towers).
+    cfg = cfg.get_text_config()
     with torch.device("meta"):
         model = AutoModelForCausalLM.from_config(cfg)
     named = list(model.named_parameters())  # tied weights appear once
@@ -251,9 +254,14 @@ SWEEP_TYPES = (
 
 
 def _sweep() -> dict[str, dict[str, Any]]:
-    """The seeded random configs, by a Hub id test/<model_type>-<i>."""
+    """The seeded random configs, by a Hub id test/<model_type>-<i>: the types above, then each family's
+    (tests/hf_sweeps), each family from a seed of its own so that adding one changes no other's cases."""
     rng = random.Random(SEED)
-    return {f"test/{t}-{i}": random_config(t, rng) for t in SWEEP_TYPES for i in range(VARIANTS)}
+    out = {f"test/{t}-{i}": random_config(t, rng) for t in SWEEP_TYPES for i in range(VARIANTS)}
+    for model_type, generator in hf_sweeps.sweeps().items():
+        family_rng = random.Random(f"{SEED}-{model_type}")
+        out |= {f"test/{model_type}-{i}": generator(family_rng) for i in range(VARIANTS)}
+    return out
 
 
 def _small(model_type: str, **keys: Any) -> dict[str, Any]:
@@ -286,6 +294,7 @@ ALIAS_CONFIGS = {
 }
 HUB_CONFIGS = _hub_configs()
 SWEEP_CONFIGS = _sweep()
+ALIAS_CONFIGS |= hf_sweeps.cases()
 
 
 # ---- the oracle and the importer ---------------------------------------------------------------
