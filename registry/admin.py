@@ -89,6 +89,8 @@ def plan_panel(config: ModelConfig, form: PlanForm) -> dict[str, Any]:
         "context_length": context_length,
         "weights": [(dtype, byte_size(plan.get("weight_bytes"))) for dtype, plan in by_dtype.items()],
         "kv_per_token": byte_size(by_dtype["bf16"].get("kv_cache", {}).get("bytes_per_token")),
+        "state_per_sequence": byte_size(by_dtype["bf16"].get("kv_cache", {}).get("state_bytes_per_sequence")),
+        "cache_rules": [(row["name"], row["cache_rule"]) for row in by_dtype["bf16"].get("layer_types", [])],
         "chart_context": context_length or CHART_DEFAULT_CONTEXT,
         "context_text": f"{context_length:,} tokens"
         if context_length
@@ -135,7 +137,7 @@ def plan_panel(config: ModelConfig, form: PlanForm) -> dict[str, Any]:
 
 def _max_context_text(tokens: int | None) -> str:
     if tokens is None:
-        return "unbounded (every attention layer keeps a sliding window)"
+        return "unbounded (every layer's cache is bounded: sliding windows, chunks, per-sequence states)"
     if tokens == 0:
         return "none (the weights alone exceed the usable memory)"
     return f"{tokens:,} tokens"

@@ -522,13 +522,19 @@ def test_layer_class_detail(api, db):
     ]
     assert [(s["name"], s["type"]) for s in body["optional"]] == [
         ("sliding_window", "positive_integer"),
+        ("attention_chunk_size", "positive_integer"),
         ("qkv_bias", "boolean"),
         ("output_bias", "boolean"),
         ("qk_norm", "choice"),
+        ("output_gate", "choice"),
+        ("attention_sinks", "boolean"),
+        ("k_eq_v", "boolean"),
+        ("no_rope", "boolean"),
+        ("kv_shared", "boolean"),
     ]
-    qk_norm = body["optional"][3]
+    qk_norm = body["optional"][4]
     assert qk_norm["choices"] == ["none", "per_head", "across_heads"] and qk_norm["default"] == "none"
-    assert body["optional"][1]["default"] is False
+    assert body["optional"][2]["default"] is False
     assert [s["name"] for s in body["metadata"]] == ["layer_idx", "parameter_count"]
     assert body["parallelism"] == ["tensor_parallel", "context_parallel"]
     assert body["formula_text"] == gqa.formula_text

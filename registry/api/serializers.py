@@ -381,7 +381,11 @@ class PlanDeviceSerializer(serializers.Serializer):
 class PlanKVCacheSerializer(serializers.Serializer):
     bytes_per_token = _count(help_text="The whole model's cache for one token.")
     bytes_per_token_per_device = _count()
-    bytes_per_device = _count(allow_null=True, help_text="At the context and batch.")
+    bytes_per_device = _count(allow_null=True, help_text="At the context and batch, per-sequence states included.")
+    state_bytes_per_sequence = _count(
+        help_text="The whole model's per-sequence state (linear attention, Mamba), whatever the context."
+    )
+    state_bytes_per_sequence_per_device = _count()
 
 
 class PlanFlopsSerializer(serializers.Serializer):
@@ -398,7 +402,7 @@ class PlanFitSerializer(serializers.Serializer):
     max_context = _count(
         allow_null=True,
         help_text="The longest context that fits at this batch (0: the weights alone do not fit); null when "
-        "memory sets no limit (sliding windows everywhere) or in training.",
+        "memory sets no limit (every cache bounded: sliding windows, chunks, per-sequence states) or in training.",
     )
 
 
@@ -411,7 +415,12 @@ class PlanLayerSerializer(serializers.Serializer):
     parameters = _count()
     weight_bytes = _count()
     split = serializers.CharField(help_text="How the layer type was split.")
+    cache_rule = serializers.CharField(
+        help_text="What one layer caches: per_token, window W, chunk C, state per sequence (or per_token + state "
+        "per sequence), shared (an earlier layer's KV), none."
+    )
     kv_cache_bytes_per_token = _count()
+    state_bytes_per_sequence = _count(help_text="The layers on the device, for one sequence.")
 
 
 class PlanSerializer(serializers.Serializer):

@@ -10,8 +10,11 @@ one. Definitions (the README's "Planning a deployment" repeats them):
   position embeddings on the first stage, the output head, an untied head written as a second
   ``EmbeddingLayer`` and the final norm on the last; a tied head on another stage than the embedding holds a
   copy of it. The heaviest device is reported.
-- KV cache: per attention layer and token, the class's ``kv_elements`` (2 · KV heads · head_dim; MLA its
-  latent) on one tensor-parallel rank, for ``min(n, sliding_window)`` tokens split over ``cp``.
+- Cache: per layer and token, the class's ``kv_elements`` (2 · KV heads · head_dim; MLA its latent; none for
+  a layer reading an earlier layer's KV) on one tensor-parallel rank, for ``min(n, sliding_window or
+  attention_chunk_size)`` tokens split over ``cp``; plus, per sequence and whatever the context, the class's
+  ``state_elements`` (in kv_dtype) and ``recurrent_state_elements`` (in the layer's state_dtype) of linear
+  attention and Mamba layers. ``LayerClass.cache_rule`` names the rule each layer type follows.
 - FLOPs per token (forward): 2 · (active parameters − input and position embeddings, a tied head's V · h
   counted once) + Σ attention layers 2 · heads · (qk + v head dims) · min(n, W); training 3×.
 - Training states (mixed-precision Adam, ZeRO's K = 12): 16Ψ, 4Ψ + 12Ψ/dp, 2Ψ + 14Ψ/dp, 16Ψ/dp for stages
@@ -294,15 +297,11 @@ def plan_stacks(
     kv_elements, _ = counts.evaluate(cols, lambda c: c.kv_elements, degrees=degrees)
     whole_kv_elements, _ = counts.evaluate(cols, lambda c: c.kv_elements)
     attention_flops, _ = counts.evaluate(cols, lambda c: c.attention_flops)
-    window = np.fromiter(
-        (
-            r.specs.get("sliding_window", MAX_CONTEXT) if k is LayerKind.ATTENTION else 0
-            for r, k in zip(rows, kinds, strict=True)
-        ),
-        dtype=np.int64,
-        count=n_rows,
-    )
+    window = np.fromiter((_window(r, k) for r, k in zip(rows, kinds, strict=True)), dtype=np.int64, count=n_rows)
     is_attention = np.fromiter((k is LayerKind.ATTENTION for k in kinds), dtype=bool, count=n_rows)
+    # Per-sequence state (linear attention, Mamba): bits of one layer for one sequence, on one device and whole.
+    state_bits = _state_bits(cols, rows, d, degrees)
+    whole_state_bits = _state_bits(cols, rows, d, None)
 
     positions = np.zeros(n_rows, dtype=np.int64)  # each row's index in its config's layer_types
     seen_rows: dict[int, int] = {}
@@ -338,17 +337,18 @@ def plan_stacks(
     )  # 0: unknown
 
     def kv_bits_at(tokens: np.ndarray) -> np.ndarray:
-        """KV-cache bits per (config, stage) for ``tokens`` per sequence (an array per config)."""
+        """Cache bits per (config, stage) for ``tokens`` per sequence (an array per config): what grows with the
+        tokens held (up to a window or chunk), and the per-sequence states that do not."""
         held = np.minimum(tokens[owner], window)
         per_device = _ceil_div(held, d.cp) * d.batch * kv_bits
         out = np.zeros((n_configs, stages), dtype=np.int64)
-        np.add.at(out, owner, on_stage * (kv_elements * per_device * is_attention)[:, None])
+        np.add.at(out, owner, on_stage * (kv_elements * per_device + state_bits * d.batch)[:, None])
         return out
 
     # Refuse figures past int64 rather than wrap: bits of weights and of the cache at the context.
     held = np.minimum(np.maximum(context, 1)[owner], window).astype(float) / d.cp + 1
     approx = np.zeros((n_configs, stages))
-    np.add.at(approx, owner, on_stage * (kv_elements * is_attention * kv_bits * d.batch * held)[:, None])
+    np.add.at(approx, owner, on_stage * ((kv_elements * kv_bits * held + state_bits) * d.batch)[:, None])
     too_large = (approx >= _LIMIT).any(axis=1) | (weights.astype(float) * bits >= _LIMIT).any(axis=1)
     for i in np.flatnonzero(too_large).tolist():
         plans[i].errors.append(Issue("context", Code.TOO_LARGE, "the figures of this plan exceed 2**62 bits"))
@@ -356,7 +356,11 @@ def plan_stacks(
     safe_context = np.where(ok, context, 0)
 
     kv_whole = np.zeros(n_configs, dtype=np.int64)  # elements per token, the whole model
-    np.add.at(kv_whole, owner, count * whole_kv_elements * is_attention)
+    np.add.at(kv_whole, owner, count * whole_kv_elements)
+    state_whole = np.zeros(n_configs, dtype=np.int64)  # bits per sequence, the whole model
+    np.add.at(state_whole, owner, count * whole_state_bits)
+    state_on_stage = np.zeros((n_configs, stages), dtype=np.int64)
+    np.add.at(state_on_stage, owner, on_stage * state_bits[:, None])
     has_tied_copy = np.zeros(n_configs, dtype=bool)
     np.logical_or.at(has_tied_copy, owner, tied_copy)
     weight_bytes = _ceil_div(weights * bits, 8)
@@ -389,11 +393,10 @@ def plan_stacks(
     max_context = unbounded = capped = None
     if usable is not None and not training:
         rate = np.zeros((n_configs, stages))  # cache bits per token of context, windows aside: the search's bound
-        np.add.at(rate, owner, on_stage * (kv_elements * is_attention * kv_bits * d.batch)[:, None])
+        np.add.at(rate, owner, on_stage * (kv_elements * kv_bits * d.batch)[:, None])
         bound = np.minimum(MAX_CONTEXT, (2.0**61 / np.maximum(rate.max(axis=1), 1))).astype(np.int64)
-        max_context, unbounded, capped = _max_context(
-            kv_bits_at, weight_bytes, usable, window, owner, is_attention, on_stage, bound
-        )
+        grows = (kv_elements > 0) & (window >= MAX_CONTEXT)  # a cache without a window or chunk
+        max_context, unbounded, capped = _max_context(kv_bits_at, weight_bytes, usable, owner, grows, on_stage, bound)
 
     for i, plan in enumerate(plans):
         if not plan.ok:
@@ -415,6 +418,8 @@ def plan_stacks(
                 "bytes_per_token": _ceil_div(int(kv_whole[i]) * kv_bits, 8),
                 "bytes_per_token_per_device": _ceil_div(int(kv_per_token[i, s]) * kv_bits, 8),
                 "bytes_per_device": int(kv_bytes[i, s]) if n else None,
+                "state_bytes_per_sequence": _ceil_div(int(state_whole[i]), 8),
+                "state_bytes_per_sequence_per_device": _ceil_div(int(state_on_stage[i, s]), 8),
             },
         }
         figures["flops_per_token"] = {
@@ -444,8 +449,8 @@ def plan_stacks(
                 plan.notes.append(f"max_context is at least {MAX_CONTEXT:,} tokens: the search stops there.")
             if not training and unbounded[i]:
                 plan.notes.append(
-                    "max_context is null: every attention layer keeps a sliding window, so the cache stops "
-                    "growing and memory sets no limit on the context."
+                    "max_context is null: every layer's cache is bounded (sliding windows, chunks, per-sequence "
+                    "states), so the cache stops growing and memory sets no limit on the context."
                 )
         if not n:
             plan.notes.append(
@@ -464,11 +469,40 @@ def plan_stacks(
         plan.figures = figures
         if detail:
             plan.layer_types = [
-                _layer_row(r, j, s, on_stage, device_params, kv_elements, is_attention, bits, d)
+                _layer_row(r, j, s, on_stage, device_params, kv_elements, state_bits, bits, d)
                 for j, r in enumerate(rows)
                 if r.config == i
             ]
     return plans
+
+
+def _window(r: StackRow, kind: Any) -> int:
+    """Tokens a layer's cache holds at most: its sliding window or attention chunk; MAX_CONTEXT without one."""
+    if kind is not LayerKind.ATTENTION:
+        return 0
+    limits = [r.specs[k] for k in ("sliding_window", "attention_chunk_size") if k in r.specs]
+    return min(limits, default=MAX_CONTEXT)
+
+
+def _state_bits(
+    cols: counts.Columns, rows: Sequence[StackRow], d: Deployment, degrees: Mapping[str, int] | None
+) -> np.ndarray:
+    """Bits of one layer's per-sequence state (convolution windows in kv_dtype, the recurrent state in its
+    state_dtype, auto meaning kv_dtype), on one device with ``degrees``, else whole."""
+    import numpy as np
+
+    conv, _ = counts.evaluate(cols, lambda c: c.state_elements, degrees=degrees)
+    recurrent, _ = counts.evaluate(cols, lambda c: c.recurrent_state_elements, degrees=degrees)
+    kv_bits = DTYPE_BITS[d.kv_dtype]
+    recurrent_bits = np.fromiter(
+        (
+            catalogue.STATE_DTYPE_BITS[r.specs.get("state_dtype", catalogue.STATE_DTYPE.default)] or kv_bits
+            for r in rows
+        ),
+        dtype=np.int64,
+        count=len(rows),
+    )
+    return conv * kv_bits + recurrent * recurrent_bits
 
 
 def _stage_counts(
@@ -599,9 +633,8 @@ def _max_context(
     kv_bits_at: Any,
     weight_bytes: np.ndarray,
     usable: int,
-    window: np.ndarray,
     owner: np.ndarray,
-    is_attention: np.ndarray,
+    grows: np.ndarray,
     on_stage: np.ndarray,
     bound: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -626,11 +659,10 @@ def _max_context(
         lo = np.where(ok, mid, lo)
         hi = np.where(ok, hi, mid - 1)
     lo = np.where(fits(np.zeros(n_configs, dtype=np.int64)), lo, 0)
-    # Unbounded: every attention layer present slides, and even the longest context fits.
-    unbounded_rows = is_attention & (window >= MAX_CONTEXT) & (on_stage.sum(axis=1) > 0)
-    grows = np.zeros(n_configs, dtype=bool)
-    np.logical_or.at(grows, owner, unbounded_rows)
-    return lo, top & ~grows, top & grows
+    # Unbounded: no layer present holds a cache that grows with the context, and even the longest context fits.
+    growing = np.zeros(n_configs, dtype=bool)
+    np.logical_or.at(growing, owner, grows & (on_stage.sum(axis=1) > 0))
+    return lo, top & ~growing, top & growing
 
 
 def _shard_issue(failure: counts.ShardFailure, r: StackRow, position: int) -> Issue:
@@ -653,7 +685,7 @@ def _layer_row(
     on_stage: np.ndarray,
     device_params: np.ndarray,
     kv_elements: np.ndarray,
-    is_attention: np.ndarray,
+    state_bits: np.ndarray,
     bits: int,
     d: Deployment,
 ) -> dict[str, Any]:
@@ -684,9 +716,9 @@ def _layer_row(
         "parameters": params,
         "weight_bytes": _ceil_div(params * bits, 8),
         "split": "; ".join(splits) or ("replicated" if d.tp > 1 or d.ep > 1 else "whole"),
-        "kv_cache_bytes_per_token": _ceil_div(layers * int(kv_elements[j]) * DTYPE_BITS[d.kv_dtype], 8)
-        if is_attention[j]
-        else 0,
+        "cache_rule": layer_class.cache_rule(r.specs),
+        "kv_cache_bytes_per_token": _ceil_div(layers * int(kv_elements[j]) * DTYPE_BITS[d.kv_dtype], 8),
+        "state_bytes_per_sequence": _ceil_div(layers * int(state_bits[j]), 8),
     }
 
 

@@ -71,13 +71,15 @@ class Command(RegistryCommand):
             f"parameters {f['total_params']:,} ({format_params(f['total_params'])}), active per token "
             f"{f['active_params']:,}; weights {_gb(f['weight_bytes'])}"
         )
-        header = f"{'layer type':<22} {'class':<30} {'on device':>9} {'parameters':>16} {'bytes':>16}  split"
+        header = (
+            f"{'layer type':<22} {'class':<30} {'on device':>9} {'parameters':>16} {'bytes':>16}  {'cache':<24}  split"
+        )
         self.stdout.write(header)
         self.stdout.write("-" * len(header))
         for row in f["layer_types"]:
             self.stdout.write(
                 f"{row['name']:<22} {row['class']:<30} {row['count_on_device']:>9} {row['parameters']:>16,} "
-                f"{row['weight_bytes']:>16,}  {row['split']}"
+                f"{row['weight_bytes']:>16,}  {row['cache_rule']:<24}  {row['split']}"
             )
         kv = f["kv_cache"]
         self.stdout.write(
@@ -89,6 +91,12 @@ class Command(RegistryCommand):
         self.stdout.write(
             f"KV cache per token: {kv['bytes_per_token']:,} bytes (model), {kv['bytes_per_token_per_device']:,} "
             "bytes (device)"
+            + (
+                f"; state per sequence: {kv['state_bytes_per_sequence']:,} bytes (model), "
+                f"{kv['state_bytes_per_sequence_per_device']:,} bytes (device)"
+                if kv["state_bytes_per_sequence"]
+                else ""
+            )
         )
         flops = f["flops_per_token"]
         forward = "-" if flops["forward"] is None else f"{flops['forward']:,}"
