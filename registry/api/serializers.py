@@ -379,7 +379,11 @@ class PlanDeviceSerializer(serializers.Serializer):
 
 
 class PlanKVCacheSerializer(serializers.Serializer):
-    bytes_per_token = _count(help_text="The whole model's cache for one token.")
+    bytes_per_token = _count(help_text="The whole model's cache for one token (every layer that caches tokens).")
+    bytes_per_token_beyond_windows = _count(
+        help_text="What each token adds once the context is past every sliding window and chunk: the layers whose "
+        "cache grows with the context."
+    )
     bytes_per_token_per_device = _count()
     bytes_per_device = _count(allow_null=True, help_text="At the context and batch, per-sequence states included.")
     state_bytes_per_sequence = _count(

@@ -357,6 +357,8 @@ def plan_stacks(
 
     kv_whole = np.zeros(n_configs, dtype=np.int64)  # elements per token, the whole model
     np.add.at(kv_whole, owner, count * whole_kv_elements)
+    kv_growing = np.zeros(n_configs, dtype=np.int64)  # elements per token past every window and chunk
+    np.add.at(kv_growing, owner, count * whole_kv_elements * (window >= MAX_CONTEXT))
     state_whole = np.zeros(n_configs, dtype=np.int64)  # bits per sequence, the whole model
     np.add.at(state_whole, owner, count * whole_state_bits)
     state_on_stage = np.zeros((n_configs, stages), dtype=np.int64)
@@ -416,6 +418,7 @@ def plan_stacks(
             },
             "kv_cache": {
                 "bytes_per_token": _ceil_div(int(kv_whole[i]) * kv_bits, 8),
+                "bytes_per_token_beyond_windows": _ceil_div(int(kv_growing[i]) * kv_bits, 8),
                 "bytes_per_token_per_device": _ceil_div(int(kv_per_token[i, s]) * kv_bits, 8),
                 "bytes_per_device": int(kv_bytes[i, s]) if n else None,
                 "state_bytes_per_sequence": _ceil_div(int(state_whole[i]), 8),
