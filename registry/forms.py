@@ -84,11 +84,12 @@ def spec_form_field(entry: CatalogueSpec) -> forms.Field:
     """The typed form field of a spec, from its kind alone.
 
     A blank optional field leaves the key absent (its default applies), so saving an untouched
-    form never adds a key to the document. A boolean some class requires stays a checkbox.
+    form never adds a key to the document. A boolean every class having it requires stays a checkbox.
     """
     spec = entry.spec
     if spec.kind is SpecKind.BOOL:
-        if entry.required_in:
+        # A checkbox cannot leave a key absent: only for a flag every class that has it requires.
+        if entry.required_in and set(entry.required_in) == set(entry.classes):
             return forms.BooleanField(label=spec.name, required=False, help_text=_help(spec))
         return forms.NullBooleanField(
             label=spec.name, required=False, help_text=_help(spec), widget=OptionalBooleanSelect(bool(spec.default))

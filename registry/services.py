@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 
 from registry import selectors
 from registry.bulk import gc_paused
-from registry.core import Code, ConfigDoc, Issue, digest, validate_config
+from registry.core import Code, ConfigDoc, Issue, catalogue, digest, validate_config
 from registry.core.document import merge_patch
 from registry.core.hf import convert
 from registry.core.validation import MAX_NOTES_LENGTH, Validation, model_id_for
@@ -736,7 +736,9 @@ def recompute_counts(
             where = ", ".join(f"{model_ids[layers[i][1]]} ({layers[i][2]})" for i in exc.rows[:10])
             raise type(exc)(f"{exc} in the layer types of {where}", exc.rows) from exc
         owner = np.fromiter((index[r[1]] for r in layers), dtype=np.int64, count=len(layers))
-        layer_counts = np.fromiter((r[4] for r in layers), dtype=np.int64, count=len(layers))
+        # Multi-token-prediction layer types are outside total_params and active_params.
+        in_total = np.fromiter((not catalogue.is_mtp(r[2], r[3]) for r in layers), dtype=bool, count=len(layers))
+        layer_counts = np.fromiter((r[4] for r in layers), dtype=np.int64, count=len(layers)) * in_total
         try:
             new_totals = counts.totals(owner, layer_counts, per_layer, len(rows))
         except counts.CountOverflow as exc:
@@ -745,8 +747,9 @@ def recompute_counts(
         stored_per_layer = np.fromiter((r[5] for r in layers), dtype=np.int64, count=len(layers))
         old_totals = np.fromiter((r[2] for r in rows), dtype=np.int64, count=len(rows))
         # Active counts (routed experts k of E) for configs with an expert class; None for the rest.
+        main = np.flatnonzero(in_total).tolist()
         new_active = counts.active_totals(
-            [r[2] for r in layers], [r[3] for r in layers], owner, layer_counts, len(rows)
+            [layers[i][2] for i in main], [layers[i][3] for i in main], owner[main], layer_counts[main], len(rows)
         )
 
         changed_layers = np.flatnonzero(per_layer != stored_per_layer)

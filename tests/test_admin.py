@@ -21,6 +21,7 @@ from tests.conftest import (
     CHANGELIST,
     FIXTURE_IDS,
     LLAMA,
+    MODELS_2026,
     add_data,
     change_url,
     field_errors,
@@ -93,14 +94,18 @@ def test_changelist_filters_by_layer_class_and_validated(admin_client, loaded_fi
     assert response.context["cl"].result_list[0].layer_type_count >= 4  # the filter does not multiply rows
     response = admin_client.get(reverse(CHANGELIST), {"validated__exact": "0"})
     unvalidated = sorted(c.model_id for c in response.context["cl"].result_list)
-    assert unvalidated == [  # the imported fixtures and the new config; the curated ones are validated
-        "Qwen_Qwen2.5-7B-Instruct",
-        "acme_mha-1",
-        "deepseek-ai_DeepSeek-V3",
-        "google_gemma-2-2b",
-        "mistralai_Mixtral-8x7B-v0.1",
-        "openai-community_gpt2",
-    ]
+    # The imported fixtures and the new config; the curated ones are validated.
+    assert unvalidated == sorted(
+        [
+            "Qwen_Qwen2.5-7B-Instruct",
+            "acme_mha-1",
+            "deepseek-ai_DeepSeek-V3",
+            "google_gemma-2-2b",
+            "mistralai_Mixtral-8x7B-v0.1",
+            "openai-community_gpt2",
+            *MODELS_2026,
+        ]
+    )
 
 
 @pytest.mark.django_db

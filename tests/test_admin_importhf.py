@@ -107,12 +107,12 @@ def test_a_stored_config_is_replaced_only_when_asked(admin_client):
 def test_unsupported_model_type_is_reported_with_its_loc(admin_client):
     """A model_type the converter does not know fails at config.model_type; nothing is written."""
     config = json.loads(config_text())
-    config["model_type"] = "mamba"
+    config["model_type"] = "rwkv"
     response = admin_client.post(IMPORT_HF, {"hf_model_id": MIXTRAL_HF, "config_text": json.dumps(config)})
     assert response.status_code == 200
     assert errors(response) == [("config.model_type", "unsupported_model_type")]
     html = response.content.decode()
-    assert "<code>config.model_type</code>: model_type &quot;mamba&quot; is not supported" in html
+    assert "<code>config.model_type</code>: model_type &quot;rwkv&quot; is not supported" in html
     assert "Nothing was written: 0 created, 0 updated, 0 unchanged, 1 failed." in html
     assert not ModelConfig.objects.exists()
 

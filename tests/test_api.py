@@ -13,7 +13,7 @@ from registry.api.urls import urlpatterns
 from registry.core import catalogue
 from registry.core.validation import RESERVED_MODEL_IDS
 from registry.models import ModelConfig
-from tests.conftest import FIXTURE_IDS, LLAMA, SEED, fixture_document, small_config, store, store_many
+from tests.conftest import FIXTURE_IDS, LLAMA, MODELS_2026, SEED, fixture_document, small_config, store, store_many
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +22,7 @@ MISTRAL = "mistralai_Mistral-7B-v0.1"
 SEED_IDS = sorted(SEED)
 QWEN, GEMMA, GPT2 = "Qwen_Qwen2.5-7B-Instruct", "google_gemma-2-2b", "openai-community_gpt2"
 MIXTRAL, DEEPSEEK = "mistralai_Mixtral-8x7B-v0.1", "deepseek-ai_DeepSeek-V3"
+GPT_OSS, QWEN35, SCOUT, GEMMA4, DSV32, NEMOTRON = MODELS_2026
 
 
 @pytest.mark.parametrize("model_id", FIXTURE_IDS)
@@ -341,33 +342,55 @@ def _ids(api, query: str) -> list[str]:
                 "TinyLlama_TinyLlama-1.1B-Chat-v1.0",
                 "meta-llama_Llama-3.1-405B-Instruct",
                 "meta-llama_Llama-3.3-70B-Instruct",
+                SCOUT,
             ],
         ),
         ("search=MISTRALAI/", [MISTRAL, MIXTRAL]),  # hf_model_id, any case
         ("search=Chat", ["TinyLlama_TinyLlama-1.1B-Chat-v1.0"]),
         ("search=405B Instruct", ["meta-llama_Llama-3.1-405B-Instruct"]),  # name only (model_id has '-')
         ("search=nothing-like-this", []),
-        ("min_params=7241732096", sorted([LLAMA_405B, LLAMA, MISTRAL, QWEN, MIXTRAL, DEEPSEEK])),
+        ("min_params=7241732096", sorted([LLAMA_405B, LLAMA, MISTRAL, QWEN, MIXTRAL, DEEPSEEK, *MODELS_2026])),
         ("max_params=7241732096", sorted(["TinyLlama_TinyLlama-1.1B-Chat-v1.0", "acme_tiny-1", MISTRAL, GEMMA, GPT2])),
         ("max_params=154431", []),
         ("min_params=154432&max_params=154432", ["acme_tiny-1"]),  # its total with an MLPLayer
-        ("min_params=2000000000&max_params=100000000000", sorted([LLAMA, MISTRAL, QWEN, GEMMA, MIXTRAL])),
+        (
+            "min_params=2000000000&max_params=100000000000",
+            sorted([LLAMA, MISTRAL, QWEN, GEMMA, MIXTRAL, GEMMA4, NEMOTRON]),
+        ),
         ("num_layers=32", [MISTRAL, MIXTRAL]),
         ("hidden_size=8192", [LLAMA]),
         ("hidden_size=8192&num_layers=32", []),
-        ("layer_class=GroupedQueryAttentionLayer", sorted([*SEED_IDS, QWEN, GEMMA, MIXTRAL, "acme_tiny-1"])),
-        ("layer_class=GatedMLPLayer", sorted([*SEED_IDS, QWEN, GEMMA, DEEPSEEK])),
+        (
+            "layer_class=GroupedQueryAttentionLayer",
+            sorted([*SEED_IDS, QWEN, GEMMA, MIXTRAL, "acme_tiny-1", GPT_OSS, QWEN35, SCOUT, GEMMA4, NEMOTRON]),
+        ),
+        ("layer_class=GatedMLPLayer", sorted([*SEED_IDS, QWEN, GEMMA, DEEPSEEK, DSV32])),
         ("layer_class=MLPLayer", sorted(["acme_tiny-1", GPT2])),
-        ("layer_class=MoELayer", sorted([MIXTRAL, DEEPSEEK])),
-        ("layer_class=MultiHeadLatentAttentionLayer", [DEEPSEEK]),
+        ("layer_class=MoELayer", sorted([MIXTRAL, DEEPSEEK, GPT_OSS, QWEN35, SCOUT, DSV32, NEMOTRON])),
+        ("layer_class=MultiHeadLatentAttentionLayer", sorted([DEEPSEEK, DSV32])),
+        ("layer_class=GatedDeltaNetLayer", [QWEN35]),
+        ("layer_class=Mamba2Layer", [NEMOTRON]),
         ("validated=true", sorted(SEED_IDS)),
-        ("validated=false", sorted(["acme_tiny-1", QWEN, GEMMA, MIXTRAL, DEEPSEEK, GPT2])),
+        ("validated=false", sorted(["acme_tiny-1", QWEN, GEMMA, MIXTRAL, DEEPSEEK, GPT2, *MODELS_2026])),
         # Active parameters: routed experts count k of E; a dense config's are all its parameters.
         (
             "max_active_params=15000000000",
-            sorted(["TinyLlama_TinyLlama-1.1B-Chat-v1.0", "acme_tiny-1", MISTRAL, QWEN, GEMMA, GPT2, MIXTRAL]),
+            sorted(
+                [
+                    "TinyLlama_TinyLlama-1.1B-Chat-v1.0",
+                    "acme_tiny-1",
+                    MISTRAL,
+                    QWEN,
+                    GEMMA,
+                    GPT2,
+                    MIXTRAL,
+                    GPT_OSS,
+                    GEMMA4,
+                    NEMOTRON,
+                ]
+            ),
         ),
-        ("min_active_params=30000000000", sorted([LLAMA_405B, LLAMA, DEEPSEEK])),
+        ("min_active_params=30000000000", sorted([LLAMA_405B, LLAMA, DEEPSEEK, DSV32])),
         ("min_active_params=12879925248&max_active_params=12879925248", [MIXTRAL]),
         ("layer_class=MLPLayer&validated=true", []),
     ],
@@ -535,7 +558,7 @@ def test_layer_class_detail(api, db):
     qk_norm = body["optional"][4]
     assert qk_norm["choices"] == ["none", "per_head", "across_heads"] and qk_norm["default"] == "none"
     assert body["optional"][2]["default"] is False
-    assert [s["name"] for s in body["metadata"]] == ["layer_idx", "parameter_count"]
+    assert [s["name"] for s in body["metadata"]] == ["layer_idx", "mtp", "parameter_count"]
     assert body["parallelism"] == ["tensor_parallel", "context_parallel"]
     assert body["formula_text"] == gqa.formula_text
     assert body["per_decoder_layer"] is True and body["kind"] == "attention"

@@ -7,7 +7,7 @@ import pytest
 
 from registry.core import catalogue, validate_config
 from registry.core.catalogue import HIDDEN_SIZE, LayerClass, Parallelism, Spec, SpecKind
-from tests.conftest import PUBLISHED, fixture_document, hand_parameter_count, small_config
+from tests.conftest import HAND_CLASSES, PUBLISHED, fixture_document, hand_parameter_count, in_total, small_config
 
 # The format document's "Layer Classes" section, transcribed.
 FORMAT_CLASSES = {
@@ -64,6 +64,7 @@ def test_allowed_keys_are_metadata_around_the_class_specs():
     gqa = catalogue.get("GroupedQueryAttentionLayer")
     assert list(gqa.allowed) == [
         "layer_idx",
+        "mtp",
         "hidden_size",
         "num_heads",
         "num_kv_heads",
@@ -82,6 +83,7 @@ def test_allowed_keys_are_metadata_around_the_class_specs():
     ]
     assert list(catalogue.get("EmbeddingLayer").allowed) == [
         "layer_idx",
+        "mtp",
         "vocab_size",
         "hidden_size",
         "parameter_count",
@@ -176,15 +178,18 @@ def test_each_formula_runs_on_numpy_columns(name, specs, by_hand):
 def test_fixture_totals_equal_the_published_figures(model_id):
     """Hand formulas over each fixture's specs give the published total; the catalogue gives the same."""
     doc = fixture_document(model_id)
-    by_hand = sum(lt["count"] * hand_parameter_count(lt["class"], lt["specs"]) for lt in doc["layer_types"])
-    by_code = sum(lt["count"] * catalogue.get(lt["class"]).parameter_count(lt["specs"]) for lt in doc["layer_types"])
+    rows = [lt for lt in doc["layer_types"] if in_total(lt)]
+    by_code = sum(lt["count"] * catalogue.get(lt["class"]).parameter_count(lt["specs"]) for lt in rows)
     published, formatted = PUBLISHED[model_id]
-    assert by_hand == published
     assert by_code == published
     assert doc["total_params"] == published
     assert doc["total_params_formatted"] == formatted
-    for lt in doc["layer_types"]:
-        assert lt["specs"]["parameter_count"] == hand_parameter_count(lt["class"], lt["specs"]), lt["name"]
+    # Where conftest writes the class's formula by hand, it agrees (the 2026 classes are checked against
+    # transformers instead: tests/test_hf_oracle.py).
+    if all(lt["class"] in HAND_CLASSES for lt in doc["layer_types"]):
+        assert sum(lt["count"] * hand_parameter_count(lt["class"], lt["specs"]) for lt in rows) == published
+        for lt in doc["layer_types"]:
+            assert lt["specs"]["parameter_count"] == hand_parameter_count(lt["class"], lt["specs"]), lt["name"]
 
 
 def test_fixture_figures_match_the_format_documents_descriptions():

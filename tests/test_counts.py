@@ -9,7 +9,7 @@ import pytest
 
 from registry.core import CountOverflow, catalogue, counts, format_params, validate_config
 from registry.core.counts import BIGINT_MAX
-from tests.conftest import PUBLISHED, hand_active_parameter_count, hand_parameter_count
+from tests.conftest import HAND_CLASSES, PUBLISHED, hand_active_parameter_count, hand_parameter_count
 
 
 @pytest.mark.parametrize(
@@ -50,22 +50,6 @@ def test_format_params_of_the_published_totals(model_id, published):
 
 
 # ---- vectorized counts ----------------------------------------------------------------------------
-
-
-# The classes conftest's hand formulas cover; every other class is checked against its own per-row
-# formula by test_every_class_counts_the_same_vectorized_and_per_row.
-HAND_CLASSES = (
-    "AttentionLayer",
-    "GroupedQueryAttentionLayer",
-    "MLPLayer",
-    "GatedMLPLayer",
-    "NormLayer",
-    "EmbeddingLayer",
-    "OutputHeadLayer",
-    "PositionEmbeddingLayer",
-    "MoELayer",
-    "MultiHeadLatentAttentionLayer",
-)
 
 
 def _catalogue_rows(rng: np.random.Generator, n: int) -> tuple[list[str], list[dict]]:
@@ -140,6 +124,7 @@ def _random_rows(rng: np.random.Generator, n: int) -> tuple[list[str], list[dict
                 "num_experts_per_tok": int(rng.integers(1, experts + 1)),
                 "moe_intermediate_size": int(rng.integers(1, 1 << 15)),
             },
+            "MultiTokenPredictionLayer": {"hidden_size": h},
             "MultiHeadLatentAttentionLayer": {
                 "hidden_size": h,
                 "num_heads": int(rng.integers(1, 256)),
@@ -315,12 +300,12 @@ def test_totals_overflow_names_the_owners():
 
 def test_totals_of_the_fixtures_equal_the_published_figures():
     """Fixture rows through parameter_counts and totals give the published totals in one pass."""
-    from tests.conftest import fixture_document
+    from tests.conftest import fixture_document, in_total
 
     model_ids = sorted(PUBLISHED)
     owner, classes, specs, layer_counts = [], [], [], []
     for i, model_id in enumerate(model_ids):
-        for lt in fixture_document(model_id)["layer_types"]:
+        for lt in filter(in_total, fixture_document(model_id)["layer_types"]):
             owner.append(i)
             classes.append(lt["class"])
             specs.append({k: v for k, v in lt["specs"].items() if k != "parameter_count"})

@@ -62,6 +62,7 @@ logging.disable(logging.WARNING)
 import torch
 import transformers
 from transformers import AutoConfig, AutoModelForCausalLM
+from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
 transformers.logging.set_verbosity_error()
 INDEXED = re.compile(r"^(.*\.experts)\.(\d+)\.")
@@ -71,17 +72,31 @@ def count(config):
     config = dict(config)
     config.pop("quantization_config", None)
     config.pop("auto_map", None)
-    cfg = AutoConfig.for_model(**config)
+    if config.get("model_type") not in CONFIG_MAPPING:  # kimi_k2: the model_type of its architectures class
+        for name in config.get("architectures") or []:
+            known = getattr(getattr(transformers, name, None), "config_class", None)
+            if known is not None:
+                config["model_type"] = known.model_type
+                break
+    wrapper = AutoConfig.for_model(**config)
     # A multimodal wrapper: its text model alone (the importer counts the decoder, not the towers).
-    cfg = cfg.get_text_config()
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(cfg)
-    named = list(model.named_parameters())  # tied weights appear once
+    cfg = wrapper.get_text_config()
+    try:
+        with torch.device("meta"):
+            model = AutoModelForCausalLM.from_config(cfg)
+        named = list(model.named_parameters())  # tied weights appear once
+    except ValueError:  # a text config with no causal-LM class (step3p7): the wrapper's text model and head
+        from transformers import AutoModelForImageTextToText
+
+        with torch.device("meta"):
+            model = AutoModelForImageTextToText.from_config(wrapper)
+        text = ("model.language_model.", "lm_head.")
+        named = [(n, p) for n, p in model.named_parameters() if n.startswith(text)]
     total = sum(p.numel() for _, p in named)
     routed = [(n, p) for n, p in named if ".experts." in n and "shared_expert" not in n]
     if not routed:
         return {"total": total, "active": None}
-    per_token = cfg.num_experts_per_tok
+    per_token = getattr(cfg, "num_experts_per_tok", None) or cfg.top_k_experts  # Gemma-4: top_k_experts
     groups = defaultdict(lambda: [set(), 0])  # experts.<i>. modules: the experts seen, their parameters
     inactive = 0
     for name, p in routed:

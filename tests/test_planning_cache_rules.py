@@ -176,3 +176,16 @@ def test_state_dtype_auto_follows_the_cache_dtype():
     bf16 = planned(document, context=1)["kv_cache"]["state_bytes_per_sequence"]
     fp8 = planned(document, context=1, kv_dtype="fp8")["kv_cache"]["state_bytes_per_sequence"]
     assert bf16 == 3 * (CONV_BYTES + 32 * 128 * 128 * BF16) == 2 * fp8
+
+
+def test_deepseek_v32_caches_the_mla_latent_and_the_indexer_key_per_token():
+    """61 layers × (latent 512 + rope 64) and 61 indexer keys of 128, in bf16, on every tensor-parallel rank."""
+    document = imported("deepseek-ai/DeepSeek-V3.2-Exp")
+    per_token = 61 * (512 + 64) * BF16 + 61 * 128 * BF16
+    assert per_token == 85_888
+    for tp in (1, 8):
+        plan = planned(document, context=1000, tp=tp)
+        kv = plan["kv_cache"]
+        assert kv["bytes_per_token"] == kv["bytes_per_token_per_device"] == per_token
+        assert plan["device"]["kv_cache_bytes"] == 1000 * per_token
+    assert rules(plan)["indexer"] == rules(plan)["attention"] == "per_token"

@@ -110,6 +110,12 @@ def document_serializer(direction: str) -> type[serializers.Serializer]:
         "active_params_formatted": serializers.CharField(
             max_length=MAX_FORMATTED_LENGTH, required=False, help_text="active_params with a K/M/B/T suffix (derived)."
         ),
+        "mtp_params": _positive(
+            required=False,
+            help_text="Parameters of the multi-token-prediction layer types (mtp true), outside total_params: "
+            "total_params + mtp_params is the checkpoint's count (derived; present only when there are such "
+            "layer types).",
+        ),
         # A ListField, not many=True: drf-spectacular writes maxItems only for a field's validators.
         "layer_types": serializers.ListField(
             child=PolymorphicProxySerializer(
@@ -255,6 +261,7 @@ class ParameterBreakdownSerializer(serializers.Serializer):
     total_params_formatted = serializers.CharField()
     active_params = serializers.IntegerField(required=False, help_text="Only for configs with routed experts.")
     active_params_formatted = serializers.CharField(required=False)
+    mtp_params = serializers.IntegerField(required=False, help_text="Only for configs with multi-token prediction.")
     layer_types = LayerShareSerializer(many=True)
 
 
@@ -269,6 +276,8 @@ def parameter_breakdown(doc: ConfigDoc) -> dict[str, Any]:
     if doc.active_params is not None:
         out["active_params"] = doc.active_params
         out["active_params_formatted"] = doc.active_params_formatted
+    if doc.mtp_params is not None:
+        out["mtp_params"] = doc.mtp_params
     rows = []
     for layer in doc.layer_types:
         layer_class = catalogue.get(layer.class_name)
@@ -279,7 +288,8 @@ def parameter_breakdown(doc: ConfigDoc) -> dict[str, Any]:
             "count": layer.count,
             "parameter_count": layer.parameter_count,
             "subtotal": layer.count * layer.parameter_count,
-            "share": layer.count * layer.parameter_count / total if total else 0.0,
+            # Of total_params: a multi-token-prediction layer type is outside it.
+            "share": 0.0 if layer.mtp or not total else layer.count * layer.parameter_count / total,
             "formula": layer_class.formula_text,
         }
         if layer_class.has_experts:

@@ -31,6 +31,7 @@ class LayerKind(enum.StrEnum):
     EMBEDDING = "embedding"
     POSITION_EMBEDDING = "position_embedding"
     OUTPUT_HEAD = "output_head"
+    MULTI_TOKEN_PREDICTION = "multi_token_prediction"
 
 
 class SpecKind(enum.StrEnum):
@@ -67,7 +68,15 @@ LAYER_IDX = Spec("layer_idx", SpecKind.NON_NEGATIVE_INT, "Index of a representat
 PARAMETER_COUNT = Spec(
     "parameter_count", SpecKind.NON_NEGATIVE_INT, "Parameters of one layer of this type (derived; 0 for a tied head)."
 )
-METADATA_SPECS: tuple[Spec, ...] = (LAYER_IDX, PARAMETER_COUNT)
+MTP = Spec(
+    "mtp",
+    SpecKind.BOOL,
+    "The layer type belongs to the multi-token-prediction module (DeepSeek-V3's num_nextn_predict_layers): "
+    "counted in mtp_params, not in total_params or active_params, and not planned (transformers does not "
+    "build it).",
+    default=False,
+)
+METADATA_SPECS: tuple[Spec, ...] = (LAYER_IDX, MTP, PARAMETER_COUNT)
 
 HIDDEN_SIZE = Spec("hidden_size", SpecKind.POSITIVE_INT, "Model (residual stream) width.")
 NUM_HEADS = Spec("num_heads", SpecKind.POSITIVE_INT, "Number of query heads.")
@@ -101,6 +110,12 @@ TIE_WORD_EMBEDDINGS = Spec(
     "tie_word_embeddings",
     SpecKind.BOOL,
     "The head reuses the token embedding's weights: no parameters of its own.",
+    default=False,
+)
+LM_HEAD_BIAS = Spec(
+    "lm_head_bias",
+    SpecKind.BOOL,
+    "A bias on the output head (Phi-3.5-MoE lm_head_bias): vocab_size parameters, never tied.",
     default=False,
 )
 NUM_EXPERTS = Spec("num_experts", SpecKind.POSITIVE_INT, "Routed experts (E).")
@@ -180,6 +195,12 @@ GATED_EXPERTS = Spec(
     "Experts (and the shared expert) are gated MLPs with three projections; false for two (up, down: "
     "Nemotron-H's squared-ReLU experts).",
     default=True,
+)
+MOE_LATENT_SIZE = Spec(
+    "moe_latent_size",
+    SpecKind.POSITIVE_INT,
+    "Latent MoE (Nemotron-3 Super): the routed experts work in this width; a down projection before them and "
+    "an up projection after (2 · hidden_size · moe_latent_size, shared by all experts). Absent: hidden_size.",
 )
 STATE_DTYPE = Spec(
     "state_dtype",
@@ -273,7 +294,7 @@ class LayerClass:
     @functools.cached_property
     def allowed(self) -> dict[str, Spec]:
         """Every key the specs of this class may hold, metadata included."""
-        return {s.name: s for s in (LAYER_IDX, *self.specs, PARAMETER_COUNT)}
+        return {s.name: s for s in (LAYER_IDX, MTP, *self.specs, PARAMETER_COUNT)}
 
     def parameter_count(self, specs: Mapping[str, Any]) -> int:
         """Parameters of one layer with these specs (exact, Python integers)."""
@@ -309,6 +330,14 @@ class LayerClass:
 
 
 PER_DECODER_LAYER_KINDS = frozenset({LayerKind.ATTENTION, LayerKind.FEEDFORWARD})
+
+
+def is_mtp(class_name: str, specs: Mapping[str, Any]) -> bool:
+    """Whether a layer type belongs to the multi-token-prediction module: its ``mtp`` spec, or its class's kind."""
+    layer_class = _CATALOGUE.get(class_name)
+    return bool(specs.get(MTP.name)) or (
+        layer_class is not None and layer_class.kind is LayerKind.MULTI_TOKEN_PREDICTION
+    )
 
 
 _CATALOGUE: dict[str, LayerClass] = {}
@@ -443,11 +472,19 @@ def _moe(s: Mapping[str, Any], experts: Any = None) -> Any:
     h, e, inner = s["hidden_size"], s["num_experts"], s["moe_intermediate_size"]
     if experts is None:
         experts = s.get(LOCAL_EXPERTS, e)
+    width = s.get(MOE_LATENT_SIZE.name, h)  # what the routed experts read and write
     projections = 2 + _flag(s, GATED_EXPERTS)
-    bias = _flag(s, EXPERT_BIAS) * ((projections - 1) * inner + h)
-    routed = experts * (projections * h * inner + bias)
+    bias = _flag(s, EXPERT_BIAS) * ((projections - 1) * inner + width)
+    routed = experts * (projections * width * inner + bias)
     router = h * e + _flag(s, ROUTER_BIAS) * e
-    shared = projections * h * s.get("shared_expert_intermediate_size", 0) + _flag(s, SHARED_EXPERT_GATE) * h
+    shared_inner = s.get("shared_expert_intermediate_size", 0)
+    shared = projections * h * shared_inner + _flag(s, SHARED_EXPERT_GATE) * h
+    # mlp_bias: biases on the shared expert's and the latent projections (Nemotron-H), never on routed experts.
+    mlp_bias = _flag(s, MLP_BIAS)
+    if "shared_expert_intermediate_size" in s:
+        shared = shared + mlp_bias * ((projections - 1) * shared_inner + h)
+    if MOE_LATENT_SIZE.name in s:
+        shared = shared + 2 * h * width + mlp_bias * (width + h)
     return routed + router + shared
 
 
@@ -559,11 +596,17 @@ register(
         kind=LayerKind.OUTPUT_HEAD,
         description="The output projection to the vocabulary (lm_head); tied when it reuses the token embedding.",
         required=(VOCAB_SIZE, HIDDEN_SIZE),
-        optional=(TIE_WORD_EMBEDDINGS,),
+        optional=(TIE_WORD_EMBEDDINGS, LM_HEAD_BIAS),
         parallelism=(Parallelism.TENSOR,),
         shards=(Shard("vocab_size", "tp", "ceil"),),
-        formula=lambda s: s["vocab_size"] * s["hidden_size"] * (1 - _flag(s, TIE_WORD_EMBEDDINGS)),
-        formula_text="vocab_size · hidden_size; 0 with tie_word_embeddings (counted once, in the embedding)",
+        formula=lambda s: (
+            s["vocab_size"] * s["hidden_size"] * (1 - _flag(s, TIE_WORD_EMBEDDINGS))
+            + _flag(s, LM_HEAD_BIAS) * s["vocab_size"]
+        ),
+        formula_text=(
+            "vocab_size · hidden_size; 0 with tie_word_embeddings (counted once, in the embedding)"
+            " + with lm_head_bias, vocab_size"
+        ),
     )
 )
 register(
@@ -585,7 +628,15 @@ register(
             "optionally a shared expert every token uses (Mixtral, Qwen-MoE, DeepSeek-V3)."
         ),
         required=(HIDDEN_SIZE, NUM_EXPERTS, NUM_EXPERTS_PER_TOK, MOE_INTERMEDIATE_SIZE),
-        optional=(SHARED_EXPERT_INTERMEDIATE_SIZE, SHARED_EXPERT_GATE, ROUTER_BIAS, EXPERT_BIAS, GATED_EXPERTS),
+        optional=(
+            SHARED_EXPERT_INTERMEDIATE_SIZE,
+            SHARED_EXPERT_GATE,
+            ROUTER_BIAS,
+            EXPERT_BIAS,
+            GATED_EXPERTS,
+            MOE_LATENT_SIZE,
+            MLP_BIAS,
+        ),
         parallelism=(Parallelism.TENSOR, Parallelism.EXPERT),
         shards=(
             Shard("moe_intermediate_size", "tp"),
@@ -599,7 +650,10 @@ register(
             " + 3 · hidden_size · shared_expert_intermediate_size (shared expert)"
             " + with shared_expert_gate, hidden_size; with expert_bias, + num_experts · (2 · "
             "moe_intermediate_size + hidden_size); gated_experts false: 2 instead of 3 projections (and "
-            "moe_intermediate_size + hidden_size biases)"
+            "moe_intermediate_size + hidden_size biases); with moe_latent_size, the routed experts (and their "
+            "biases) use moe_latent_size for hidden_size, + 2 · hidden_size · moe_latent_size (latent "
+            "projections); with mlp_bias, + the shared expert's biases (2 or 1 · shared_expert_intermediate_size "
+            "+ hidden_size) and the latent projections' (moe_latent_size + hidden_size)"
         ),
         active_formula=lambda s: _moe(s, experts=s["num_experts_per_tok"]),
         active_formula_text="as the total, with num_experts_per_tok routed experts instead of num_experts",
@@ -638,6 +692,22 @@ register(
             "v_head_dim); output: num_heads · v_head_dim · hidden_size; with attention_bias, + q_lora_rank + "
             "kv_lora_rank + qk_rope_head_dim + hidden_size"
         ),
+    )
+)
+
+register(
+    LayerClass(
+        name="MultiTokenPredictionLayer",
+        kind=LayerKind.MULTI_TOKEN_PREDICTION,
+        description=(
+            "The glue of one multi-token-prediction module (DeepSeek-V3, GLM-4.5): norms of the embedding and of "
+            "the hidden state (enorm, hnorm), their projection back to the model width (eh_proj) and the "
+            "shared head's norm. The module's decoder layer, embedding and head are layer types of their own "
+            "with mtp true."
+        ),
+        required=(HIDDEN_SIZE,),
+        formula=lambda s: 2 * s["hidden_size"] * s["hidden_size"] + 3 * s["hidden_size"],
+        formula_text="2 · hidden_size · hidden_size (eh_proj) + 3 · hidden_size (enorm, hnorm, the shared head's norm)",
     )
 )
 

@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from registry.core import catalogue
+
 
 @dataclass(frozen=True)
 class LayerTypeDoc:
@@ -22,6 +24,11 @@ class LayerTypeDoc:
     count: int
     specs: dict[str, Any]
     parameter_count: int
+
+    @property
+    def mtp(self) -> bool:
+        """Whether it belongs to the multi-token-prediction module (outside total_params)."""
+        return catalogue.is_mtp(self.class_name, self.specs)
 
     def to_document(self) -> dict[str, Any]:
         return {
@@ -52,6 +59,13 @@ class ConfigDoc:
     active_params: int | None = None
     active_params_formatted: str | None = None
 
+    @property
+    def mtp_params(self) -> int | None:
+        """Parameters of the multi-token-prediction layer types (None without any): total_params + mtp_params is
+        what the checkpoint holds."""
+        rows = [layer for layer in self.layer_types if layer.mtp]
+        return sum(layer.count * layer.parameter_count for layer in rows) if rows else None
+
     def to_document(self) -> dict[str, Any]:
         """The config as the format writes it, keys in the spec's order; optional ones only when set."""
         document: dict[str, Any] = {
@@ -69,6 +83,8 @@ class ConfigDoc:
         if self.active_params is not None:
             document["active_params"] = self.active_params
             document["active_params_formatted"] = self.active_params_formatted
+        if (mtp := self.mtp_params) is not None:
+            document["mtp_params"] = mtp
         document["layer_types"] = [layer.to_document() for layer in self.layer_types]
         document["validated"] = self.validated
         document["validation_notes"] = self.validation_notes
@@ -107,10 +123,10 @@ def compact(document: dict[str, Any]) -> str:
 # 4: limits (layer types, notes length) and no control or bidi characters in names and notes;
 # 5: no new rule (key lists, codes and model_id_for moved into it), bumped to be safe, as every change of
 # validation.py is
-RULES_VERSION = "5"
+RULES_VERSION = "6"
 # The syntax tree of validation.py this version names (tests/test_rules_version.py): a rule changed without
 # a new RULES_VERSION fails that test instead of letting unchanged files skip the new rule.
-RULES_FINGERPRINT = "0ef1e77509b4e0c2"
+RULES_FINGERPRINT = "28f306bdd9d39b0e"
 
 
 @functools.cache
@@ -148,8 +164,6 @@ def digest(document: dict[str, Any], text: str | None = None) -> str:
 
 def order_specs(class_name: str, specs: dict[str, Any]) -> dict[str, Any]:
     """``specs`` in the document order of its class (storage such as jsonb may reorder keys)."""
-    from registry.core import catalogue
-
     layer_class = catalogue.get(class_name)
     return in_key_order(specs, list(layer_class.allowed) if layer_class else [])
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
 from registry.core.validation import Code, Issue, _json_type, _show, model_id_for
 
@@ -56,11 +57,23 @@ class Arch:
     reads_head_dim: bool = True
     layers: Callable[[_Reader, Dims], list[dict[str, Any]] | None] | None = None
     notes: Callable[[_Reader], list[str]] | None = None
+    # The key giving how many multi-token-prediction modules the checkpoint holds (DeepSeek-V3's
+    # num_nextn_predict_layers): each is written as layer types with mtp true (see mtp_layer_types).
+    mtp_key: str | None = None
     text_model: str | None = None
+    # Text model_types the wrapper's configuration class reads as another (Kimi-K2.5: kimi_k2 is deepseek_v3).
+    text_model_types: Mapping[str, str] = field(default_factory=dict)
+    # Whether num_attention_heads is a dimension of every config (false: a mixer-only or hybrid family whose
+    # layers builder reads it where attention layers exist; Dims.num_heads is then 0).
+    requires_heads: bool = True
+    # A wrapper whose published text_config leaves dimensions to the text configuration class (Gemma-3's
+    # omits vocab_size): those keys and the class's values, taken when absent, with a note naming them.
+    text_defaults: Mapping[str, Any] = field(default_factory=dict)
     head_dim_default: int | None = None  # None: hidden_size // num_attention_heads
     qkv_bias: Callable[[Mapping[str, Any]], bool] = lambda c: False
     output_bias: Callable[[Mapping[str, Any]], bool] = lambda c: False
     mlp_bias: Callable[[Mapping[str, Any]], bool] = lambda c: False
+    head_bias: str | None = None  # the config key whose flag puts a bias on lm_head (phimoe's lm_head_bias)
     gated_mlp: bool = True
     norms_per_layer: int = 2
     norm_bias: bool = False
@@ -83,8 +96,9 @@ def _deepseek_notes(r: _Reader) -> list[str]:
     if not mtp:
         return []
     return [
-        f"The {mtp} multi-token-prediction layer(s) (num_nextn_predict_layers) are not counted, as "
-        "transformers does not build them; the router's e_score_correction_bias is a buffer, not a parameter."
+        f"The {mtp} multi-token-prediction module(s) (num_nextn_predict_layers) are the layer types with mtp true: "
+        "counted in mtp_params, not in total_params, as transformers does not build them; the router's "
+        "e_score_correction_bias is a buffer, not a parameter."
     ]
 
 
@@ -246,6 +260,7 @@ ARCHITECTURES: dict[str, Arch] = {
         mla=True,
         fixed={"moe_layer_freq": 1},
         notes=_deepseek_notes,
+        mtp_key="num_nextn_predict_layers",
     ),
 }
 # A model_type transformers does not know whose ``architectures`` names a class it has: imported as the
@@ -413,8 +428,19 @@ def _text_model(config: dict[str, Any]) -> tuple[dict[str, Any], Any, list[str]]
         if isinstance(text, dict):
             wrapper = model_type
             model_type = text.get("model_type", arch.text_model)
+            if model_type in arch.text_model_types:
+                read_as = arch.text_model_types[model_type]
+                notes.append(f"{wrapper} reads its text_config's model_type {model_type} as {read_as}.")
+                model_type = read_as
             # What the wrapper says of the whole model (a tied head) holds for its text model unless it says otherwise.
             config = {k: v for k, v in config.items() if k in _WRAPPER_KEYS} | text
+            absent = {k: v for k, v in arch.text_defaults.items() if k not in text}
+            if absent:
+                config |= absent
+                shown = ", ".join(f"{k} {_show(v)}" for k, v in absent.items())
+                notes.append(
+                    f"The text_config omits {shown}: the text configuration class's values, as {wrapper} uses."
+                )
             if model_type in ARCHITECTURES and ARCHITECTURES[model_type].text_model is None:
                 notes.append(
                     f"The text model ({model_type}) of a {wrapper} repo: its vision (or audio) tower and the "
@@ -440,7 +466,7 @@ def _build(r: _Reader, hf_model_id: str) -> dict[str, Any] | None:
             )
     h = r.dimension("hidden_size")
     layers = r.dimension("num_hidden_layers", maximum=MAX_LAYERS)
-    heads = r.dimension("num_attention_heads")
+    heads = r.dimension("num_attention_heads") if arch.requires_heads else 0
     vocab = r.dimension("vocab_size")
     context = r.integer("max_position_embeddings")
     if h is None or layers is None or heads is None or vocab is None:
@@ -466,14 +492,12 @@ def _build(r: _Reader, hf_model_id: str) -> dict[str, Any] | None:
             }
         )
     tied = r.flag("tie_word_embeddings")
-    layer_types.append(
-        {
-            "name": "lm_head",
-            "class": "OutputHeadLayer",
-            "count": 1,
-            "specs": {"vocab_size": vocab, "hidden_size": h, "tie_word_embeddings": tied},
-        }
-    )
+    head: dict[str, Any] = {"vocab_size": vocab, "hidden_size": h, "tie_word_embeddings": tied}
+    if arch.head_bias is not None and r.flag(arch.head_bias):
+        head["lm_head_bias"] = True
+    layer_types.append({"name": "lm_head", "class": "OutputHeadLayer", "count": 1, "specs": head})
+    if arch.mtp_key is not None:
+        layer_types += mtp_layer_types(r, layer_types, r.integer(arch.mtp_key, minimum=0) or 0)
     if r.errors:
         return None
     org_name = hf_model_id.split("/", 1)
@@ -503,6 +527,34 @@ def _decoder(r: _Reader, dims: Dims) -> list[dict[str, Any]]:
     layer_types += _feedforward(r, h, moe_layers)
     layer_types.append(norm_layer(r, arch.norms_per_layer * layers + 1, h))
     return layer_types
+
+
+def mtp_layer_types(r: _Reader, layer_types: list[dict[str, Any]], modules: int) -> list[dict[str, Any]]:
+    """``modules`` multi-token-prediction modules as the checkpoint stores them (DeepSeek-V3, GLM-4.5): each a
+    decoder layer like the model's last (its attention and feed-forward layer types, two norms), the glue
+    (``MultiTokenPredictionLayer``: enorm, hnorm, eh_proj, the shared head's norm), and its own copies of the
+    token embedding and the (untied) head. All with mtp true: mtp_params, outside total_params."""
+    if not modules:
+        return []
+    last: dict[str, dict[str, Any]] = {}
+    for layer_type in layer_types:
+        layer_class = catalogue.get(layer_type["class"])
+        if layer_class is not None and layer_class.per_decoder_layer:
+            last[layer_class.kind] = layer_type  # the later of a kind is the model's last layer's (MoE after dense)
+    embedding = next(lt for lt in layer_types if lt["class"] == "EmbeddingLayer")
+    h = embedding["specs"]["hidden_size"]
+
+    def mtp(name: str, class_name: str, count: int, specs: dict[str, Any]) -> dict[str, Any]:
+        specs = {k: v for k, v in specs.items() if k not in ("layer_idx", "tie_word_embeddings")}
+        return {"name": name, "class": class_name, "count": count, "specs": {"mtp": True, **specs}}
+
+    out = [mtp(f"mtp_{lt['name']}", lt["class"], modules, lt["specs"]) for lt in last.values()]
+    norm = norm_layer(r, 2 * modules, h)
+    out.append(mtp("mtp_norm", "NormLayer", norm["count"], norm["specs"]))
+    out.append(mtp("mtp_projection", "MultiTokenPredictionLayer", modules, {"hidden_size": h}))
+    out.append(mtp("mtp_embedding", "EmbeddingLayer", modules, embedding["specs"]))
+    out.append(mtp("mtp_head", "OutputHeadLayer", modules, embedding["specs"]))
+    return out
 
 
 def norm_layer(r: _Reader, count: int, width: int, *, name: str = "norm") -> dict[str, Any]:

@@ -269,10 +269,19 @@ def plan_stacks(
     import numpy as np
 
     d = deployment
+    # The multi-token-prediction module is not built by transformers nor loaded to serve: not planned.
+    with_mtp = {r.config for r in rows if catalogue.is_mtp(r.class_name, r.specs)}
+    if with_mtp:
+        rows = [r for r in rows if not catalogue.is_mtp(r.class_name, r.specs)]
     n_configs, n_rows = len(configs), len(rows)
     # Configs with fewer layers than pp are refused below; arrays need no more stages than the deepest has.
     stages = max(1, min(d.pp, max((c.num_layers for c in configs), default=1)))
     plans = [Plan(c.model_id, d, d.context or c.context_length) for c in configs]
+    for i in with_mtp:
+        plans[i].notes.append(
+            "The multi-token-prediction layer types (mtp) are not planned: they are outside total_params, and an "
+            "engine loads them only for speculative decoding."
+        )
     owner = np.fromiter((r.config for r in rows), dtype=np.int64, count=n_rows)
     count = np.fromiter((r.count for r in rows), dtype=np.int64, count=n_rows)
     classes = [catalogue.get(r.class_name) for r in rows]
@@ -297,8 +306,7 @@ def plan_stacks(
     kv_elements, _ = counts.evaluate(cols, lambda c: c.kv_elements, degrees=degrees)
     whole_kv_elements, _ = counts.evaluate(cols, lambda c: c.kv_elements)
     attention_flops, _ = counts.evaluate(cols, lambda c: c.attention_flops)
-    window = np.fromiter((_window(r, k) for r, k in zip(rows, kinds, strict=True)), dtype=np.int64, count=n_rows)
-    is_attention = np.fromiter((k is LayerKind.ATTENTION for k in kinds), dtype=bool, count=n_rows)
+    window = np.fromiter((_window(r) for r in rows), dtype=np.int64, count=n_rows)
     # Per-sequence state (linear attention, Mamba): bits of one layer for one sequence, on one device and whole.
     state_bits = _state_bits(cols, rows, d, degrees)
     whole_state_bits = _state_bits(cols, rows, d, None)
@@ -330,7 +338,7 @@ def plan_stacks(
     weights = np.zeros((n_configs, stages), dtype=np.int64)
     np.add.at(weights, owner, on_stage * device_params[:, None])
     kv_per_token = np.zeros((n_configs, stages), dtype=np.int64)  # elements, all tokens held
-    np.add.at(kv_per_token, owner, on_stage * (kv_elements * is_attention)[:, None])
+    np.add.at(kv_per_token, owner, on_stage * kv_elements[:, None])
 
     context = np.fromiter(
         (d.context or c.context_length or 0 for c in configs), dtype=np.int64, count=n_configs
@@ -479,10 +487,9 @@ def plan_stacks(
     return plans
 
 
-def _window(r: StackRow, kind: Any) -> int:
-    """Tokens a layer's cache holds at most: its sliding window or attention chunk; MAX_CONTEXT without one."""
-    if kind is not LayerKind.ATTENTION:
-        return 0
+def _window(r: StackRow) -> int:
+    """Tokens a layer's cache (and its attention) spans at most: its sliding window or attention chunk;
+    MAX_CONTEXT without one. Rows that cache nothing per token and compute no attention are unaffected by it."""
     limits = [r.specs[k] for k in ("sliding_window", "attention_chunk_size") if k in r.specs]
     return min(limits, default=MAX_CONTEXT)
 

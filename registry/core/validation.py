@@ -46,6 +46,7 @@ TOP_LEVEL_KEYS = (
     "total_params_formatted",
     "active_params",
     "active_params_formatted",
+    "mtp_params",
     "layer_types",
     "validated",
     "validation_notes",
@@ -53,9 +54,15 @@ TOP_LEVEL_KEYS = (
 # Ids that /models/<id> cannot name: the API's own routes under /models/ (registry/api/urls.py).
 RESERVED_MODEL_IDS = frozenset({"validate", "import-hf"})
 # A config's own values, stored as its row's columns: every top-level key but its layer types.
-CONFIG_VALUE_KEYS = tuple(key for key in TOP_LEVEL_KEYS if key != "layer_types")
-# The top-level values derived from the layer types.
-DERIVED_TOP_LEVEL_KEYS = ("total_params", "total_params_formatted", "active_params", "active_params_formatted")
+CONFIG_VALUE_KEYS = tuple(key for key in TOP_LEVEL_KEYS if key not in ("layer_types", "mtp_params"))
+# The top-level values derived from the layer types (mtp_params is no column: the layer types give it).
+DERIVED_TOP_LEVEL_KEYS = (
+    "total_params",
+    "total_params_formatted",
+    "active_params",
+    "active_params_formatted",
+    "mtp_params",
+)
 # The config's own values that an author writes (forms, PATCH): the rest are derived.
 AUTHORED_VALUE_KEYS = tuple(key for key in CONFIG_VALUE_KEYS if key not in DERIVED_TOP_LEVEL_KEYS)
 REQUIRED_TOP_LEVEL = ("model_id", "hf_model_id", "name", "hidden_size", "num_layers", "vocab_size", "layer_types")
@@ -109,6 +116,8 @@ class Code(enum.StrEnum):
     ACTIVE_PARAMS_MISMATCH = "active_params_mismatch"
     ACTIVE_PARAMS_FORMATTED_MISMATCH = "active_params_formatted_mismatch"
     ACTIVE_PARAMS_WITHOUT_EXPERTS = "active_params_without_experts"
+    MTP_PARAMS_MISMATCH = "mtp_params_mismatch"
+    MTP_PARAMS_WITHOUT_MTP = "mtp_params_without_mtp"
     # Reading files and bodies (registry.core.files)
     EMPTY_FILE = "empty_file"
     NOT_UTF8 = "not_utf8"
@@ -430,7 +439,7 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
                         f"{catalogue.get(layer.class_name).formula_text}), got {given}",  # type: ignore[union-attr]
                     )
                 )
-        total = sum(layer.count * layer.parameter_count for layer in layers)
+        total = sum(layer.count * layer.parameter_count for layer in layers if not layer.mtp)
         if total > BIGINT_MAX:
             check.error("total_params", Code.TOO_LARGE, f"the derived total {total} exceeds {BIGINT_MAX}")
         elif total == 0:
@@ -441,6 +450,7 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
         if active is not None:
             why = "every parameter but the routed experts, of which num_experts_per_tok of num_experts"
             recomputed += _stale_derived(check, data, "active_params", active, why)
+        recomputed += _check_mtp(check, data, layers)
     else:
         active = None
         if "total_params" in data:
@@ -500,8 +510,34 @@ def _stale_derived(check: _Checker, data: Mapping[str, Any], key: str, value: in
     return stale
 
 
+def _check_mtp(check: _Checker, data: Mapping[str, Any], layers: list[LayerTypeDoc]) -> list[Issue]:
+    """A given mtp_params: an error without multi-token-prediction layer types, stale when it differs."""
+    if "mtp_params" not in data:
+        return []
+    given = check.integer("mtp_params", data["mtp_params"])
+    rows = [layer for layer in layers if layer.mtp]
+    if not rows:
+        check.error(
+            "mtp_params",
+            Code.MTP_PARAMS_WITHOUT_MTP,
+            "expected no mtp_params: only a config with multi-token-prediction layer types (mtp true) has one",
+        )
+        return []
+    value = sum(layer.count * layer.parameter_count for layer in rows)
+    if given is not None and given != value:
+        return [
+            Issue(
+                "mtp_params",
+                Code.MTP_PARAMS_MISMATCH,
+                f"expected {value} (Σ count × parameter_count of the layer types with mtp true), got {given}",
+            )
+        ]
+    return []
+
+
 def _check_active(check: _Checker, data: Mapping[str, Any], layers: list[LayerTypeDoc]) -> int | None:
     """The derived active_params: None without routed experts (and then the input must not give one)."""
+    layers = [layer for layer in layers if not layer.mtp]
     classes = [catalogue.get(layer.class_name) for layer in layers]
     if not any(c.has_experts for c in classes):  # type: ignore[union-attr]
         for key in ("active_params", "active_params_formatted"):
@@ -595,11 +631,16 @@ def _check_stack(check: _Checker, layers: list[LayerTypeDoc], num_layers: int | 
     """Rules across layer types: decoder layers add up, a tied head has an embedding to tie to, a head exists."""
     by_kind: dict[catalogue.LayerKind, list[int]] = {}
     for i, layer in enumerate(layers):
+        if layer.mtp:  # the multi-token-prediction module: outside the decoder's stack
+            continue
         layer_class = catalogue.get(layer.class_name)
         assert layer_class is not None
         by_kind.setdefault(layer_class.kind, []).append(i)
+    decoder_rows = [i for kind in catalogue.PER_DECODER_LAYER_KINDS for i in by_kind.get(kind, [])]
+    # Blocks of one mixer each (Nemotron-H: a Mamba, attention or MLP block per layer) add up between the kinds.
+    one_per_block = sum(layers[i].count for i in decoder_rows) == num_layers
     for kind, rows in by_kind.items():
-        if kind not in catalogue.PER_DECODER_LAYER_KINDS or num_layers is None:
+        if kind not in catalogue.PER_DECODER_LAYER_KINDS or num_layers is None or one_per_block:
             continue
         total = sum(layers[i].count for i in rows)
         if total == num_layers:

@@ -1,0 +1,791 @@
+"""State-space and hybrid families: mamba, mamba2, nemotron_h, jamba, falcon_h1, granitemoehybrid, lfm2.
+
+Each follows transformers 5.25's configuration class and modeling file for that model_type: which layers
+hold a Mamba (v1 or 2) mixer, attention, a short convolution, an MLP or experts, and the keys each reads.
+The mixers' counts are the catalogue's MambaLayer, Mamba2Layer and ShortConvLayer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from registry.core.catalogue import STATE_DTYPE
+from registry.core.hf import Arch, Dims, _attention, _moe_specs, _Reader, norm_layer, register_arch
+from registry.core.validation import Code, _show
+
+MAMBA, ATTENTION, MLP, MOE, CONV = "linear_attention", "full_attention", "mlp", "moe", "conv"
+# Names transformers remaps when it reads a layer_types list (configuration_utils._LEGACY_LAYER_TYPE_REMAP).
+_LEGACY = {"mamba": MAMBA, "attention": ATTENTION}
+_NEMOTRON_PATTERN = {"M": MAMBA, "*": ATTENTION, "-": MLP, "E": MOE}
+
+
+# ---- shared readers ------------------------------------------------------------------------------
+
+
+def _refuse_null(r: _Reader, keys: tuple[str, ...]) -> None:
+    """Keys whose null transformers would pass on to a module (a crash or a different model): refused."""
+    for key in keys:
+        given, value = r.raw(key)
+        if given and value is None:
+            r.error(key, Code.INVALID_VALUE, f"expected a value: null is not a {r.model_type} default (omit the key)")
+
+
+def _time_step_rank(r: _Reader, key: str, h: int) -> int | None:
+    """Mamba's dt rank: an integer, or 'auto' (the default) for ceil(hidden_size / 16)."""
+    given, value = r.raw(key)
+    if not given or value is None or value == "auto":
+        return -(-h // 16)
+    return r._positive(key, value)
+
+
+def _state_dtype(r: _Reader, key: str) -> str | None:
+    """The recurrent state's dtype from ``key`` (e.g. mamba_ssm_cache_dtype), one of STATE_DTYPE's choices."""
+    value = r.value(key)
+    if value not in STATE_DTYPE.choices:
+        wanted = ", ".join(STATE_DTYPE.choices)
+        r.error(key, Code.INVALID_VALUE, f"expected one of {wanted}, got {_show(value)}")
+        return None
+    return value
+
+
+def _kinds(r: _Reader, key: str, layers: int, allowed: tuple[str, ...]) -> list[str] | None:
+    """A per-layer list of kinds (legacy names remapped as transformers does), one per decoder layer."""
+    _, listed = r.raw(key)
+    if not isinstance(listed, list):
+        r.error(key, Code.INVALID_VALUE, f"expected a list of {layers} layer types, got {_show(listed)}")
+        return None
+    kinds = [_LEGACY.get(k, k) if isinstance(k, str) else k for k in listed]
+    for i, kind in enumerate(kinds):
+        if kind not in allowed:
+            wanted = " or ".join(repr(a) for a in allowed)
+            r.error(f"{key}[{i}]", Code.UNSUPPORTED_KEY, f"expected {wanted}, got {_show(listed[i])}")
+    if len(kinds) != layers:
+        r.error(
+            key,
+            Code.CONTRADICTION,
+            f"expected one layer type per layer (num_hidden_layers is {layers}), got {len(kinds)}",
+        )
+    return None if r.errors else kinds
+
+
+def _indices(kinds: list[str], kind: str) -> list[int]:
+    return [i for i, k in enumerate(kinds) if k == kind]
+
+
+def _attention_layers(r: _Reader, h: int, indices: list[int], *, heads: int | None = None) -> list[dict[str, Any]]:
+    """The attention layer type at ``indices`` (hf._attention's specs: head_dim, KV heads, biases, qk_norm)."""
+    if not indices:
+        return []
+    if heads is None:
+        heads = r.dimension("num_attention_heads")
+        if heads is None:
+            return []
+    out = _attention(r, h, heads, len(indices), [None] * len(indices))
+    for layer in out:
+        layer["specs"]["layer_idx"] = indices[0]
+    return out
+
+
+def mamba2_layer(
+    count: int,
+    layer_idx: int,
+    h: int,
+    heads: int,
+    head_dim: int,
+    state: int,
+    groups: int,
+    kernel: int,
+    *,
+    conv_bias: bool = True,
+    in_bias: bool = False,
+    out_bias: bool = False,
+    gated_norm: bool = True,
+    state_dtype: str = "auto",
+    name: str = "mamba",
+) -> dict[str, Any]:
+    """A Mamba2Layer type; options written only where they differ from the class's defaults."""
+    specs: dict[str, Any] = {
+        "layer_idx": layer_idx,
+        "hidden_size": h,
+        "mamba_num_heads": heads,
+        "mamba_head_dim": head_dim,
+        "ssm_state_size": state,
+        "n_groups": groups,
+        "conv_kernel": kernel,
+    }
+    if not conv_bias:
+        specs["use_conv_bias"] = False
+    if in_bias:
+        specs["in_proj_bias"] = True
+    if out_bias:
+        specs["out_proj_bias"] = True
+    if not gated_norm:
+        specs["gated_norm"] = False
+    if state_dtype != "auto":
+        specs["state_dtype"] = state_dtype
+    return {"name": name, "class": "Mamba2Layer", "count": count, "specs": specs}
+
+
+def mamba_layer(
+    count: int,
+    layer_idx: int,
+    h: int,
+    inner: int,
+    state: int,
+    kernel: int,
+    rank: int,
+    *,
+    conv_bias: bool,
+    proj_bias: bool,
+    dt_bc_norms: bool = False,
+) -> dict[str, Any]:
+    """A MambaLayer (v1) type."""
+    specs: dict[str, Any] = {
+        "layer_idx": layer_idx,
+        "hidden_size": h,
+        "mamba_intermediate_size": inner,
+        "ssm_state_size": state,
+        "conv_kernel": kernel,
+        "time_step_rank": rank,
+    }
+    if not conv_bias:
+        specs["use_conv_bias"] = False
+    if proj_bias:
+        specs["in_proj_bias"] = True
+        specs["out_proj_bias"] = True
+    if dt_bc_norms:
+        specs["dt_bc_norms"] = True
+    return {"name": "mamba", "class": "MambaLayer", "count": count, "specs": specs}
+
+
+def _mlp(name: str, indices: list[int], h: int, inner: int | None, *, gated: bool, bias: bool) -> dict[str, Any]:
+    specs: dict[str, Any] = {"layer_idx": indices[0], "hidden_size": h, "intermediate_size": inner}
+    if bias:
+        specs["mlp_bias"] = True
+    return {"name": name, "class": "GatedMLPLayer" if gated else "MLPLayer", "count": len(indices), "specs": specs}
+
+
+def _mamba2_heads(r: _Reader, inner: int, heads_key: str, head_dim_key: str) -> tuple[int, int] | None:
+    """Heads and head width of a mixer whose head width may be 'auto' (inner // heads), checked as transformers
+    checks them (falcon_h1, granitemoehybrid)."""
+    heads = r.dimension(heads_key)
+    if heads is None:
+        return None
+    given, head_dim = r.raw(head_dim_key)
+    if inner % heads:
+        r.error(heads_key, Code.CONTRADICTION, f"expected a divisor of the Mamba inner width ({inner}), got {heads}")
+        return None
+    if not given or head_dim == "auto":
+        return heads, inner // heads
+    head_dim = r._positive(head_dim_key, head_dim)
+    if head_dim is not None and head_dim * heads != inner:
+        r.error(
+            head_dim_key,
+            Code.CONTRADICTION,
+            f"expected {head_dim_key} · {heads_key} to equal the Mamba inner width ({inner}), got {head_dim} · {heads}",
+        )
+        return None
+    return None if head_dim is None else (heads, head_dim)
+
+
+# ---- mamba, mamba2 -------------------------------------------------------------------------------
+
+
+def _mamba(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
+    h, layers = dims.hidden_size, dims.num_layers
+    # MambaConfig sets intermediate_size to expand · hidden_size, and then a config.json's own
+    # intermediate_size (an attribute it keeps) overwrites it.
+    _refuse_null(r, ("intermediate_size",))
+    given, _ = r.raw("intermediate_size")
+    expand = r.integer("expand")
+    inner = r.integer("intermediate_size") if given else None if expand is None else expand * h
+    state, kernel = r.integer("state_size"), r.integer("conv_kernel")
+    rank = _time_step_rank(r, "time_step_rank", h)
+    if inner is None or state is None or kernel is None or rank is None:
+        return None
+    bias = r.flag("use_bias")
+    mixer = mamba_layer(layers, 0, h, inner, state, kernel, rank, conv_bias=r.flag("use_conv_bias"), proj_bias=bias)
+    return [mixer, norm_layer(r, layers + 1, h)]
+
+
+def _mamba2(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
+    h, layers = dims.hidden_size, dims.num_layers
+    heads, head_dim, expand = r.dimension("num_heads"), r.integer("head_dim"), r.integer("expand")
+    state, groups, kernel = r.integer("state_size"), r.integer("n_groups"), r.integer("conv_kernel")
+    if None in (heads, head_dim, expand, state, groups, kernel):
+        return None
+    if expand * h != heads * head_dim:
+        r.error(
+            "num_heads",
+            Code.CONTRADICTION,
+            f"expected num_heads · head_dim ({heads} · {head_dim}) to equal expand · hidden_size ({expand} · {h}), "
+            "as transformers requires",
+        )
+        return None
+    bias = r.flag("use_bias")
+    mixer = mamba2_layer(
+        layers,
+        0,
+        h,
+        heads,
+        head_dim,
+        state,
+        groups,
+        kernel,
+        conv_bias=r.flag("use_conv_bias"),
+        in_bias=bias,
+        out_bias=bias,
+    )
+    return [mixer, norm_layer(r, layers + 1, h)]
+
+
+register_arch(
+    "mamba",
+    Arch(
+        requires_heads=False,
+        defaults={
+            "tie_word_embeddings": True,
+            "state_size": 16,
+            "expand": 2,
+            "conv_kernel": 4,
+            "use_bias": False,
+            "use_conv_bias": True,
+        },
+        layers=_mamba,
+    ),
+    classes=("MambaForCausalLM",),
+)
+register_arch(
+    "mamba2",
+    Arch(
+        requires_heads=False,
+        defaults={
+            "tie_word_embeddings": False,
+            "head_dim": 64,
+            "state_size": 128,
+            "expand": 2,
+            "n_groups": 8,
+            "conv_kernel": 4,
+            "use_bias": False,
+            "use_conv_bias": True,
+        },
+        layers=_mamba2,
+    ),
+    classes=("Mamba2ForCausalLM",),
+)
+
+
+# ---- nemotron_h ----------------------------------------------------------------------------------
+
+
+def _nemotron_kinds(r: _Reader, layers: int) -> list[str] | None:
+    """layers_block_type (or its alias layer_types) when given, else hybrid_override_pattern's characters."""
+    given, listed = r.raw("layers_block_type")
+    if given and listed is not None:
+        return _kinds(r, "layers_block_type", layers, (MAMBA, ATTENTION, MLP, MOE))
+    given, pattern = r.raw("hybrid_override_pattern")
+    if not given or pattern is None:
+        r.error(
+            "hybrid_override_pattern",
+            Code.MISSING_DIMENSION,
+            "'hybrid_override_pattern' (or layers_block_type) is required: it says which layers are Mamba, "
+            "attention, MLP or MoE",
+        )
+        return None
+    if not isinstance(pattern, str) or any(c not in _NEMOTRON_PATTERN for c in pattern):
+        r.error(
+            "hybrid_override_pattern",
+            Code.INVALID_VALUE,
+            f"expected a string of M (Mamba), * (attention), - (MLP) and E (MoE), got {_show(pattern)}",
+        )
+        return None
+    if len(pattern) != layers:
+        r.error(
+            "num_hidden_layers",
+            Code.CONTRADICTION,
+            f"expected the length of hybrid_override_pattern ({len(pattern)}; transformers builds that many layers), "
+            f"got {layers}",
+        )
+        return None
+    return [_NEMOTRON_PATTERN[c] for c in pattern]
+
+
+def _nemotron_moe(r: _Reader, h: int, indices: list[int]) -> dict[str, Any]:
+    experts, per_token = r.dimension("n_routed_experts"), r.dimension("num_experts_per_tok")
+    specs: dict[str, Any] = {
+        "layer_idx": indices[0],
+        "hidden_size": h,
+        "num_experts": experts,
+        "num_experts_per_tok": per_token,
+        "moe_intermediate_size": r.dimension("moe_intermediate_size"),
+    }
+    if experts is not None and per_token is not None and per_token > experts:
+        r.error(
+            "num_experts_per_tok",
+            Code.CONTRADICTION,
+            f"expected at most n_routed_experts ({experts}) experts per token, got {per_token}",
+        )
+    # The shared expert is always built; a width of 0 falls back to intermediate_size (NemotronHMLP).
+    shared = r.dimension("moe_shared_expert_intermediate_size", minimum=0)
+    specs["shared_expert_intermediate_size"] = shared or r.dimension("intermediate_size")
+    specs["gated_experts"] = False
+    given, latent = r.raw("moe_latent_size")
+    if given and latent is not None:
+        specs["moe_latent_size"] = r._positive("moe_latent_size", latent)
+    if r.flag("mlp_bias"):
+        specs["mlp_bias"] = True
+    return {"name": "moe", "class": "MoELayer", "count": len(indices), "specs": specs}
+
+
+def _nemotron_h(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
+    h, layers = dims.hidden_size, dims.num_layers
+    _refuse_null(r, ("num_key_value_heads",))
+    kinds = _nemotron_kinds(r, layers)
+    if kinds is None:
+        return None
+    out: list[dict[str, Any]] = []
+    mamba = _indices(kinds, MAMBA)
+    if mamba:
+        heads, head_dim = r.dimension("mamba_num_heads"), r.dimension("mamba_head_dim")
+        state, groups, kernel = r.integer("ssm_state_size"), r.integer("n_groups"), r.integer("conv_kernel")
+        dtype = _state_dtype(r, "mamba_ssm_cache_dtype")
+        if None in (heads, head_dim, state, groups, kernel, dtype):
+            return None
+        bias = r.flag("use_bias")
+        out.append(
+            mamba2_layer(
+                len(mamba),
+                mamba[0],
+                h,
+                heads,
+                head_dim,
+                state,
+                groups,
+                kernel,
+                conv_bias=r.flag("use_conv_bias"),
+                in_bias=bias,
+                out_bias=bias,
+                state_dtype=dtype,  # type: ignore[arg-type]
+            )
+        )
+    out += _attention_layers(r, h, _indices(kinds, ATTENTION))
+    mlp = _indices(kinds, MLP)
+    if mlp:
+        out.append(_mlp("mlp", mlp, h, r.dimension("intermediate_size"), gated=False, bias=r.flag("mlp_bias")))
+    moe = _indices(kinds, MOE)
+    if moe:
+        out.append(_nemotron_moe(r, h, moe))
+    out.append(norm_layer(r, layers + 1, h))  # one norm per block, and the final one
+    return out
+
+
+def _nemotron_notes(r: _Reader) -> list[str]:
+    notes = [
+        "Each Nemotron-H block is one mixer (Mamba-2, attention, MLP or MoE) with one norm; the routers' "
+        "e_score_correction_bias is a buffer, not a parameter; NemotronHForCausalLM never ties its head to the "
+        "embedding (tie_word_embeddings is not read)."
+    ]
+    mtp = r.config.get("num_nextn_predict_layers")
+    if mtp:
+        notes.append(
+            f"The {mtp} multi-token-prediction layer(s) (num_nextn_predict_layers) are not counted, as "
+            "transformers does not build them."
+        )
+    return notes
+
+
+register_arch(
+    "nemotron_h",
+    Arch(
+        requires_heads=False,
+        kv_heads_required=True,
+        head_dim_default=128,
+        # NemotronHForCausalLM has no tied weights: the importer reads the head's tie from a key no config has.
+        keys={"tie_word_embeddings": "(nemotron_h never ties)"},
+        aliases={
+            "layers_block_type": ("layer_types",),
+            "n_groups": ("mamba_n_groups",),
+            "conv_kernel": ("mamba_d_conv",),
+            "use_conv_bias": ("mamba_conv_bias",),
+            "n_routed_experts": ("num_local_experts",),
+        },
+        defaults={
+            "max_position_embeddings": 4096,
+            "tie_word_embeddings": False,
+            "ssm_state_size": 128,
+            "n_groups": 8,
+            "conv_kernel": 4,
+            "use_conv_bias": True,
+            "use_bias": False,
+            "mlp_bias": False,
+            "mamba_ssm_cache_dtype": "float32",
+        },
+        layers=_nemotron_h,
+        notes=_nemotron_notes,
+    ),
+    classes=("NemotronHForCausalLM",),
+)
+
+
+# ---- jamba ---------------------------------------------------------------------------------------
+
+
+def _every(r: _Reader, layers: int, period_key: str, offset_key: str) -> list[bool] | None:
+    """Layers i with i % period == offset; transformers requires offset < period."""
+    period, offset = r.integer(period_key), r.integer(offset_key, minimum=0)
+    if period is None or offset is None:
+        return None
+    if offset >= period:
+        r.error(offset_key, Code.CONTRADICTION, f"expected less than {period_key} ({period}), got {offset}")
+        return None
+    return [i % period == offset for i in range(layers)]
+
+
+def _jamba(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
+    h, layers = dims.hidden_size, dims.num_layers
+    _refuse_null(r, ("num_key_value_heads",))
+    attention = _every(r, layers, "attn_layer_period", "attn_layer_offset")
+    expert_layers = _every(r, layers, "expert_layer_period", "expert_layer_offset")
+    if attention is None or expert_layers is None:
+        return None
+    expand, state, kernel = r.integer("mamba_expand"), r.integer("mamba_d_state"), r.integer("mamba_d_conv")
+    rank = _time_step_rank(r, "mamba_dt_rank", h)
+    if None in (expand, state, kernel, rank):
+        return None
+    out: list[dict[str, Any]] = []
+    mamba = [i for i, a in enumerate(attention) if not a]
+    if mamba:
+        out.append(
+            mamba_layer(
+                len(mamba),
+                mamba[0],
+                h,
+                expand * h,  # type: ignore[operator]
+                state,  # type: ignore[arg-type]
+                kernel,  # type: ignore[arg-type]
+                rank,  # type: ignore[arg-type]
+                conv_bias=r.flag("mamba_conv_bias"),
+                proj_bias=r.flag("mamba_proj_bias"),
+                dt_bc_norms=True,
+            )
+        )
+    out += _attention_layers(r, h, [i for i, a in enumerate(attention) if a])
+    experts = r.dimension("num_experts")
+    if experts is None:
+        return None
+    sparse = [i for i, e in enumerate(expert_layers) if e and experts > 1]  # one expert builds a dense MLP
+    dense = [i for i in range(layers) if i not in set(sparse)]
+    mixed = bool(dense and sparse)
+    if dense:
+        name = "feedforward_dense" if mixed else "feedforward"
+        out.append(_mlp(name, dense, h, r.dimension("intermediate_size"), gated=True, bias=False))
+    if sparse:
+        specs = {"layer_idx": sparse[0], **_moe_specs(r, h)}
+        out.append(
+            {
+                "name": "feedforward_moe" if mixed else "feedforward",
+                "class": "MoELayer",
+                "count": len(sparse),
+                "specs": specs,
+            }
+        )
+    out.append(norm_layer(r, 2 * layers + 1, h))
+    return out
+
+
+register_arch(
+    "jamba",
+    Arch(
+        requires_heads=False,
+        kv_heads_required=True,
+        aliases={"num_experts": ("num_local_experts",)},
+        defaults={
+            "max_position_embeddings": 262144,
+            "tie_word_embeddings": False,
+            "expert_layer_period": 2,
+            "expert_layer_offset": 1,
+            "attn_layer_period": 8,
+            "attn_layer_offset": 4,
+            "mamba_d_state": 16,
+            "mamba_d_conv": 4,
+            "mamba_expand": 2,
+            "mamba_conv_bias": True,
+            "mamba_proj_bias": False,
+        },
+        moe="mixtral",  # experts of width intermediate_size
+        layers=_jamba,
+    ),
+    classes=("JambaForCausalLM",),
+)
+
+
+# ---- falcon_h1 -----------------------------------------------------------------------------------
+
+_FALCON_NOT_NULL = (
+    "mamba_n_groups",
+    "mamba_d_state",
+    "mamba_d_conv",
+    "mamba_expand",
+    "mamba_conv_bias",
+    "mamba_proj_bias",
+    "mamba_rms_norm",
+    "projectors_bias",
+    "mamba_d_head",
+)
+
+
+def _falcon_h1(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
+    h, layers = dims.hidden_size, dims.num_layers
+    _refuse_null(r, _FALCON_NOT_NULL)
+    given, d_ssm = r.raw("mamba_d_ssm")
+    expand = r.integer("mamba_expand")
+    if given and d_ssm is None:  # null: expand · hidden_size; absent: the class's 1024
+        inner = None if expand is None else expand * h
+    else:
+        inner = r._positive("mamba_d_ssm", d_ssm) if given else 1024
+    if inner is None:
+        return None
+    heads = _mamba2_heads(r, inner, "mamba_n_heads", "mamba_d_head")
+    state, groups, kernel = r.integer("mamba_d_state"), r.integer("mamba_n_groups"), r.integer("mamba_d_conv")
+    if heads is None or None in (state, groups, kernel):
+        return None
+    all_layers = list(range(layers))
+    out = _attention_layers(r, h, all_layers, heads=dims.num_heads)
+    out.append(
+        mamba2_layer(
+            layers,
+            0,
+            h,
+            *heads,
+            state,  # type: ignore[arg-type]
+            groups,  # type: ignore[arg-type]
+            kernel,  # type: ignore[arg-type]
+            conv_bias=r.flag("mamba_conv_bias"),
+            in_bias=r.flag("mamba_proj_bias"),
+            out_bias=r.flag("projectors_bias"),
+            gated_norm=r.flag("mamba_rms_norm"),
+        )
+    )
+    out.append(
+        _mlp("feedforward", all_layers, h, r.dimension("intermediate_size"), gated=True, bias=r.flag("mlp_bias"))
+    )
+    out.append(norm_layer(r, 2 * layers + 1, h))
+    return out
+
+
+def _falcon_notes(r: _Reader) -> list[str]:
+    return [
+        "Every Falcon-H1 layer runs attention and a Mamba-2 mixer side by side, then an MLP; the µP multipliers "
+        "are scalars and the mixers' mup_vector a buffer, not parameters."
+    ]
+
+
+register_arch(
+    "falcon_h1",
+    Arch(
+        kv_heads_required=True,
+        defaults={
+            "max_position_embeddings": 8192,
+            "tie_word_embeddings": False,
+            "attention_bias": False,
+            "mlp_bias": False,
+            "mamba_n_groups": 1,
+            "mamba_d_state": 256,
+            "mamba_d_conv": 4,
+            "mamba_expand": 2,
+            "mamba_conv_bias": True,
+            "mamba_proj_bias": False,
+            "mamba_rms_norm": False,
+            "projectors_bias": False,
+        },
+        qkv_bias=lambda c: c["attention_bias"],
+        output_bias=lambda c: c["attention_bias"],
+        layers=_falcon_h1,
+        notes=_falcon_notes,
+    ),
+    classes=("FalconH1ForCausalLM",),
+)
+
+
+# ---- granitemoehybrid ----------------------------------------------------------------------------
+
+_GRANITE_NOT_NULL = (
+    "mamba_n_groups",
+    "mamba_d_state",
+    "mamba_d_conv",
+    "mamba_expand",
+    "mamba_conv_bias",
+    "mamba_proj_bias",
+    "mamba_d_head",
+)
+
+
+def _granite_ffn(r: _Reader, h: int, layers: int) -> list[dict[str, Any]]:
+    """Every layer: a shared gated MLP (shared_intermediate_size), inside the MoE when there are experts."""
+    experts = r.dimension("num_local_experts", minimum=0)
+    shared = r.dimension("shared_intermediate_size", minimum=0)
+    if experts is None or shared is None:
+        return []
+    if experts:
+        per_token = r.dimension("num_experts_per_tok")
+        if per_token is not None and per_token > experts:
+            r.error(
+                "num_experts_per_tok",
+                Code.CONTRADICTION,
+                f"expected at most num_local_experts ({experts}) experts per token, got {per_token}",
+            )
+        specs = {
+            "layer_idx": 0,
+            "hidden_size": h,
+            "num_experts": experts,
+            "num_experts_per_tok": per_token,
+            "moe_intermediate_size": r.dimension("intermediate_size"),
+            "shared_expert_intermediate_size": shared,
+        }
+        return [{"name": "feedforward", "class": "MoELayer", "count": layers, "specs": specs}]
+    if not shared:
+        return []  # a shared MLP of no width: nothing to count
+    return [_mlp("feedforward", list(range(layers)), h, shared, gated=True, bias=False)]
+
+
+def _granitemoehybrid(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
+    h, layers = dims.hidden_size, dims.num_layers
+    _refuse_null(r, _GRANITE_NOT_NULL)
+    given, listed = r.raw("layer_types")
+    kinds = _kinds(r, "layer_types", layers, (MAMBA, ATTENTION)) if given and listed is not None else [MAMBA] * layers
+    expand = r.integer("mamba_expand")
+    if kinds is None or expand is None:
+        return None
+    out: list[dict[str, Any]] = []
+    mamba = _indices(kinds, MAMBA)
+    if mamba:
+        heads = _mamba2_heads(r, expand * h, "mamba_n_heads", "mamba_d_head")
+        state, groups, kernel = r.integer("mamba_d_state"), r.integer("mamba_n_groups"), r.integer("mamba_d_conv")
+        if heads is None or None in (state, groups, kernel):
+            return None
+        bias = r.flag("mamba_proj_bias")
+        out.append(
+            mamba2_layer(
+                len(mamba),
+                mamba[0],
+                h,
+                *heads,
+                state,  # type: ignore[arg-type]
+                groups,  # type: ignore[arg-type]
+                kernel,  # type: ignore[arg-type]
+                conv_bias=r.flag("mamba_conv_bias"),
+                in_bias=bias,
+                out_bias=bias,
+            )
+        )
+    out += _attention_layers(r, h, _indices(kinds, ATTENTION))
+    out += _granite_ffn(r, h, layers)
+    out.append(norm_layer(r, 2 * layers + 1, h))
+    return out
+
+
+register_arch(
+    "granitemoehybrid",
+    Arch(
+        requires_heads=False,
+        aliases={"layer_types": ("layers_block_type",)},
+        keys={"num_experts": "num_local_experts"},
+        defaults={
+            "max_position_embeddings": 2048,
+            "tie_word_embeddings": False,
+            "attention_bias": False,
+            "mamba_n_groups": 1,
+            "mamba_d_state": 256,
+            "mamba_d_conv": 4,
+            "mamba_expand": 2,
+            "mamba_conv_bias": True,
+            "mamba_proj_bias": False,
+        },
+        qkv_bias=lambda c: c["attention_bias"],
+        output_bias=lambda c: c["attention_bias"],
+        layers=_granitemoehybrid,
+    ),
+    classes=("GraniteMoeHybridForCausalLM",),
+)
+
+
+# ---- lfm2 ----------------------------------------------------------------------------------------
+
+
+def _lfm2_kinds(r: _Reader, layers: int) -> list[str] | None:
+    """layer_types when given; else full_attn_idxs (attention there, convolutions elsewhere); else all attention."""
+    given, listed = r.raw("layer_types")
+    if given and listed is not None:
+        return _kinds(r, "layer_types", layers, (CONV, ATTENTION))
+    given, idxs = r.raw("full_attn_idxs")
+    if not given or idxs is None:
+        return [ATTENTION] * layers
+    if not isinstance(idxs, list) or not all(type(i) is int for i in idxs):
+        r.error("full_attn_idxs", Code.INVALID_VALUE, f"expected a list of layer indices, got {_show(idxs)}")
+        return None
+    return [ATTENTION if i in idxs else CONV for i in range(layers)]
+
+
+def _lfm2_inner(r: _Reader) -> int | None:
+    """Lfm2MLP's width: intermediate_size (block_ff_dim), adjusted to 2/3, the multiplier and multiple_of."""
+    inner = r.dimension("intermediate_size")
+    if inner is None:
+        return None
+    if not r.flag("block_auto_adjust_ff_dim"):
+        return inner
+    inner = int(2 * inner / 3)
+    multiplier = r.value("block_ffn_dim_multiplier")
+    if isinstance(multiplier, bool) or not isinstance(multiplier, int | float):
+        r.error("block_ffn_dim_multiplier", Code.INVALID_VALUE, f"expected a number, got {_show(multiplier)}")
+        return None
+    multiple = r.integer("block_multiple_of")
+    if multiple is None:
+        return None
+    inner = int(multiplier * inner)
+    inner = multiple * ((inner + multiple - 1) // multiple)
+    if inner < 1:
+        r.error("intermediate_size", Code.INVALID_VALUE, "the adjusted MLP width is 0: transformers builds no MLP")
+        return None
+    return inner
+
+
+def _lfm2(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
+    h, layers = dims.hidden_size, dims.num_layers
+    kinds = _lfm2_kinds(r, layers)
+    inner = _lfm2_inner(r)
+    kernel = r.integer("conv_L_cache")
+    if kinds is None or inner is None or kernel is None:
+        return None
+    out: list[dict[str, Any]] = []
+    conv = _indices(kinds, CONV)
+    if conv:
+        specs: dict[str, Any] = {"layer_idx": conv[0], "hidden_size": h, "conv_kernel": kernel}
+        if r.flag("conv_bias"):
+            specs["conv_bias"] = True
+        out.append({"name": "conv", "class": "ShortConvLayer", "count": len(conv), "specs": specs})
+    out += _attention_layers(r, h, _indices(kinds, ATTENTION))
+    out.append(_mlp("feedforward", list(range(layers)), h, inner, gated=True, bias=False))
+    out.append(norm_layer(r, 2 * layers + 1, h))  # operator and ffn norms, and the final embedding_norm
+    return out
+
+
+register_arch(
+    "lfm2",
+    Arch(
+        requires_heads=False,
+        kv_heads_required=True,
+        aliases={"intermediate_size": ("block_ff_dim",), "tie_word_embeddings": ("tie_embedding",)},
+        defaults={
+            "max_position_embeddings": 128_000,
+            "tie_word_embeddings": True,
+            "conv_bias": False,
+            "conv_L_cache": 3,
+            "block_multiple_of": 256,
+            "block_ffn_dim_multiplier": 1.0,
+            "block_auto_adjust_ff_dim": True,
+        },
+        qk_norm="per_head",
+        layers=_lfm2,
+    ),
+    classes=("Lfm2ForCausalLM",),
+)
