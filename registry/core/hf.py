@@ -529,6 +529,24 @@ def _decoder(r: _Reader, dims: Dims) -> list[dict[str, Any]]:
     return layer_types
 
 
+MTP_KEYS = ("num_nextn_predict_layers", "num_mtp_layers", "mtp_num_hidden_layers")
+
+
+def mtp_note(r: _Reader, *keys: str) -> list[str]:
+    """What the notes say of the checkpoint's multi-token-prediction layers (not built by transformers, so not
+    counted), when the config declares some under one of ``keys`` (default: the usual names)."""
+    for key in keys or MTP_KEYS:
+        value = r.config.get(key)
+        if value is True:
+            return [f"The multi-token-prediction modules ({key}) are not counted: transformers does not build them."]
+        if type(value) is int and value > 0:
+            return [
+                f"The {value} multi-token-prediction layer(s) ({key}) are not counted: transformers does not "
+                "build them."
+            ]
+    return []
+
+
 def mtp_layer_types(r: _Reader, layer_types: list[dict[str, Any]], modules: int) -> list[dict[str, Any]]:
     """``modules`` multi-token-prediction modules as the checkpoint stores them (DeepSeek-V3, GLM-4.5): each a
     decoder layer like the model's last (its attention and feed-forward layer types, two norms), the glue

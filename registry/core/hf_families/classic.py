@@ -23,6 +23,7 @@ from registry.core.hf import (
     _feedforward,
     _insert_after,
     _Reader,
+    mtp_note,
     norm_layer,
     register_arch,
 )
@@ -313,16 +314,6 @@ def _ernie4_5_moe(r: _Reader, dims: Dims) -> LayerTypes | None:
     return layer_types
 
 
-def _mtp_notes(r: _Reader) -> list[str]:
-    mtp = r.config.get("num_nextn_predict_layers", r.config.get("num_mtp_layers"))
-    if not mtp:
-        return []
-    return [
-        f"The {mtp} multi-token-prediction layer(s) (num_nextn_predict_layers) are not counted, as transformers "
-        "does not build them."
-    ]
-
-
 def _alibi_notes(r: _Reader) -> list[str]:
     if not _truthy(r, "alibi"):
         return []
@@ -528,7 +519,7 @@ register_arch(
         },
         head_bias="use_bias",
         layers=_ernie4_5_moe,
-        notes=_mtp_notes,
+        notes=mtp_note,
     ),
     classes=("Ernie4_5_MoeForCausalLM",),
 )

@@ -15,26 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 from registry.core import hf
-from registry.core.hf import Arch, Dims, _Reader, norm_layer, register_arch
+from registry.core.hf import Arch, Dims, _Reader, mtp_note, norm_layer, register_arch
 from registry.core.validation import Code, _show
 
 SPARSE, DENSE = "sparse", "dense"
 
 
 def mtp_notes(r: _Reader) -> list[str]:
-    """How many multi-token-prediction layers the checkpoint has, which transformers does not build."""
-    notes = (
-        [] if r.model_type == "deepseek_v2" else ["The routers' e_score_correction_bias is a buffer, not a parameter."]
-    )
-    for key in ("num_nextn_predict_layers", "num_mtp_layers"):
-        given, value = r.raw(key)
-        if given and type(value) is int and value > 0:
-            notes.append(
-                f"The {value} multi-token-prediction layer(s) ({key}) are not counted, as transformers does not "
-                "build them."
-            )
-            break
-    return notes
+    """The routing-bias buffer, and the multi-token-prediction layers transformers does not build."""
+    return ["The routers' e_score_correction_bias is a buffer, not a parameter.", *mtp_note(r)]
 
 
 def layer_list(r: _Reader, key: str, layers: int, allowed: tuple[str, ...]) -> list[str] | None:
@@ -137,7 +126,7 @@ register_arch(
         moe="deepseek",
         mla=True,
         layers=_v2_layers,
-        notes=mtp_notes,
+        notes=mtp_note,
     ),
     classes=("DeepseekV2ForCausalLM",),
 )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.core.hf import Arch, Dims, _Reader, norm_layer, register_arch
+from registry.core.hf import Arch, Dims, _Reader, mtp_note, norm_layer, register_arch
 from registry.core.hf_families.gpt_oss import layer_kinds
 from registry.core.hf_families.qwen import state_dtype
 from registry.core.validation import Code, _show
@@ -211,13 +211,7 @@ def _notes(r: _Reader) -> list[str]:
             "tie_word_embeddings is true, but transformers' KimiLinearForCausalLM never ties its head: lm_head is "
             "counted."
         )
-    mtp = r.config.get("num_nextn_predict_layers")
-    if isinstance(mtp, int) and mtp > 0:
-        notes.append(
-            f"The {mtp} multi-token-prediction layer(s) (num_nextn_predict_layers) are not counted: transformers "
-            "does not build them."
-        )
-    return notes
+    return notes + mtp_note(r)
 
 
 register_arch(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.core.catalogue import STATE_DTYPE
-from registry.core.hf import Arch, Dims, _attention, _moe_specs, _Reader, norm_layer, register_arch
+from registry.core.hf import Arch, Dims, _attention, _moe_specs, _Reader, mtp_note, norm_layer, register_arch
 from registry.core.validation import Code, _show
 
 MAMBA, ATTENTION, MLP, MOE, CONV = "linear_attention", "full_attention", "mlp", "moe", "conv"
@@ -385,13 +385,7 @@ def _nemotron_notes(r: _Reader) -> list[str]:
         "e_score_correction_bias is a buffer, not a parameter; NemotronHForCausalLM never ties its head to the "
         "embedding (tie_word_embeddings is not read)."
     ]
-    mtp = r.config.get("num_nextn_predict_layers")
-    if mtp:
-        notes.append(
-            f"The {mtp} multi-token-prediction layer(s) (num_nextn_predict_layers) are not counted, as "
-            "transformers does not build them."
-        )
-    return notes
+    return notes + mtp_note(r)
 
 
 register_arch(

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.core.hf import Arch, Dims, _head_dim, _Reader, norm_layer, register_arch
+from registry.core.hf import Arch, Dims, _head_dim, _Reader, mtp_note, norm_layer, register_arch
 from registry.core.hf_families.minimax import (
     DENSE,
     SPARSE,
@@ -22,7 +22,6 @@ from registry.core.hf_families.minimax import (
     flags,
     kinds,
     kv_heads,
-    mtp_note,
     refuse_unless,
 )
 from registry.core.validation import Code

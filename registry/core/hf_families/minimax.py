@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from registry.core.hf import Arch, Dims, _decoder, _head_dim, _Reader, norm_layer, register_arch
+from registry.core.hf import Arch, Dims, _decoder, _head_dim, _Reader, mtp_note, norm_layer, register_arch
 from registry.core.validation import Code, _show
 
 FULL, SPARSE_ATTENTION = "full_attention", "minimax_m3_sparse"
@@ -119,20 +119,6 @@ def experts(r: _Reader, h: int, width_key: str, shared: int | None = None) -> di
     if shared is not None:
         specs["shared_expert_intermediate_size"] = shared
     return specs
-
-
-def mtp_note(r: _Reader, *keys: str) -> list[str]:
-    """What the notes say of the checkpoint's multi-token-prediction layers, when the config declares some."""
-    for key in keys:
-        value = r.config.get(key)
-        if value and value is not True:
-            return [
-                f"The {value} multi-token-prediction layer(s) ({key}) are not counted: transformers does not "
-                "build them."
-            ]
-        if value is True:
-            return [f"The multi-token-prediction modules ({key}) are not counted: transformers does not build them."]
-    return []
 
 
 # ---- MiniMax-M2 ---------------------------------------------------------------------------------

@@ -21,7 +21,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from registry.core.hf import Arch, Dims, _attention, _feedforward, _moe_layers, _Reader, norm_layer, register_arch
+from registry.core.hf import (
+    Arch,
+    Dims,
+    _attention,
+    _feedforward,
+    _moe_layers,
+    _Reader,
+    mtp_note,
+    norm_layer,
+    register_arch,
+)
 from registry.core.hf_families.gpt_oss import layer_kinds, refuse_null
 from registry.core.validation import Code, _show
 
@@ -125,17 +135,6 @@ def _wrapper_without_text_config(r: _Reader, dims: Dims) -> None:
     return None
 
 
-def _notes(r: _Reader) -> list[str]:
-    notes = []
-    mtp = r.config.get("mtp_num_hidden_layers")
-    if isinstance(mtp, int) and mtp > 0:
-        notes.append(
-            f"The {mtp} multi-token-prediction layer(s) (mtp_num_hidden_layers) are not counted: transformers "
-            "does not build them."
-        )
-    return notes
-
-
 _HYBRID_DEFAULTS = {
     "max_position_embeddings": 32768,
     "tie_word_embeddings": False,
@@ -157,7 +156,7 @@ def _hybrid_arch(mlp: str, defaults: dict[str, Any]) -> Arch:
         qk_norm="per_head",
         moe="qwen_moe",
         layers=_hybrid(mlp),
-        notes=_notes,
+        notes=mtp_note,
         fixed={"attn_output_gate": True},
     )
 
