@@ -124,3 +124,15 @@ def test_a_dumped_file_loads_back_unchanged(tmp_path):
     out = StringIO()
     call_command("loadconfigs", str(tmp_path), "--no-progress", stdout=out)
     assert "0 created, 0 updated, 1 unchanged, 0 failed" in out.getvalue()
+
+
+PREVIOUS = FIXTURES.parent / "tests" / "data" / "previous"
+
+
+@pytest.mark.parametrize("path", sorted(PREVIOUS.glob("*.json")), ids=lambda p: p.stem)
+def test_a_file_valid_before_the_2026_catalogue_loads_and_dumps_byte_for_byte(path, tmp_path):
+    """Files written before the 2026 classes, specs and mtp_params (DeepSeek-V3 as shipped before its import wrote
+    the multi-token-prediction layer types) still load, and dump unchanged."""
+    call_command("loadconfigs", str(path), "--no-progress", stdout=StringIO())
+    dump("--output", str(tmp_path), path.stem)
+    assert (tmp_path / path.name).read_bytes() == path.read_bytes()
