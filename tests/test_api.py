@@ -562,6 +562,9 @@ def test_layer_class_detail(api, db):
     assert body["parallelism"] == ["tensor_parallel", "context_parallel"]
     assert body["formula_text"] == gqa.formula_text
     assert body["per_decoder_layer"] is True and body["kind"] == "attention"
+    assert body["cache"].startswith("per token (at most `sliding_window` or `attention_chunk_size` tokens")
+    gdn = api.get("/layer-classes/GatedDeltaNetLayer").json()
+    assert gdn["cache"] == "a state per sequence that does not grow with the context"
     norm = api.get("/layer-classes/NormLayer/").json()
     assert norm["parallelism"] == [] and ("has_bias", "boolean") in [(s["name"], s["type"]) for s in norm["required"]]
 

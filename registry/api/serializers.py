@@ -17,6 +17,7 @@ from rest_framework import serializers
 
 from registry.core import ConfigDoc, catalogue
 from registry.core.catalogue import LayerClass, Spec, SpecKind
+from registry.core.catalogue_doc import cache_text
 from registry.core.counts import BIGINT_MAX
 from registry.core.hf import HUB_ID_RE
 from registry.core.validation import (
@@ -339,7 +340,14 @@ class LayerClassSerializer(serializers.Serializer):
     active_formula_text = serializers.CharField(
         help_text="For classes with routed experts, the parameters one token uses; empty otherwise."
     )
+    cache = serializers.SerializerMethodField(
+        help_text="What one layer caches for planning: per token (within a window or chunk when given), a state "
+        "per sequence that does not grow with the context, or nothing."
+    )
     url = serializers.SerializerMethodField()
+
+    def get_cache(self, layer_class: LayerClass) -> str:
+        return cache_text(layer_class)
 
     @extend_schema_field(SpecSerializer(many=True))
     def get_metadata(self, layer_class: LayerClass) -> list[dict[str, str]]:
