@@ -490,3 +490,55 @@ def canonical(document: dict[str, Any]) -> dict[str, Any]:
 def error_codes(response: Any) -> list[tuple[str, str]]:
     """An API error response's ``(loc, code)`` pairs, in order."""
     return [(e["loc"], e["code"]) for e in response.json()["errors"]]
+
+
+# ---- Hugging Face imports (shared by tests/test_hf_*.py) ---------------------------------------------------
+
+
+def converted(config: dict[str, Any], hf_model_id: str = "test/model") -> dict[str, Any]:
+    """The document the importer makes of a parsed config.json; fails the test on any import error."""
+    from registry.core.hf import convert
+
+    conversion = convert(config, hf_model_id)
+    assert not conversion.errors, [i.as_dict() for i in conversion.errors]
+    assert conversion.document is not None
+    return conversion.document
+
+
+def validated(config: dict[str, Any], hf_model_id: str = "test/model") -> Any:
+    """The validation of a config.json's imported document; fails the test unless it is valid."""
+    from registry.core import validate_config
+
+    result = validate_config(converted(config, hf_model_id))
+    assert result.ok, [i.as_dict() for i in result.errors]
+    return result
+
+
+def param_counts(config: dict[str, Any], hf_model_id: str = "test/model") -> tuple[int, int | None]:
+    """``(total, active)`` parameters of a config.json's imported document (active None: no routed experts)."""
+    imported = validated(config, hf_model_id).config
+    return imported.total_params, imported.active_params
+
+
+def hub_counts(hf_model_id: str) -> tuple[int, int | None]:
+    """``(total, active)`` of the config.json of a Hub repo under tests/data/hf, imported under its id."""
+    return param_counts(hub_config(hf_model_id), hf_model_id)
+
+
+def refusals(config: dict[str, Any]) -> list[tuple[str, str]]:
+    """The importer's ``(loc, code)`` errors for a parsed config.json, in order; a refused config has no document."""
+    from registry.core.hf import convert
+
+    conversion = convert(config, "test/model")
+    assert (conversion.document is None) == bool(conversion.errors)
+    return [(i.loc, i.code) for i in conversion.errors]
+
+
+def layer_named(document: dict[str, Any], name: str) -> dict[str, Any]:
+    """The layer type called ``name`` of a document (or of a plan's ``as_dict()``)."""
+    return next(lt for lt in document["layer_types"] if lt["name"] == name)
+
+
+def layers_by_name(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A document's layer types by name."""
+    return {lt["name"]: lt for lt in document["layer_types"]}

@@ -6,15 +6,14 @@ The counts are transformers 5.25's (tests/test_hf_oracle.py builds each file on 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from registry.core import catalogue, validate_config
-from registry.core.hf import convert
+from registry.core import catalogue
 from registry.core.planning import Deployment, plan_config
-from tests.test_hf_oracle import HF_DATA
+from tests.conftest import converted, hub_config, hub_counts, layers_by_name, param_counts, refusals
+from tests.hf_sweeps import small
 
 # Hub id: (total, active), as transformers builds the text model (active None: no routed experts).
 COUNTS = {
@@ -27,35 +26,9 @@ COUNTS = {
 }
 
 
-def _config(hf_id: str) -> dict[str, Any]:
-    return json.loads((HF_DATA / hf_id / "config.json").read_text())
-
-
-def _document(config: dict[str, Any], hf_id: str = "test/model") -> dict[str, Any]:
-    conversion = convert(config, hf_id)
-    assert not conversion.errors, [i.as_dict() for i in conversion.errors]
-    return conversion.document
-
-
-def _errors(config: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(i.loc, i.code) for i in convert(config, "test/model").errors]
-
-
-def _layers(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {lt["name"]: lt for lt in document["layer_types"]}
-
-
-def _total(config: dict[str, Any]) -> int:
-    validation = validate_config(_document(config))
-    assert validation.ok, [i.as_dict() for i in validation.errors]
-    return validation.config.total_params
-
-
 @pytest.mark.parametrize("hf_id", sorted(COUNTS))
 def test_real_config_counts_exactly_what_transformers_builds(hf_id: str) -> None:
-    validation = validate_config(_document(_config(hf_id), hf_id))
-    assert validation.ok, [i.as_dict() for i in validation.errors]
-    assert (validation.config.total_params, validation.config.active_params) == COUNTS[hf_id]
+    assert hub_counts(hf_id) == COUNTS[hf_id]
 
 
 def test_counts_are_the_published_figures() -> None:
@@ -72,11 +45,11 @@ def test_counts_are_the_published_figures() -> None:
 
 
 def test_gemma3_27b_text_config_leaves_vocab_size_to_the_class() -> None:
-    document = _document(_config("google/gemma-3-27b-it"))
+    document = converted(hub_config("google/gemma-3-27b-it"))
     assert document["vocab_size"] == 262_208
     assert "omits vocab_size 262208" in document["validation_notes"]
     assert "vision" in document["validation_notes"]
-    layers = _layers(document)
+    layers = layers_by_name(document)
     sliding, full = layers["attention_sliding"], layers["attention_full"]
     assert (sliding["count"], full["count"], full["specs"]["layer_idx"]) == (52, 10, 5)
     assert sliding["specs"]["sliding_window"] == 1024 and "sliding_window" not in full["specs"]
@@ -87,14 +60,14 @@ def test_gemma3_27b_text_config_leaves_vocab_size_to_the_class() -> None:
 
 def test_gemma3_4b_text_config_leaves_the_heads_to_the_class_too() -> None:
     """8 heads of 4 key/value heads, head_dim 256: Gemma3TextConfig's defaults, which Google's file relies on."""
-    document = _document(_config("google/gemma-3-4b-it"))
+    document = converted(hub_config("google/gemma-3-4b-it"))
     assert "omits vocab_size 262208, num_attention_heads 8, num_key_value_heads 4" in document["validation_notes"]
-    specs = _layers(document)["attention_full"]["specs"]
+    specs = layers_by_name(document)["attention_full"]["specs"]
     assert (specs["num_heads"], specs["num_kv_heads"], specs["head_dim"]) == (8, 4, 256)
 
 
 def test_gemma4_global_layers_have_their_own_geometry_and_share_k_with_v() -> None:
-    layers = _layers(_document(_config("google/gemma-4-31B")))
+    layers = layers_by_name(converted(hub_config("google/gemma-4-31B")))
     sliding, full = layers["attention_sliding"]["specs"], layers["attention_full"]["specs"]
     assert (sliding["num_kv_heads"], sliding["head_dim"], sliding["sliding_window"]) == (16, 256, 1024)
     assert (full["num_kv_heads"], full["head_dim"], full["k_eq_v"]) == (4, 512, True)
@@ -102,7 +75,7 @@ def test_gemma4_global_layers_have_their_own_geometry_and_share_k_with_v() -> No
 
 
 def test_gemma4_moe_block_keeps_the_dense_mlp_beside_the_experts() -> None:
-    layers = _layers(_document(_config("google/gemma-4-26B-A4B")))
+    layers = layers_by_name(converted(hub_config("google/gemma-4-26B-A4B")))
     moe = layers["feedforward"]
     assert moe["class"] == "ScaledRouterMoELayer" and moe["count"] == 30
     specs = moe["specs"]
@@ -117,7 +90,7 @@ def test_gemma4_moe_block_keeps_the_dense_mlp_beside_the_experts() -> None:
 
 
 def test_gemma4_e2b_shares_kv_doubles_mlps_and_has_per_layer_inputs() -> None:
-    layers = _layers(_document(_config("google/gemma-4-E2B-it")))
+    layers = layers_by_name(converted(hub_config("google/gemma-4-E2B-it")))
     assert {n: lt["count"] for n, lt in layers.items() if n.startswith("attention")} == {
         "attention_sliding": 12,
         "attention_full": 3,
@@ -145,7 +118,7 @@ def test_gemma4_e2b_shares_kv_doubles_mlps_and_has_per_layer_inputs() -> None:
 def test_gemma4_cache_rules_per_layer_type() -> None:
     """31B in bf16 at 4,096 tokens: 10 full layers × 2 × 4 KV heads × 512 × 2 bytes = 81,920 bytes per token,
     plus 50 sliding layers holding 1,024 tokens of 2 × 16 × 256 × 2 bytes each."""
-    plan = plan_config(_document(_config("google/gemma-4-31B")), Deployment(context=4096)).as_dict()
+    plan = plan_config(converted(hub_config("google/gemma-4-31B")), Deployment(context=4096)).as_dict()
     rules = {lt["name"]: lt["cache_rule"] for lt in plan["layer_types"]}
     assert (rules["attention_sliding"], rules["attention_full"]) == ("window 1024", "per_token")
     assert plan["kv_cache"]["bytes_per_token_beyond_windows"] == 81_920
@@ -155,7 +128,7 @@ def test_gemma4_cache_rules_per_layer_type() -> None:
 def test_gemma4_kv_shared_layers_cache_nothing() -> None:
     """E2B in bf16 at 4,096 tokens: 3 full layers × 2 × 1 × 512 × 2 bytes per token, 12 sliding layers holding
     512 tokens of 2 × 1 × 256 × 2 bytes; the 20 KV-shared layers add nothing."""
-    plan = plan_config(_document(_config("google/gemma-4-E2B-it")), Deployment(context=4096)).as_dict()
+    plan = plan_config(converted(hub_config("google/gemma-4-E2B-it")), Deployment(context=4096)).as_dict()
     rules = {lt["name"]: lt["cache_rule"] for lt in plan["layer_types"]}
     assert rules["attention_sliding_kv_shared"] == rules["attention_full_kv_shared"] == "shared"
     assert plan["kv_cache"]["bytes_per_token_beyond_windows"] == 3 * 2 * 512 * 2
@@ -164,30 +137,22 @@ def test_gemma4_kv_shared_layers_cache_nothing() -> None:
 
 # ---- small configs: defaults, switches and refusals ----------------------------------------------
 
-GEMMA3 = {
-    "model_type": "gemma3_text",
-    "hidden_size": 64,
-    "num_hidden_layers": 7,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "vocab_size": 300,
-    "intermediate_size": 96,
-}
+GEMMA3 = small("gemma3_text", num_hidden_layers=7)
 GEMMA4 = {**GEMMA3, "model_type": "gemma4_text", "num_hidden_layers": 6, "hidden_size_per_layer_input": 0}
 GEMMA4_MOE = {**GEMMA4, "enable_moe_block": True, "num_experts": 4, "top_k_experts": 2, "moe_intermediate_size": 24}
 
 
 def test_gemma3_default_pattern_is_one_full_layer_in_six_and_sliding_window_pattern_changes_it() -> None:
-    layers = _layers(_document(GEMMA3))
+    layers = layers_by_name(converted(GEMMA3))
     assert (layers["attention_sliding"]["count"], layers["attention_full"]["count"]) == (6, 1)
     assert layers["attention_sliding"]["specs"]["sliding_window"] == 4096
     assert layers["attention_full"]["specs"]["head_dim"] == 256
-    layers = _layers(_document({**GEMMA3, "sliding_window_pattern": 2}))
+    layers = layers_by_name(converted({**GEMMA3, "sliding_window_pattern": 2}))
     assert (layers["attention_sliding"]["count"], layers["attention_full"]["count"]) == (4, 3)
 
 
 def test_gemma3_bidirectional_attention_halves_the_window_as_transformers_does() -> None:
-    layers = _layers(_document({**GEMMA3, "sliding_window": 512, "use_bidirectional_attention": True}))
+    layers = layers_by_name(converted({**GEMMA3, "sliding_window": 512, "use_bidirectional_attention": True}))
     assert layers["attention_sliding"]["specs"]["sliding_window"] == 257
 
 
@@ -195,13 +160,13 @@ def test_gemma3_text_alone_must_give_its_dimensions() -> None:
     """The class defaults apply to a gemma3 wrapper's text_config (as Google publishes them), not to a bare
     gemma3_text config.json."""
     config = {k: v for k, v in GEMMA3.items() if k != "vocab_size"}
-    assert _errors(config) == [("config.vocab_size", "missing_dimension")]
+    assert refusals(config) == [("config.vocab_size", "missing_dimension")]
     wrapped = {"model_type": "gemma3", "text_config": {k: v for k, v in config.items() if k != "model_type"}}
-    assert _document(wrapped)["vocab_size"] == 262_208
+    assert converted(wrapped)["vocab_size"] == 262_208
 
 
 def test_gemma3_heads_must_divide_the_hidden_size() -> None:
-    assert _errors({**GEMMA3, "num_attention_heads": 5, "num_key_value_heads": 1}) == [
+    assert refusals({**GEMMA3, "num_attention_heads": 5, "num_key_value_heads": 1}) == [
         ("config.num_attention_heads", "contradictory_values")
     ]
 
@@ -209,7 +174,7 @@ def test_gemma3_heads_must_divide_the_hidden_size() -> None:
 @pytest.mark.parametrize("base", [GEMMA3, GEMMA4], ids=["gemma3_text", "gemma4_text"])
 @pytest.mark.parametrize("key", ["head_dim", "num_key_value_heads"])
 def test_null_where_transformers_requires_an_integer_is_refused(base: dict[str, Any], key: str) -> None:
-    assert _errors({**base, key: None}) == [(f"config.{key}", "invalid_value")]
+    assert refusals({**base, key: None}) == [(f"config.{key}", "invalid_value")]
 
 
 def test_gemma4_defaults_are_the_configuration_class_ones() -> None:
@@ -217,7 +182,7 @@ def test_gemma4_defaults_are_the_configuration_class_ones() -> None:
     262,144 tokens; the last layer is full whatever layer_types says."""
     config = {k: v for k, v in GEMMA4.items() if k != "hidden_size_per_layer_input"}
     config["layer_types"] = ["sliding_attention"] * 6
-    layers = _layers(_document(config))
+    layers = layers_by_name(converted(config))
     assert (layers["attention_sliding"]["count"], layers["attention_full"]["specs"]["layer_idx"]) == (5, 5)
     assert layers["attention_sliding"]["specs"]["sliding_window"] == 512
     assert (layers["attention_sliding"]["specs"]["head_dim"], layers["attention_full"]["specs"]["head_dim"]) == (
@@ -230,12 +195,14 @@ def test_gemma4_defaults_are_the_configuration_class_ones() -> None:
 
 def test_gemma4_global_kv_heads_are_read_only_with_k_eq_v() -> None:
     """num_global_key_value_heads is an override of attention_k_eq_v's layers: off, it is not read."""
-    full = _layers(_document({**GEMMA4, "num_global_key_value_heads": 0}))["attention_full"]["specs"]
+    full = layers_by_name(converted({**GEMMA4, "num_global_key_value_heads": 0}))["attention_full"]["specs"]
     assert full["num_kv_heads"] == 2 and "k_eq_v" not in full
-    assert _errors({**GEMMA4, "attention_k_eq_v": True, "num_global_key_value_heads": 0}) == [
+    assert refusals({**GEMMA4, "attention_k_eq_v": True, "num_global_key_value_heads": 0}) == [
         ("config.num_global_key_value_heads", "invalid_value")
     ]
-    full = _layers(_document({**GEMMA4, "attention_k_eq_v": True, "num_global_key_value_heads": 4}))["attention_full"]
+    full = layers_by_name(converted({**GEMMA4, "attention_k_eq_v": True, "num_global_key_value_heads": 4}))[
+        "attention_full"
+    ]
     assert full["class"] == "AttentionLayer" and full["specs"]["k_eq_v"]
 
 
@@ -243,32 +210,32 @@ def test_gemma4_per_layer_config_replaces_the_global_keys() -> None:
     """As transformers 5.25 writes a config: zero-padded layer indices; global_head_dim is then not read."""
     overrides = {"head_dim": 48, "num_key_value_heads": 4}
     config = {**GEMMA4, "global_head_dim": None, "per_layer_config": {"05": overrides}}
-    full = _layers(_document(config))["attention_full"]["specs"]
+    full = layers_by_name(converted(config))["attention_full"]["specs"]
     assert (full["head_dim"], full["num_heads"]) == (48, 4) and "num_kv_heads" not in full
-    sliding = _layers(_document({**GEMMA4, "per_layer_config": None}))["attention_sliding"]["specs"]
+    sliding = layers_by_name(converted({**GEMMA4, "per_layer_config": None}))["attention_sliding"]["specs"]
     assert (
         sliding["head_dim"]
-        == _layers(_document({**GEMMA4, "per_layer_config": None}))["attention_full"]["specs"]["head_dim"]
+        == layers_by_name(converted({**GEMMA4, "per_layer_config": None}))["attention_full"]["specs"]["head_dim"]
     )
 
 
 def test_gemma4_per_layer_config_refusals() -> None:
-    assert _errors({**GEMMA4, "per_layer_config": {"5": {"intermediate_size": 32}}}) == [
+    assert refusals({**GEMMA4, "per_layer_config": {"5": {"intermediate_size": 32}}}) == [
         ("config.per_layer_config.5.intermediate_size", "unsupported_architecture_key")
     ]
-    assert _errors({**GEMMA4, "per_layer_config": {"6": {"head_dim": 32}}}) == [
+    assert refusals({**GEMMA4, "per_layer_config": {"6": {"head_dim": 32}}}) == [
         ("config.per_layer_config.6", "invalid_value")
     ]
     # Layers of one type with different geometry: transformers' rotary embedding refuses it.
-    assert _errors({**GEMMA4, "per_layer_config": {"0": {"head_dim": 32}}}) == [
+    assert refusals({**GEMMA4, "per_layer_config": {"0": {"head_dim": 32}}}) == [
         ("config.per_layer_config", "contradictory_values")
     ]
 
 
 def test_gemma4_kv_shared_layers_need_every_layer_type_before_them() -> None:
-    assert _errors({**GEMMA4, "num_kv_shared_layers": 1}) == [("config.num_kv_shared_layers", "contradictory_values")]
-    assert _errors({**GEMMA4, "num_kv_shared_layers": 7}) == [("config.num_kv_shared_layers", "contradictory_values")]
-    everything = _layers(_document({**GEMMA4, "num_kv_shared_layers": 6}))
+    assert refusals({**GEMMA4, "num_kv_shared_layers": 1}) == [("config.num_kv_shared_layers", "contradictory_values")]
+    assert refusals({**GEMMA4, "num_kv_shared_layers": 7}) == [("config.num_kv_shared_layers", "contradictory_values")]
+    everything = layers_by_name(converted({**GEMMA4, "num_kv_shared_layers": 6}))
     assert {n for n in everything if n.startswith("attention")} == {
         "attention_sliding_kv_shared",
         "attention_full_kv_shared",
@@ -276,15 +243,15 @@ def test_gemma4_kv_shared_layers_need_every_layer_type_before_them() -> None:
 
 
 def test_gemma4_moe_keys_are_read_only_with_the_moe_block() -> None:
-    assert _total({**GEMMA4, "num_experts": 0, "top_k_experts": None}) == _total(GEMMA4)
+    assert param_counts({**GEMMA4, "num_experts": 0, "top_k_experts": None})[0] == param_counts(GEMMA4)[0]
     config = {k: v for k, v in GEMMA4_MOE.items() if k != "num_experts"}
-    assert _errors(config) == [("config.num_experts", "missing_dimension")]
-    assert _errors({**GEMMA4_MOE, "top_k_experts": 5}) == [("config.top_k_experts", "contradictory_values")]
+    assert refusals(config) == [("config.num_experts", "missing_dimension")]
+    assert refusals({**GEMMA4_MOE, "top_k_experts": 5}) == [("config.top_k_experts", "contradictory_values")]
 
 
 def test_gemma4_per_layer_inputs_off_read_no_vocabulary() -> None:
-    assert "per_layer_embedding" not in _layers(_document({**GEMMA4, "vocab_size_per_layer_input": None}))
-    assert _errors({**GEMMA4, "hidden_size_per_layer_input": None}) == [
+    assert "per_layer_embedding" not in layers_by_name(converted({**GEMMA4, "vocab_size_per_layer_input": None}))
+    assert refusals({**GEMMA4, "hidden_size_per_layer_input": None}) == [
         ("config.hidden_size_per_layer_input", "invalid_value")
     ]
 
@@ -309,8 +276,8 @@ def test_new_classes_are_in_the_catalogue_with_their_cache_rules() -> None:
 def test_gemma3_refuses_what_its_attention_does_not_read() -> None:
     """Gemma-3's attention reads one head_dim for all layers: a per_layer_config is not counted; the pattern
     is an integer when it is read (no layer_types)."""
-    assert _errors({**GEMMA3, "per_layer_config": {"1": {"head_dim": 8}}}) == [
+    assert refusals({**GEMMA3, "per_layer_config": {"1": {"head_dim": 8}}}) == [
         ("config.per_layer_config", "unsupported_architecture_key")
     ]
-    assert _errors({**GEMMA3, "sliding_window_pattern": None}) == [("config.sliding_window_pattern", "invalid_value")]
-    assert _document({**GEMMA3, "sliding_window_pattern": None, "layer_types": ["full_attention"] * 7})
+    assert refusals({**GEMMA3, "sliding_window_pattern": None}) == [("config.sliding_window_pattern", "invalid_value")]
+    assert converted({**GEMMA3, "sliding_window_pattern": None, "layer_types": ["full_attention"] * 7})

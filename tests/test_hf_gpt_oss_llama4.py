@@ -5,15 +5,15 @@ The counts are transformers 5.25's (tests/test_hf_oracle.py builds each file on 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
 
-from registry.core import catalogue, validate_config
-from registry.core.hf import convert
+from registry.core import catalogue
 from registry.core.planning import Deployment, plan_config
-from tests.test_hf_oracle import HF_DATA
+from tests.conftest import converted, hub_config, hub_counts, layer_named, refusals
+from tests.hf_sweeps.gpt_oss import SMALL as GPT_OSS
+from tests.hf_sweeps.llama4 import SMALL as LLAMA4
 
 # Hub id: (total, active), as transformers builds the text model.
 COUNTS = {
@@ -24,29 +24,9 @@ COUNTS = {
 }
 
 
-def _config(hf_id: str) -> dict[str, Any]:
-    return json.loads((HF_DATA / hf_id / "config.json").read_text())
-
-
-def _document(config: dict[str, Any], hf_id: str = "test/model") -> dict[str, Any]:
-    conversion = convert(config, hf_id)
-    assert not conversion.errors, [i.as_dict() for i in conversion.errors]
-    return conversion.document
-
-
-def _errors(config: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(i.loc, i.code) for i in convert(config, "test/model").errors]
-
-
-def _layer(document: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(lt for lt in document["layer_types"] if lt["name"] == name)
-
-
 @pytest.mark.parametrize("hf_id", sorted(COUNTS))
 def test_real_config_counts_exactly_what_transformers_builds(hf_id: str) -> None:
-    validation = validate_config(_document(_config(hf_id), hf_id))
-    assert validation.ok, [i.as_dict() for i in validation.errors]
-    assert (validation.config.total_params, validation.config.active_params) == COUNTS[hf_id]
+    assert hub_counts(hf_id) == COUNTS[hf_id]
 
 
 def test_gpt_oss_120b_is_the_published_count() -> None:
@@ -72,13 +52,13 @@ def test_llama4_counts_are_the_published_figures() -> None:
 
 
 def test_gpt_oss_layers_have_sinks_biases_and_alternate_sliding_and_full() -> None:
-    document = _document(_config("openai/gpt-oss-120b"))
-    sliding, full = _layer(document, "attention_sliding"), _layer(document, "attention_full")
+    document = converted(hub_config("openai/gpt-oss-120b"))
+    sliding, full = layer_named(document, "attention_sliding"), layer_named(document, "attention_full")
     assert (sliding["count"], full["count"]) == (18, 18)
     assert sliding["specs"]["sliding_window"] == 128 and "sliding_window" not in full["specs"]
     for layer in (sliding, full):
         assert layer["specs"]["attention_sinks"] and layer["specs"]["qkv_bias"] and layer["specs"]["output_bias"]
-    moe = _layer(document, "feedforward")["specs"]
+    moe = layer_named(document, "feedforward")["specs"]
     assert moe["router_bias"] and moe["expert_bias"] and moe["moe_intermediate_size"] == 2880
     assert "quantization_config (mxfp4)" in document["validation_notes"]
 
@@ -86,7 +66,7 @@ def test_gpt_oss_layers_have_sinks_biases_and_alternate_sliding_and_full() -> No
 def test_gpt_oss_cache_is_full_layers_per_token_and_sliding_layers_one_window() -> None:
     """bf16: 18 full layers × 2 × 8 KV heads × 64 × 2 bytes = 36,864 bytes per token, plus 18 sliding layers
     holding at most 128 tokens each."""
-    document = _document(_config("openai/gpt-oss-120b"))
+    document = converted(hub_config("openai/gpt-oss-120b"))
     plan = plan_config(document, Deployment(context=1000)).as_dict()
     rules = {lt["name"]: lt["cache_rule"] for lt in plan["layer_types"]}
     assert rules["attention_sliding"] == "window 128" and rules["attention_full"] == "per_token"
@@ -95,12 +75,12 @@ def test_gpt_oss_cache_is_full_layers_per_token_and_sliding_layers_one_window() 
 
 
 def test_llama4_layers_are_chunked_rope_and_full_nope_with_interleaved_moe() -> None:
-    document = _document(_config("meta-llama/Llama-4-Maverick-17B-128E-Instruct"))
-    chunked, nope = _layer(document, "attention_chunked"), _layer(document, "attention_full_nope")
+    document = converted(hub_config("meta-llama/Llama-4-Maverick-17B-128E-Instruct"))
+    chunked, nope = layer_named(document, "attention_chunked"), layer_named(document, "attention_full_nope")
     assert (chunked["count"], nope["count"]) == (36, 12)
     assert chunked["specs"]["attention_chunk_size"] == 8192 and "no_rope" not in chunked["specs"]
     assert nope["specs"]["no_rope"] and "attention_chunk_size" not in nope["specs"]
-    moe, dense = _layer(document, "feedforward_moe"), _layer(document, "feedforward_dense")
+    moe, dense = layer_named(document, "feedforward_moe"), layer_named(document, "feedforward_dense")
     assert (moe["count"], moe["specs"]["layer_idx"], dense["count"], dense["specs"]["layer_idx"]) == (24, 1, 24, 0)
     assert moe["specs"]["shared_expert_intermediate_size"] == moe["specs"]["moe_intermediate_size"] == 8192
     assert dense["specs"]["intermediate_size"] == 16384
@@ -110,7 +90,7 @@ def test_llama4_layers_are_chunked_rope_and_full_nope_with_interleaved_moe() -> 
 def test_llama4_cache_holds_one_chunk_on_chunked_layers() -> None:
     """bf16 at 20,000 tokens: 36 chunked layers hold 8,192 tokens, 12 NoPE layers all of them; 2 × 8 × 128 × 2
     bytes per token per layer."""
-    document = _document(_config("meta-llama/Llama-4-Scout-17B-16E-Instruct"))
+    document = converted(hub_config("meta-llama/Llama-4-Scout-17B-16E-Instruct"))
     plan = plan_config(document, Deployment(context=20_000)).as_dict()
     rules = {lt["name"]: lt["cache_rule"] for lt in plan["layer_types"]}
     assert rules == {
@@ -134,111 +114,90 @@ def test_catalogue_cache_rules_follow_the_emitted_specs() -> None:
     assert gqa.cache_rule({**base, "no_rope": True}) == "per_token"
 
 
-# ---- small configs: defaults, switches and refusals ----------------------------------------------
-
-GPT_OSS = {
-    "model_type": "gpt_oss",
-    "hidden_size": 64,
-    "num_hidden_layers": 4,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "vocab_size": 300,
-    "intermediate_size": 48,
-    "num_local_experts": 4,
-    "num_experts_per_tok": 2,
-}
-LLAMA4 = {
-    "model_type": "llama4_text",
-    "hidden_size": 64,
-    "num_hidden_layers": 4,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "vocab_size": 300,
-    "intermediate_size": 24,
-    "intermediate_size_mlp": 80,
-    "num_local_experts": 4,
-    "num_experts_per_tok": 1,
-}
+# ---- small configs (GPT_OSS and LLAMA4: the sweeps' fixed ones): defaults, switches and refusals -------
 
 
 def test_gpt_oss_defaults_are_the_configuration_class_ones() -> None:
     """Absent: head_dim 64, attention_bias true, window 128 on even layers, the architectures class maps."""
-    document = _document({**GPT_OSS, "model_type": "gpt_oss_custom", "architectures": ["GptOssForCausalLM"]})
-    sliding = _layer(document, "attention_sliding")
+    document = converted({**GPT_OSS, "model_type": "gpt_oss_custom", "architectures": ["GptOssForCausalLM"]})
+    sliding = layer_named(document, "attention_sliding")
     assert (sliding["count"], sliding["specs"]["layer_idx"], sliding["specs"]["sliding_window"]) == (2, 0, 128)
     assert sliding["specs"]["head_dim"] == 64 and sliding["specs"]["qkv_bias"]
     assert "imported as gpt_oss" in document["validation_notes"]
 
 
 def test_gpt_oss_without_sliding_layers_does_not_read_the_window() -> None:
-    document = _document({**GPT_OSS, "layer_types": ["full_attention"] * 4, "sliding_window": None})
+    document = converted({**GPT_OSS, "layer_types": ["full_attention"] * 4, "sliding_window": None})
     assert document["layer_types"][0]["name"] == "attention"
     assert "sliding_window" not in document["layer_types"][0]["specs"]
 
 
 def test_gpt_oss_sliding_layers_need_a_window() -> None:
-    assert _errors({**GPT_OSS, "sliding_window": None}) == [("config.sliding_window", "contradictory_values")]
+    assert refusals({**GPT_OSS, "sliding_window": None}) == [("config.sliding_window", "contradictory_values")]
 
 
 def test_gpt_oss_layer_types_must_name_each_layer_a_mask_it_has() -> None:
-    assert _errors({**GPT_OSS, "layer_types": ["full_attention"] * 3}) == [("config.layer_types", "invalid_value")]
+    assert refusals({**GPT_OSS, "layer_types": ["full_attention"] * 3}) == [("config.layer_types", "invalid_value")]
     kinds = ["full_attention", "chunked_attention", "full_attention", "sliding_attention"]
-    assert _errors({**GPT_OSS, "layer_types": kinds}) == [("config.layer_types[1]", "unsupported_architecture_key")]
+    assert refusals({**GPT_OSS, "layer_types": kinds}) == [("config.layer_types[1]", "unsupported_architecture_key")]
 
 
 @pytest.mark.parametrize("base", [GPT_OSS, LLAMA4], ids=["gpt_oss", "llama4_text"])
 @pytest.mark.parametrize("key", ["head_dim", "num_key_value_heads"])
 def test_null_where_transformers_requires_an_integer_is_refused(base: dict[str, Any], key: str) -> None:
-    assert _errors({**base, key: None}) == [(f"config.{key}", "invalid_value")]
+    assert refusals({**base, key: None}) == [(f"config.{key}", "invalid_value")]
 
 
 @pytest.mark.parametrize("base", [GPT_OSS, LLAMA4], ids=["gpt_oss", "llama4_text"])
 def test_key_value_heads_are_a_dimension(base: dict[str, Any]) -> None:
     """The configuration class's default is its flagship's 8: an absent value is not guessed."""
     config = {k: v for k, v in base.items() if k != "num_key_value_heads"}
-    assert _errors(config) == [("config.num_key_value_heads", "missing_dimension")]
+    assert refusals(config) == [("config.num_key_value_heads", "missing_dimension")]
 
 
 def test_llama4_defaults_chunk_rope_layers_and_put_nope_every_fourth_layer() -> None:
-    document = _document(LLAMA4)
-    chunked, nope = _layer(document, "attention_chunked"), _layer(document, "attention_full_nope")
+    document = converted(LLAMA4)
+    chunked, nope = layer_named(document, "attention_chunked"), layer_named(document, "attention_full_nope")
     assert (chunked["count"], chunked["specs"]["attention_chunk_size"], chunked["specs"]["head_dim"]) == (3, 8192, 128)
     assert (nope["count"], nope["specs"]["layer_idx"]) == (1, 3)
-    assert _layer(document, "feedforward")["count"] == 4
+    assert layer_named(document, "feedforward")["count"] == 4
 
 
 def test_llama4_null_chunk_size_makes_every_layer_full() -> None:
-    document = _document({**LLAMA4, "attention_chunk_size": None})
+    document = converted({**LLAMA4, "attention_chunk_size": None})
     assert {lt["name"] for lt in document["layer_types"] if lt["class"] == "GroupedQueryAttentionLayer"} == {
         "attention_full",
         "attention_full_nope",
     }
     kinds = ["chunked_attention", "full_attention", "full_attention", "full_attention"]
-    assert _errors({**LLAMA4, "attention_chunk_size": None, "layer_types": kinds}) == [
+    assert refusals({**LLAMA4, "attention_chunk_size": None, "layer_types": kinds}) == [
         ("config.attention_chunk_size", "contradictory_values")
     ]
 
 
 def test_llama4_dense_width_is_read_only_where_a_layer_is_dense() -> None:
     all_moe = {k: v for k, v in LLAMA4.items() if k != "intermediate_size_mlp"}
-    assert _document(all_moe)["layer_types"][2]["class"] == "MoELayer"
-    assert _errors({**all_moe, "interleave_moe_layer_step": 2}) == [
+    assert converted(all_moe)["layer_types"][2]["class"] == "MoELayer"
+    assert refusals({**all_moe, "interleave_moe_layer_step": 2}) == [
         ("config.intermediate_size_mlp", "missing_dimension")
     ]
-    document = _document({**LLAMA4, "moe_layers": [2, 9]})  # an index past the last layer is not read
-    assert (_layer(document, "feedforward_moe")["count"], _layer(document, "feedforward_dense")["count"]) == (1, 3)
+    document = converted({**LLAMA4, "moe_layers": [2, 9]})  # an index past the last layer is not read
+    assert (layer_named(document, "feedforward_moe")["count"], layer_named(document, "feedforward_dense")["count"]) == (
+        1,
+        3,
+    )
 
 
 def test_llama4_no_rope_layers_need_one_entry_per_layer() -> None:
-    assert _errors({**LLAMA4, "no_rope_layers": [1, 0, 1]}) == [("config.no_rope_layers", "invalid_value")]
-    assert _errors({**LLAMA4, "no_rope_layers": [1, 0, 1, 1, 0]}) == [("config.no_rope_layers", "invalid_value")]
-    document = _document({**LLAMA4, "no_rope_layers": []})  # empty: the interval's pattern, as transformers
-    assert _layer(document, "attention_full_nope")["count"] == 1
+    assert refusals({**LLAMA4, "no_rope_layers": [1, 0, 1]}) == [("config.no_rope_layers", "invalid_value")]
+    assert refusals({**LLAMA4, "no_rope_layers": [1, 0, 1, 1, 0]}) == [("config.no_rope_layers", "invalid_value")]
+    document = converted({**LLAMA4, "no_rope_layers": []})  # empty: the interval's pattern, as transformers
+    assert layer_named(document, "attention_full_nope")["count"] == 1
 
 
 def test_llama4_wrapper_tie_does_not_reach_the_text_model() -> None:
     """Llama4ForCausalLM ties by its text_config alone: the wrapper's tie_word_embeddings is not inherited."""
     wrapper = {"model_type": "llama4", "tie_word_embeddings": True, "text_config": LLAMA4}
-    assert _layer(_document(wrapper), "lm_head")["specs"]["tie_word_embeddings"] is False
+    assert layer_named(converted(wrapper), "lm_head")["specs"]["tie_word_embeddings"] is False
     tied = {**wrapper, "text_config": {**LLAMA4, "tie_word_embeddings": True}}
-    assert _layer(_document(tied), "lm_head")["specs"]["tie_word_embeddings"] is True
+    assert layer_named(converted(tied), "lm_head")["specs"]["tie_word_embeddings"] is True

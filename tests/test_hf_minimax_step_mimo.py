@@ -3,36 +3,13 @@
 from __future__ import annotations
 
 import copy
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from registry.core import catalogue, validate_config
-from registry.core.hf import convert
+from registry.core import catalogue
 from registry.core.validation import Code
-
-HF_DATA = Path(__file__).resolve().parent / "data" / "hf"
-
-
-def _config(hub_id: str) -> dict[str, Any]:
-    return json.loads((HF_DATA / hub_id / "config.json").read_text())
-
-
-def _counts(config: dict[str, Any], hub_id: str = "test/model") -> tuple[int, int]:
-    conversion = convert(config, hub_id)
-    assert not conversion.errors, [i.as_dict() for i in conversion.errors]
-    validation = validate_config(conversion.document)
-    assert validation.ok, [i.as_dict() for i in validation.errors]
-    return validation.config.total_params, validation.config.active_params
-
-
-def _errors(config: dict[str, Any]) -> dict[str, str]:
-    conversion = convert(config, "test/model")
-    assert conversion.document is None
-    return {issue.loc: issue.code for issue in conversion.errors}
-
+from tests.conftest import converted, hub_config, hub_counts, layer_named, layers_by_name, param_counts, refusals
 
 # transformers 5.25's counts (tests/test_hf_oracle.py) and the published figures.
 REAL = {
@@ -52,7 +29,7 @@ PUBLISHED = {
 
 @pytest.mark.parametrize("hub_id", sorted(REAL))
 def test_real_config_counts_what_transformers_builds(hub_id: str) -> None:
-    assert _counts(_config(hub_id), hub_id) == REAL[hub_id]
+    assert hub_counts(hub_id) == REAL[hub_id]
 
 
 @pytest.mark.parametrize("hub_id", sorted(REAL))
@@ -64,10 +41,9 @@ def test_real_config_is_near_its_published_figures(hub_id: str) -> None:
 
 
 def test_minimax_m2_norms_span_the_projections_and_notes_mtp() -> None:
-    conversion = convert(_config("MiniMaxAI/MiniMax-M2"), "MiniMaxAI/MiniMax-M2")
-    attention = next(t for t in conversion.document["layer_types"] if t["name"] == "attention")
-    assert attention["specs"]["qk_norm"] == "across_heads"
-    assert "3 multi-token-prediction layer(s) (num_mtp_modules)" in conversion.document["validation_notes"]
+    document = converted(hub_config("MiniMaxAI/MiniMax-M2"), "MiniMaxAI/MiniMax-M2")
+    assert layer_named(document, "attention")["specs"]["qk_norm"] == "across_heads"
+    assert "3 multi-token-prediction layer(s) (num_mtp_modules)" in document["validation_notes"]
 
 
 @pytest.mark.parametrize(
@@ -80,17 +56,12 @@ def test_minimax_m2_norms_span_the_projections_and_notes_mtp() -> None:
     ],
 )
 def test_minimax_m2_refuses_what_transformers_does_not_build(key: str, value: Any) -> None:
-    config = _config("MiniMaxAI/MiniMax-M2") | {key: value}
-    assert _errors(config) == {f"config.{key}": Code.UNSUPPORTED_KEY}
-
-
-def _mimo_sliding(config: dict[str, Any]) -> dict[str, Any]:
-    document = convert(config, "test/model").document
-    return next(t for t in document["layer_types"] if t["name"] == "attention_sliding")
+    config = hub_config("MiniMaxAI/MiniMax-M2") | {key: value}
+    assert refusals(config) == [(f"config.{key}", Code.UNSUPPORTED_KEY)]
 
 
 def test_mimo_sliding_layers_double_kv_heads_with_sinks_and_window() -> None:
-    sliding = _mimo_sliding(_config("XiaomiMiMo/MiMo-V2-Flash"))
+    sliding = layer_named(converted(hub_config("XiaomiMiMo/MiMo-V2-Flash")), "attention_sliding")
     assert sliding["class"] == "SplitHeadAttentionLayer"
     assert sliding["count"] == 39  # full attention on layer 0 and every 6th
     # sliding_window_size 128 (previous tokens) is transformers' window 129 (with the query).
@@ -119,27 +90,27 @@ def test_mimo_sliding_layers_double_kv_heads_with_sinks_and_window() -> None:
     ],
 )
 def test_mimo_refuses_legacy_keys_describing_another_model(key: str, value: Any) -> None:
-    config = _config("XiaomiMiMo/MiMo-V2-Flash") | {key: value}
-    assert _errors(config) == {f"config.{key}": Code.UNSUPPORTED_KEY}
+    config = hub_config("XiaomiMiMo/MiMo-V2-Flash") | {key: value}
+    assert refusals(config) == [(f"config.{key}", Code.UNSUPPORTED_KEY)]
 
 
 def test_mimo_layer_types_replace_the_legacy_pattern() -> None:
-    config = _config("XiaomiMiMo/MiMo-V2-Flash")
+    config = hub_config("XiaomiMiMo/MiMo-V2-Flash")
     del config["hybrid_layer_pattern"]
     config["layer_types"] = ["full_attention"] * 48
-    document = convert(config, "test/model").document
+    document = converted(config)
     assert document["layer_types"][0]["name"] == "attention"
 
 
 def _step_text(**keys: Any) -> dict[str, Any]:
-    config = _config("stepfun-ai/Step-3.7-Flash")
+    config = hub_config("stepfun-ai/Step-3.7-Flash")
     config["text_config"] |= keys
     return config
 
 
 def test_step_sliding_layers_take_their_own_head_count_and_a_head_gate() -> None:
-    document = convert(_config("stepfun-ai/Step-3.7-Flash"), "test/model").document
-    by_name = {t["name"]: t for t in document["layer_types"]}
+    document = converted(hub_config("stepfun-ai/Step-3.7-Flash"))
+    by_name = layers_by_name(document)
     assert by_name["attention_full"]["count"] == 12
     assert by_name["attention_sliding"]["count"] == 33
     assert by_name["attention_sliding"]["specs"]["num_heads"] == 96
@@ -151,7 +122,7 @@ def test_step_sliding_layers_take_their_own_head_count_and_a_head_gate() -> None
 
 
 def test_step_gating_false_gates_each_channel() -> None:
-    document = convert(_step_text(gating=False), "test/model").document
+    document = converted(_step_text(gating=False))
     assert {t["specs"].get("output_gate") for t in document["layer_types"] if "attention" in t["name"]} == {
         "elementwise"
     }
@@ -162,13 +133,13 @@ def test_step_gating_false_gates_each_channel() -> None:
     [("attention_bias", True), ("use_head_wise_attn_gate", False), ("use_qk_norm", False), ("mlp_bias", True)],
 )
 def test_step_refuses_what_transformers_builds_otherwise(key: str, value: Any) -> None:
-    assert _errors(_step_text(**{key: value})) == {f"config.{key}": Code.UNSUPPORTED_KEY}
+    assert refusals(_step_text(**{key: value})) == [(f"config.{key}", Code.UNSUPPORTED_KEY)]
 
 
 def test_step_refuses_an_other_setting_transformers_ignores() -> None:
-    config = _config("stepfun-ai/Step-3.7-Flash")
+    config = hub_config("stepfun-ai/Step-3.7-Flash")
     config["text_config"]["attention_other_setting"]["num_attention_groups"] = 4
-    assert _errors(config) == {"config.attention_other_setting": Code.UNSUPPORTED_KEY}
+    assert refusals(config) == [("config.attention_other_setting", Code.UNSUPPORTED_KEY)]
 
 
 def _m3(**keys: Any) -> dict[str, Any]:
@@ -206,7 +177,7 @@ def _hand_m3() -> tuple[int, int]:
 
 
 def test_minimax_m3_counts_indexers_dense_and_shared_experts() -> None:
-    assert _counts(_m3()) == _hand_m3()
+    assert param_counts(_m3()) == _hand_m3()
 
 
 def test_minimax_m3_legacy_sparse_config_wins_over_flat_keys() -> None:
@@ -223,24 +194,24 @@ def test_minimax_m3_legacy_sparse_config_wins_over_flat_keys() -> None:
             "sparse_disable_index_value": [0, 1, 1, 0],
         },
     )
-    assert _counts(legacy) == _hand_m3()
+    assert param_counts(legacy) == _hand_m3()
 
 
 def test_minimax_m3_text_config_is_read_as_the_m3_text_model_whatever_it_names() -> None:
     config = _m3()
     config["text_config"]["model_type"] = "minimax_m2"
-    assert _counts(config) == _hand_m3()
+    assert param_counts(config) == _hand_m3()
 
 
 def test_minimax_m3_refuses_an_indexer_value_path() -> None:
     config = _m3(sparse_attention_config={"sparse_disable_index_value": [0, 0, 1, 0]})
-    assert _errors(config) == {"config.sparse_attention_config": Code.UNSUPPORTED_KEY}
+    assert refusals(config) == [("config.sparse_attention_config", Code.UNSUPPORTED_KEY)]
 
 
 def test_minimax_m3_requires_the_indexer_dimensions() -> None:
     config = _m3()
     del config["text_config"]["index_head_dim"]
-    assert _errors(config) == {"config.index_head_dim": Code.MISSING_DIMENSION}
+    assert refusals(config) == [("config.index_head_dim", Code.MISSING_DIMENSION)]
 
 
 def test_block_sparse_attention_caches_the_indexer_key() -> None:

@@ -3,18 +3,14 @@ classes' formulas and cache, and the importer's refusals for these families."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from registry.core import catalogue, validate_config
-from registry.core.hf import convert
+from registry.core import catalogue
 from registry.core.planning import DEVICES, Deployment, plan_config
 from registry.core.validation import Code
-
-HF = Path(__file__).resolve().parent / "data" / "hf"
+from tests.conftest import converted, hub_config, hub_counts, layer_named, param_counts, refusals
 
 # Hub id: (total, active) as transformers 5.25 builds the text model (tests/test_hf_oracle.py checks the same).
 REAL = {
@@ -36,36 +32,9 @@ VISION = {
 }
 
 
-def _config(hf_id: str) -> dict[str, Any]:
-    return json.loads((HF / hf_id / "config.json").read_text())
-
-
-def _document(config: dict[str, Any], hf_id: str = "test/model") -> dict[str, Any]:
-    conversion = convert(config, hf_id)
-    assert not conversion.errors, [i.as_dict() for i in conversion.errors]
-    assert conversion.document is not None
-    return conversion.document
-
-
-def _counts(config: dict[str, Any], hf_id: str = "test/model") -> tuple[int, int | None]:
-    result = validate_config(_document(config, hf_id))
-    assert result.ok, [i.as_dict() for i in result.errors]
-    return result.config.total_params, result.config.active_params
-
-
-def _errors(config: dict[str, Any]) -> set[tuple[str, str]]:
-    conversion = convert(config, "test/model")
-    assert conversion.document is None
-    return {(i.loc, i.code) for i in conversion.errors}
-
-
-def _layer(document: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(lt for lt in document["layer_types"] if lt["name"] == name)
-
-
 @pytest.mark.parametrize("hf_id", sorted(REAL))
 def test_real_config_counts_exactly_what_transformers_builds(hf_id: str) -> None:
-    assert _counts(_config(hf_id), hf_id) == REAL[hf_id]
+    assert hub_counts(hf_id) == REAL[hf_id]
 
 
 def test_published_figures() -> None:
@@ -92,29 +61,29 @@ def test_published_figures() -> None:
 def test_qwen3_next_layout() -> None:
     """Full attention every 4th layer (gated, per-head norms), Gated DeltaNet elsewhere, MoE with a gated shared
     expert everywhere."""
-    document = _document(_config("Qwen/Qwen3-Next-80B-A3B-Instruct"))
-    attention = _layer(document, "full_attention")
+    document = converted(hub_config("Qwen/Qwen3-Next-80B-A3B-Instruct"))
+    attention = layer_named(document, "full_attention")
     assert (attention["class"], attention["count"], attention["specs"]["layer_idx"]) == (
         "GroupedQueryAttentionLayer",
         12,
         3,
     )
     assert attention["specs"]["output_gate"] == "elementwise" and attention["specs"]["qk_norm"] == "per_head"
-    linear = _layer(document, "linear_attention")
+    linear = layer_named(document, "linear_attention")
     assert (linear["class"], linear["count"]) == ("GatedDeltaNetLayer", 36)
     assert "state_dtype" not in linear["specs"]  # no mamba_ssm_dtype: the cache's dtype
-    moe = _layer(document, "feedforward")["specs"]
+    moe = layer_named(document, "feedforward")["specs"]
     assert moe["shared_expert_intermediate_size"] == 512 and moe["shared_expert_gate"] is True
 
 
 def test_wrappers_import_their_text_model_with_notes() -> None:
-    document = _document(_config("Qwen/Qwen3.5-35B-A3B"))
-    assert _layer(document, "linear_attention")["specs"]["state_dtype"] == "float32"  # mamba_ssm_dtype
+    document = converted(hub_config("Qwen/Qwen3.5-35B-A3B"))
+    assert layer_named(document, "linear_attention")["specs"]["state_dtype"] == "float32"  # mamba_ssm_dtype
     notes = document["validation_notes"]
     assert "qwen3_5_moe_text" in notes and "vision" in notes and "mtp_num_hidden_layers" in notes
-    dense = _document(_config("Qwen/Qwen3.5-0.8B"))
-    assert _layer(dense, "feedforward")["class"] == "GatedMLPLayer"
-    assert _layer(dense, "lm_head")["specs"]["tie_word_embeddings"] is True
+    dense = converted(hub_config("Qwen/Qwen3.5-0.8B"))
+    assert layer_named(dense, "feedforward")["class"] == "GatedMLPLayer"
+    assert layer_named(dense, "lm_head")["specs"]["tie_word_embeddings"] is True
 
 
 def test_gated_delta_net_formula_and_state_by_hand() -> None:
@@ -146,7 +115,7 @@ def test_kimi_delta_attention_formula_and_state_by_hand() -> None:
 def test_hybrid_cache_by_hand() -> None:
     """Qwen3-Next in bf16: 12 full layers · 2 · 2 KV heads · 256 · 2 bytes = 24,576 bytes per token; 36 Gated
     DeltaNet layers hold (3 · 8,192 + 32 · 128 · 128) · 2 bytes = 1,097,728 bytes per sequence each."""
-    document = _document(_config("Qwen/Qwen3-Next-80B-A3B-Instruct"))
+    document = converted(hub_config("Qwen/Qwen3-Next-80B-A3B-Instruct"))
     plan = plan_config(document, Deployment(context=8192)).as_dict()
     assert plan["kv_cache"]["bytes_per_token"] == 24576
     assert plan["kv_cache"]["state_bytes_per_sequence"] == 36 * 1_097_728
@@ -156,7 +125,7 @@ def test_hybrid_cache_by_hand() -> None:
 
 def test_state_dtype_float32_by_hand() -> None:
     """Qwen3.5-35B-A3B (mamba_ssm_dtype float32) in bf16: 30 layers · (3 · 8,192 · 2 + 32 · 128 · 128 · 4)."""
-    document = _document(_config("Qwen/Qwen3.5-35B-A3B"))
+    document = converted(hub_config("Qwen/Qwen3.5-35B-A3B"))
     plan = plan_config(document, Deployment(context=4096)).as_dict()
     assert plan["kv_cache"]["state_bytes_per_sequence"] == 30 * (3 * 8192 * 2 + 32 * 128 * 128 * 4)
     assert plan["kv_cache"]["bytes_per_token"] == 10 * 2 * 2 * 256 * 2
@@ -165,7 +134,7 @@ def test_state_dtype_float32_by_hand() -> None:
 def test_hybrid_max_context_is_limited_by_its_full_attention_layers_only() -> None:
     """Qwen3-Next at tp=4 on an H200: each rank keeps one of the 2 KV heads (12 · 2 · 256 · 2 = 12,288 bytes per
     token); the linear layers' state is paid once per sequence, whatever the context."""
-    document = _document(_config("Qwen/Qwen3-Next-80B-A3B-Instruct"))
+    document = converted(hub_config("Qwen/Qwen3-Next-80B-A3B-Instruct"))
     plan = plan_config(document, Deployment(tp=4, context=262144, device_memory=DEVICES["H200"])).as_dict()
     room = plan["fit"]["usable_bytes"] - plan["device"]["weight_bytes"]
     room -= plan["kv_cache"]["state_bytes_per_sequence_per_device"]
@@ -175,13 +144,13 @@ def test_hybrid_max_context_is_limited_by_its_full_attention_layers_only() -> No
 
 
 def test_tp_that_does_not_divide_linear_heads_is_refused_by_name() -> None:
-    config = {**_config("Qwen/Qwen3-Next-80B-A3B-Instruct"), "linear_num_key_heads": 3, "linear_num_value_heads": 6}
-    errors = plan_config(_document(config), Deployment(tp=2)).errors
+    config = {**hub_config("Qwen/Qwen3-Next-80B-A3B-Instruct"), "linear_num_key_heads": 3, "linear_num_value_heads": 6}
+    errors = plan_config(converted(config), Deployment(tp=2)).errors
     assert [(i.loc, i.code) for i in errors] == [("tp", Code.NOT_DIVISIBLE)]
     assert "linear_num_key_heads (3)" in errors[0].msg and "GatedDeltaNetLayer" in errors[0].msg
-    kimi = {**_config("moonshotai/Kimi-Linear-48B-A3B-Instruct"), "num_attention_heads": 4}
+    kimi = {**hub_config("moonshotai/Kimi-Linear-48B-A3B-Instruct"), "num_attention_heads": 4}
     kimi["linear_attn_config"] = {**kimi["linear_attn_config"], "num_heads": 6}
-    errors = plan_config(_document(kimi), Deployment(tp=4)).errors
+    errors = plan_config(converted(kimi), Deployment(tp=4)).errors
     assert [(i.loc, i.code) for i in errors] == [("tp", Code.NOT_DIVISIBLE)]
     assert "linear_num_heads (6)" in errors[0].msg
 
@@ -190,91 +159,91 @@ def test_tp_that_does_not_divide_linear_heads_is_refused_by_name() -> None:
 
 
 def _next(**keys: Any) -> dict[str, Any]:
-    return {**_config("Qwen/Qwen3-Next-80B-A3B-Instruct"), **keys}
+    return {**hub_config("Qwen/Qwen3-Next-80B-A3B-Instruct"), **keys}
 
 
 def test_an_output_gate_turned_off_is_refused() -> None:
     """transformers builds the doubled Q projection whatever attn_output_gate says."""
-    assert _errors(_next(attn_output_gate=False)) == {("config.attn_output_gate", Code.UNSUPPORTED_KEY)}
-    assert _counts(_next(attn_output_gate=True)) == REAL["Qwen/Qwen3-Next-80B-A3B-Instruct"]
+    assert refusals(_next(attn_output_gate=False)) == [("config.attn_output_gate", Code.UNSUPPORTED_KEY)]
+    assert param_counts(_next(attn_output_gate=True)) == REAL["Qwen/Qwen3-Next-80B-A3B-Instruct"]
 
 
 def test_linear_attention_dimensions_are_required() -> None:
     config = _next()
     del config["linear_num_value_heads"]
-    assert _errors(config) == {("config.linear_num_value_heads", Code.MISSING_DIMENSION)}
+    assert refusals(config) == [("config.linear_num_value_heads", Code.MISSING_DIMENSION)]
 
 
 def test_value_heads_must_be_a_multiple_of_key_heads() -> None:
-    assert _errors(_next(linear_num_value_heads=24, linear_num_key_heads=16)) == {
+    assert refusals(_next(linear_num_value_heads=24, linear_num_key_heads=16)) == [
         ("config.linear_num_value_heads", Code.CONTRADICTION)
-    }
+    ]
 
 
 def test_layer_types_name_only_full_and_linear_attention() -> None:
     kinds = ["sliding_attention"] + ["linear_attention"] * 47
-    assert _errors(_next(layer_types=kinds)) == {("config.layer_types[0]", Code.UNSUPPORTED_KEY)}
-    assert _errors(_next(layer_types=["linear_attention"])) == {("config.layer_types", Code.INVALID_VALUE)}
+    assert refusals(_next(layer_types=kinds)) == [("config.layer_types[0]", Code.UNSUPPORTED_KEY)]
+    assert refusals(_next(layer_types=["linear_attention"])) == [("config.layer_types", Code.INVALID_VALUE)]
 
 
 def test_null_head_dim_or_kv_heads_is_refused() -> None:
     """Qwen3NextConfig types both as integers: transformers cannot build null."""
-    assert _errors(_next(head_dim=None)) == {("config.head_dim", Code.INVALID_VALUE)}
-    assert _errors(_next(num_key_value_heads=None)) == {("config.num_key_value_heads", Code.INVALID_VALUE)}
+    assert refusals(_next(head_dim=None)) == [("config.head_dim", Code.INVALID_VALUE)]
+    assert refusals(_next(num_key_value_heads=None)) == [("config.num_key_value_heads", Code.INVALID_VALUE)]
 
 
 def test_an_unknown_state_dtype_is_refused() -> None:
-    assert _errors(_next(mamba_ssm_dtype="fp8")) == {("config.mamba_ssm_dtype", Code.INVALID_VALUE)}
-    assert "state_dtype" not in _layer(_document(_next(mamba_ssm_dtype="auto")), "linear_attention")["specs"]
+    assert refusals(_next(mamba_ssm_dtype="fp8")) == [("config.mamba_ssm_dtype", Code.INVALID_VALUE)]
+    assert "state_dtype" not in layer_named(converted(_next(mamba_ssm_dtype="auto")), "linear_attention")["specs"]
 
 
 def test_layer_pattern_and_dense_layers() -> None:
     """full_attention_interval 2 and mlp_only_layers: two dense layers, the rest MoE."""
-    document = _document(_next(full_attention_interval=2, mlp_only_layers=[0, 5]))
-    assert _layer(document, "full_attention")["count"] == 24
-    assert _layer(document, "feedforward_dense")["count"] == 2
-    assert _layer(document, "feedforward_moe")["count"] == 46
+    document = converted(_next(full_attention_interval=2, mlp_only_layers=[0, 5]))
+    assert layer_named(document, "full_attention")["count"] == 24
+    assert layer_named(document, "feedforward_dense")["count"] == 2
+    assert layer_named(document, "feedforward_moe")["count"] == 46
 
 
 def test_a_wrapper_without_text_config_is_refused() -> None:
-    config = {k: v for k, v in _config("Qwen/Qwen3.5-35B-A3B").items() if k != "text_config"}
-    config |= _config("Qwen/Qwen3.5-35B-A3B")["text_config"] | {"model_type": "qwen3_5_moe"}
-    assert _errors(config) == {("config.text_config", Code.MISSING_DIMENSION)}
+    config = {k: v for k, v in hub_config("Qwen/Qwen3.5-35B-A3B").items() if k != "text_config"}
+    config |= hub_config("Qwen/Qwen3.5-35B-A3B")["text_config"] | {"model_type": "qwen3_5_moe"}
+    assert refusals(config) == [("config.text_config", Code.MISSING_DIMENSION)]
 
 
 # ---- Kimi-Linear ---------------------------------------------------------------------------------------------
 
 
 def _kimi(**keys: Any) -> dict[str, Any]:
-    return {**_config("moonshotai/Kimi-Linear-48B-A3B-Instruct"), **keys}
+    return {**hub_config("moonshotai/Kimi-Linear-48B-A3B-Instruct"), **keys}
 
 
 def test_kimi_linear_layout() -> None:
-    document = _document(_kimi())
-    attention, linear = _layer(document, "full_attention"), _layer(document, "linear_attention")
+    document = converted(_kimi())
+    attention, linear = layer_named(document, "full_attention"), layer_named(document, "linear_attention")
     assert (attention["class"], attention["count"], attention["specs"]["layer_idx"]) == (
         "MultiHeadLatentAttentionLayer",
         7,
         3,
     )
     assert (linear["class"], linear["count"]) == ("KimiDeltaAttentionLayer", 20)
-    assert _layer(document, "feedforward_dense")["count"] == 1
-    assert _layer(document, "feedforward_moe")["specs"]["shared_expert_intermediate_size"] == 1024
+    assert layer_named(document, "feedforward_dense")["count"] == 1
+    assert layer_named(document, "feedforward_moe")["specs"]["shared_expert_intermediate_size"] == 1024
 
 
 def test_kimi_linear_never_ties_its_head() -> None:
-    document = _document(_kimi(tie_word_embeddings=True))
-    assert _layer(document, "lm_head")["specs"]["tie_word_embeddings"] is False
+    document = converted(_kimi(tie_word_embeddings=True))
+    assert layer_named(document, "lm_head")["specs"]["tie_word_embeddings"] is False
     assert "never ties" in document["validation_notes"]
 
 
 def test_kimi_layer_lists_must_come_together_and_cover_every_layer() -> None:
     only_full = _kimi()
     only_full["linear_attn_config"] = {k: v for k, v in only_full["linear_attn_config"].items() if k != "kda_layers"}
-    assert _errors(only_full) == {("config.linear_attn_config.full_attn_layers", Code.CONTRADICTION)}
+    assert refusals(only_full) == [("config.linear_attn_config.full_attn_layers", Code.CONTRADICTION)]
     gap = _kimi()
     gap["linear_attn_config"] = {**gap["linear_attn_config"], "kda_layers": [1, 2, 3]}
-    assert _errors(gap) == {("config.linear_attn_config.kda_layers", Code.CONTRADICTION)}
+    assert refusals(gap) == [("config.linear_attn_config.kda_layers", Code.CONTRADICTION)]
 
 
 @pytest.mark.parametrize(
@@ -287,10 +256,10 @@ def test_kimi_layer_lists_must_come_together_and_cover_every_layer() -> None:
     ],
 )
 def test_kimi_keys_transformers_does_not_build_are_refused(keys: dict[str, Any], loc: str) -> None:
-    assert _errors(_kimi(**keys)) == {(loc, Code.UNSUPPORTED_KEY)}
+    assert refusals(_kimi(**keys)) == [(loc, Code.UNSUPPORTED_KEY)]
 
 
 def test_kimi_full_rank_gate_is_refused() -> None:
     config = _kimi()
     config["linear_attn_config"] = {**config["linear_attn_config"], "use_full_rank_gate": True}
-    assert _errors(config) == {("config.linear_attn_config.use_full_rank_gate", Code.UNSUPPORTED_KEY)}
+    assert refusals(config) == [("config.linear_attn_config.use_full_rank_gate", Code.UNSUPPORTED_KEY)]

@@ -189,3 +189,36 @@ def test_deepseek_v32_caches_the_mla_latent_and_the_indexer_key_per_token():
         assert kv["bytes_per_token"] == kv["bytes_per_token_per_device"] == per_token
         assert plan["device"]["kv_cache_bytes"] == 1000 * per_token
     assert rules(plan)["indexer"] == rules(plan)["attention"] == "per_token"
+
+
+def test_a_class_declares_which_spec_divides_which():
+    """Cross-spec rules live with the class: a Gated DeltaNet layer's key heads divide its value heads, a Mamba-2
+    layer's groups its heads; validation names the spec that does not."""
+    from registry.core import validate_config as validate
+
+    bad = {**HYBRID, "layer_types": [{**HYBRID["layer_types"][0], "specs": {**GDN, "linear_num_key_heads": 12}}]}
+    bad["layer_types"] += HYBRID["layer_types"][1:]
+    errors = [(i.loc, i.code) for i in validate(bad).errors]
+    assert errors == [("layer_types[0].specs.linear_num_key_heads", "heads_not_divisible")]
+    mamba2 = {
+        "hidden_size": 2048,
+        "mamba_num_heads": 32,
+        "mamba_head_dim": 64,
+        "ssm_state_size": 128,
+        "n_groups": 3,
+        "conv_kernel": 4,
+    }
+    document = {**HYBRID, "layer_types": [{"name": "mamba", "class": "Mamba2Layer", "count": 3, "specs": mamba2}]}
+    document["layer_types"] += HYBRID["layer_types"][1:]
+    assert [(i.loc, i.code) for i in validate(document).errors] == [
+        ("layer_types[0].specs.n_groups", "heads_not_divisible")
+    ]
+    assert validate(
+        {
+            **document,
+            "layer_types": [
+                {**document["layer_types"][0], "specs": {**mamba2, "n_groups": 8}},
+                *document["layer_types"][1:],
+            ],
+        }
+    ).ok

@@ -11,6 +11,7 @@ import pytest
 from registry.core import Code, format_params, validate_config
 from registry.core.validation import REQUIRED_TOP_LEVEL
 from tests.conftest import (
+    HAND_CLASSES,
     PUBLISHED,
     SPEC_EXAMPLE,
     fixture_document,
@@ -20,14 +21,7 @@ from tests.conftest import (
     small_config,
 )
 
-SIX_CLASSES = (
-    "AttentionLayer",
-    "GroupedQueryAttentionLayer",
-    "MLPLayer",
-    "GatedMLPLayer",
-    "NormLayer",
-    "EmbeddingLayer",
-)
+SIX_CLASSES = HAND_CLASSES[:6]  # the format's own classes
 # Positions of the layer types in small_config().
 ATTN, MLP, NORM, EMB, HEAD = 0, 1, 2, 3, 4
 

@@ -269,6 +269,9 @@ class LayerClass:
     recurrent_state_elements: Formula | None = None
     # Spec names in the order a document writes them; defaults to required then optional.
     order: tuple[str, ...] = field(default=())
+    # Cross-spec rules: (whole, part) means spec ``part`` must divide spec ``whole`` when both are given
+    # (query heads by KV heads; Mamba-2 heads by groups), checked by validation as heads_not_divisible.
+    divisors: tuple[tuple[str, str], ...] = ()
 
     @functools.cached_property
     def specs(self) -> tuple[Spec, ...]:
@@ -488,6 +491,36 @@ def _moe(s: Mapping[str, Any], experts: Any = None) -> Any:
     return routed + router + shared
 
 
+def _attention_flops(s: Mapping[str, Any]) -> Any:
+    """Attention FLOPs per token per token of context when keys and values are head_dim wide."""
+    return 2 * s["num_heads"] * 2 * s["head_dim"]
+
+
+def _active_experts(formula: Callable[..., Any]) -> Formula:
+    """A MoE formula (taking ``experts``) with the num_experts_per_tok routed experts one token uses."""
+    return lambda s: formula(s, experts=s["num_experts_per_tok"])
+
+
+def _conv_window(kernel: Any, channels: Any) -> Any:
+    """Elements a causal convolution caches per sequence: the last kernel − 1 inputs of each channel."""
+    return (kernel - 1) * channels
+
+
+# Shared by the attention classes here and in layer_classes: required specs, parallelism and shards.
+GQA_REQUIRED = (HIDDEN_SIZE, NUM_HEADS, NUM_KV_HEADS, HEAD_DIM)
+ATTENTION_PARALLELISM = (Parallelism.TENSOR, Parallelism.CONTEXT)
+GQA_SHARDS = (Shard("num_heads", "tp"), Shard("num_kv_heads", "tp", "kv_heads"))
+# Shared by the MoE classes: required specs, parallelism, shards and what one token uses.
+MOE_REQUIRED = (HIDDEN_SIZE, NUM_EXPERTS, NUM_EXPERTS_PER_TOK, MOE_INTERMEDIATE_SIZE)
+MOE_PARALLELISM = (Parallelism.TENSOR, Parallelism.EXPERT)
+MOE_SHARDS = (
+    Shard("moe_intermediate_size", "tp"),
+    Shard("shared_expert_intermediate_size", "tp"),
+    Shard("num_experts", "ep", into=LOCAL_EXPERTS),
+)
+MOE_ACTIVE_TEXT = "as the total, with num_experts_per_tok routed experts instead of num_experts"
+
+
 _ATTENTION_OPTIONS = (
     SLIDING_WINDOW,
     ATTENTION_CHUNK_SIZE,
@@ -507,10 +540,10 @@ register(
         description="Vanilla multi-head attention (MHA).",
         required=(HIDDEN_SIZE, NUM_HEADS, HEAD_DIM),
         optional=_ATTENTION_OPTIONS,
-        parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
+        parallelism=ATTENTION_PARALLELISM,
         shards=(Shard("num_heads", "tp"),),
         kv_elements=lambda s: _kv_cache(s, s["num_heads"]),
-        attention_flops=lambda s: 2 * s["num_heads"] * 2 * s["head_dim"],
+        attention_flops=_attention_flops,
         formula=_mha,
         formula_text="4 · hidden_size · num_heads · head_dim (Q, K, V and output projections)" + _ATTENTION_EXTRAS_TEXT,
     )
@@ -518,14 +551,15 @@ register(
 register(
     LayerClass(
         name="GroupedQueryAttentionLayer",
+        divisors=(("num_heads", "num_kv_heads"),),
         kind=LayerKind.ATTENTION,
         description="Grouped query attention (GQA).",
-        required=(HIDDEN_SIZE, NUM_HEADS, NUM_KV_HEADS, HEAD_DIM),
+        required=GQA_REQUIRED,
         optional=_ATTENTION_OPTIONS,
-        parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
-        shards=(Shard("num_heads", "tp"), Shard("num_kv_heads", "tp", "kv_heads")),
+        parallelism=ATTENTION_PARALLELISM,
+        shards=GQA_SHARDS,
         kv_elements=lambda s: _kv_cache(s, s["num_kv_heads"]),
-        attention_flops=lambda s: 2 * s["num_heads"] * 2 * s["head_dim"],
+        attention_flops=_attention_flops,
         formula=_gqa,
         formula_text=(
             "hidden_size · num_heads · head_dim (Q) + 2 · hidden_size · num_kv_heads · head_dim (K, V)"
@@ -627,7 +661,7 @@ register(
             "Mixture of experts: a router picks num_experts_per_tok of num_experts gated MLPs per token; "
             "optionally a shared expert every token uses (Mixtral, Qwen-MoE, DeepSeek-V3)."
         ),
-        required=(HIDDEN_SIZE, NUM_EXPERTS, NUM_EXPERTS_PER_TOK, MOE_INTERMEDIATE_SIZE),
+        required=MOE_REQUIRED,
         optional=(
             SHARED_EXPERT_INTERMEDIATE_SIZE,
             SHARED_EXPERT_GATE,
@@ -637,12 +671,8 @@ register(
             MOE_LATENT_SIZE,
             MLP_BIAS,
         ),
-        parallelism=(Parallelism.TENSOR, Parallelism.EXPERT),
-        shards=(
-            Shard("moe_intermediate_size", "tp"),
-            Shard("shared_expert_intermediate_size", "tp"),
-            Shard("num_experts", "ep", into=LOCAL_EXPERTS),
-        ),
+        parallelism=MOE_PARALLELISM,
+        shards=MOE_SHARDS,
         formula=_moe,
         formula_text=(
             "num_experts · 3 · hidden_size · moe_intermediate_size (routed experts)"
@@ -655,8 +685,8 @@ register(
             "projections); with mlp_bias, + the shared expert's biases (2 or 1 · shared_expert_intermediate_size "
             "+ hidden_size) and the latent projections' (moe_latent_size + hidden_size)"
         ),
-        active_formula=lambda s: _moe(s, experts=s["num_experts_per_tok"]),
-        active_formula_text="as the total, with num_experts_per_tok routed experts instead of num_experts",
+        active_formula=_active_experts(_moe),
+        active_formula_text=MOE_ACTIVE_TEXT,
     )
 )
 register(
@@ -676,7 +706,7 @@ register(
             "v_head_dim",
             "attention_bias",
         ),
-        parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
+        parallelism=ATTENTION_PARALLELISM,
         # The latent is shared by all heads: every tensor-parallel rank caches all of it.
         shards=(Shard("num_heads", "tp"),),
         kv_elements=lambda s: s["kv_lora_rank"] + s["qk_rope_head_dim"],

@@ -69,6 +69,8 @@ def render() -> str:
         lines += ["", f"Parameters of one layer: {c.formula_text}."]
         if c.active_formula_text:
             lines.append(f"Per token: {c.active_formula_text}.")
+        for whole, part in c.divisors:
+            lines.append(f"`{part}` must divide `{whole}` (`heads_not_divisible`).")
     lines += ["", END]
     return "\n".join(lines)
 

@@ -91,14 +91,18 @@ def _key(c: Mapping[str, Any], name: str) -> bool:
     return bool(c.get(name))
 
 
+# What the notes say of a sigmoid router's bias (DeepSeek-V3 and the families routing like it).
+ROUTER_BIAS_NOTE = "The router's e_score_correction_bias is a buffer, not a parameter."
+
+
 def _deepseek_notes(r: _Reader) -> list[str]:
     mtp = r.config.get("num_nextn_predict_layers")
     if not mtp:
         return []
     return [
         f"The {mtp} multi-token-prediction module(s) (num_nextn_predict_layers) are the layer types with mtp true: "
-        "counted in mtp_params, not in total_params, as transformers does not build them; the router's "
-        "e_score_correction_bias is a buffer, not a parameter."
+        "counted in mtp_params, not in total_params, as transformers does not build them.",
+        ROUTER_BIAS_NOTE,
     ]
 
 
@@ -602,7 +606,6 @@ def _head_dim(r: _Reader, h: int, heads: int) -> int | None:
 def _attention(r: _Reader, h: int, heads: int, layers: int, windows: list[int | None]) -> list[dict[str, Any]]:
     arch = r.arch
     if arch.mla:
-        specs: dict[str, Any] = {"layer_idx": 0, "hidden_size": h, "num_heads": heads}
         given, q_rank = r.raw("q_lora_rank")
         if not given:
             r.error(
@@ -610,12 +613,7 @@ def _attention(r: _Reader, h: int, heads: int, layers: int, windows: list[int | 
                 Code.MISSING_DIMENSION,
                 "'q_lora_rank' is required: it is a dimension of the model (null when queries are not compressed)",
             )
-        elif q_rank is not None:
-            specs["q_lora_rank"] = r._positive("q_lora_rank", q_rank)
-        for key in ("kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
-            specs[key] = r.dimension(key)
-        if r.flag("attention_bias"):
-            specs["attention_bias"] = True
+        specs: dict[str, Any] = {"layer_idx": 0, "hidden_size": h, "num_heads": heads, **latent_specs(r, q_rank)}
         return [{"name": "attention", "class": "MultiHeadLatentAttentionLayer", "count": layers, "specs": specs}]
     d = _head_dim(r, h, heads)
     given, kv = r.raw("num_key_value_heads")
@@ -659,6 +657,19 @@ def _attention(r: _Reader, h: int, heads: int, layers: int, windows: list[int | 
             group_specs = _insert_after(group_specs, "head_dim", "sliding_window", window)
         out.append({"name": name, "class": class_name, "count": len(indices), "specs": group_specs})
     return out
+
+
+def latent_specs(r: _Reader, q_rank: Any) -> dict[str, Any]:
+    """Multi-head latent attention's specs after its heads: q_lora_rank (``q_rank``; None: queries projected
+    directly), the latent and head widths, and attention_bias."""
+    specs: dict[str, Any] = {}
+    if q_rank is not None:
+        specs["q_lora_rank"] = r._positive("q_lora_rank", q_rank)
+    for key in ("kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
+        specs[key] = r.dimension(key)
+    if r.flag("attention_bias"):
+        specs["attention_bias"] = True
+    return specs
 
 
 def _insert_after(specs: dict[str, Any], after: str, key: str, value: Any) -> dict[str, Any]:
@@ -708,21 +719,9 @@ def _feedforward(r: _Reader, h: int, moe_layers: list[bool]) -> list[dict[str, A
 
 def _moe_specs(r: _Reader, h: int) -> dict[str, Any]:
     kind = r.arch.moe
-    experts = r.dimension("num_experts")  # its config.json name: Arch.keys
-    per_token = r.dimension("num_experts_per_tok")
-    inner = r.dimension("intermediate_size" if kind == "mixtral" else "moe_intermediate_size")
-    specs: dict[str, Any] = {
-        "hidden_size": h,
-        "num_experts": experts,
-        "num_experts_per_tok": per_token,
-        "moe_intermediate_size": inner,
-    }
-    if experts is not None and per_token is not None and per_token > experts:
-        r.error(
-            "num_experts_per_tok",
-            Code.CONTRADICTION,
-            f"expected at most {r.name('num_experts')} ({experts}) experts per token, got {per_token}",
-        )
+    inner_key = "intermediate_size" if kind == "mixtral" else "moe_intermediate_size"
+    specs = expert_specs(r, h, inner_key)
+    inner = specs["moe_intermediate_size"]
     if r.model_type == "qwen2_moe":
         # 0 builds a shared expert of no width (its gate stays): transformers accepts it, and so does the format.
         specs["shared_expert_intermediate_size"] = r.dimension("shared_expert_intermediate_size", minimum=0)
@@ -732,6 +731,32 @@ def _moe_specs(r: _Reader, h: int) -> dict[str, Any]:
         if shared and inner:
             specs["shared_expert_intermediate_size"] = shared * inner
     return specs
+
+
+def at_most_experts(
+    r: _Reader, experts: int | None, per_token: int | None, key: str = "num_experts_per_tok", *, of: str = "num_experts"
+) -> None:
+    """An error at ``key`` when a token is routed to more experts than the ``experts`` (under ``of``) there are."""
+    if experts is not None and per_token is not None and per_token > experts:
+        r.error(
+            key, Code.CONTRADICTION, f"expected at most {r.name(of)} ({experts}) experts per token, got {per_token}"
+        )
+
+
+def expert_specs(
+    r: _Reader,
+    h: int,
+    inner_key: str,
+    *,
+    experts_key: str = "num_experts",
+    per_token_key: str = "num_experts_per_tok",
+) -> dict[str, Any]:
+    """MoELayer's routed experts: how many (``num_experts``: its config.json name by Arch.keys), how many a token
+    is routed to, and their width (``inner_key``)."""
+    experts, per_token = r.dimension(experts_key), r.dimension(per_token_key)
+    inner = r.dimension(inner_key)
+    at_most_experts(r, experts, per_token, per_token_key, of=experts_key)
+    return {"hidden_size": h, "num_experts": experts, "num_experts_per_tok": per_token, "moe_intermediate_size": inner}
 
 
 def _moe_layers(r: _Reader, layers: int) -> list[bool]:

@@ -711,12 +711,13 @@ def _check_specs(
             code = Code.HIDDEN_SIZE_MISMATCH if key == "hidden_size" else Code.VOCAB_SIZE_MISMATCH
             check.error(f"{loc}.{key}", code, f"expected the config's {key} {sizes[key]}, got {clean[key]}")
     _check_spec_rules(check, loc, clean)
-    if "num_heads" in clean and "num_kv_heads" in clean and clean["num_heads"] % clean["num_kv_heads"]:
-        check.error(
-            f"{loc}.num_kv_heads",
-            Code.HEADS_NOT_DIVISIBLE,
-            f"expected a divisor of num_heads ({clean['num_heads']}), got {clean['num_kv_heads']}",
-        )
+    for whole, part in layer_class.divisors:
+        if whole in clean and part in clean and clean[whole] % clean[part]:
+            check.error(
+                f"{loc}.{part}",
+                Code.HEADS_NOT_DIVISIBLE,
+                f"expected a divisor of {whole} ({clean[whole]}), got {clean[part]}",
+            )
     if len(check.errors) != errors_before:
         return None
     clean.pop("parameter_count", None)

@@ -48,3 +48,31 @@ def maybe(rng: random.Random, config: dict[str, Any], key: str, values: list[Any
 
 def divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
+
+
+def small(model_type: str, **keys: Any) -> dict[str, Any]:
+    """A fixed small config.json of ``model_type`` (4 layers 64 wide, 4 heads of 2 key/value heads, a 96-wide
+    MLP, 300 tokens), ``keys`` added or replaced."""
+    base = {
+        "model_type": model_type,
+        "hidden_size": 64,
+        "num_hidden_layers": 4,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "vocab_size": 300,
+        "intermediate_size": 96,
+    }
+    return {**base, **keys}
+
+
+def maybe_drop_model_type(rng: random.Random, text: dict[str, Any]) -> None:
+    """Leave a wrapper's text_config without its model_type three times in ten (the wrapper says it)."""
+    if rng.random() < 0.3:
+        del text["model_type"]
+
+
+def wrapper(rng: random.Random, model_type: str, text: dict[str, Any], architecture: str) -> dict[str, Any]:
+    """A multimodal wrapper around ``text``, naming its ``architectures`` class or not."""
+    config: dict[str, Any] = {"model_type": model_type, "text_config": text}
+    maybe(rng, config, "architectures", [[architecture]])
+    return config

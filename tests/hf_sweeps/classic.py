@@ -5,13 +5,16 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from tests.hf_sweeps import divisors, maybe
+from tests.hf_sweeps import divisors, maybe, small
 
 LAYER_KINDS = ["sliding_attention", "full_attention"]
 
 
-def _base(rng: random.Random, model_type: str, *, kv: str = "maybe", head_dim: bool = True) -> dict[str, Any]:
-    """Sizes, heads (even head widths) and key/value heads: ``kv`` required, maybe (or null) or none."""
+def _base(
+    rng: random.Random, model_type: str, *, kv: str = "maybe", head_dim: bool = True, attention_bias: bool = False
+) -> dict[str, Any]:
+    """Sizes, heads (even head widths) and key/value heads: ``kv`` required, maybe (or null) or none; last, maybe
+    attention_bias."""
     hidden = rng.randrange(32, 129, 8)
     heads = rng.choice([d for d in divisors(hidden) if 2 <= d <= 16 and (hidden // d) % 2 == 0])
     config: dict[str, Any] = {
@@ -30,6 +33,8 @@ def _base(rng: random.Random, model_type: str, *, kv: str = "maybe", head_dim: b
     if head_dim:
         maybe(rng, config, "head_dim", [rng.randrange(4, 33, 2)])
     maybe(rng, config, "tie_word_embeddings", [True, False])
+    if attention_bias:
+        maybe(rng, config, "attention_bias", [True, False])
     return config
 
 
@@ -45,8 +50,7 @@ def _layer_types(rng: random.Random, config: dict[str, Any]) -> None:
 
 
 def glm4(rng: random.Random) -> dict[str, Any]:
-    config = _base(rng, "glm4", kv="required")
-    maybe(rng, config, "attention_bias", [True, False])
+    config = _base(rng, "glm4", kv="required", attention_bias=True)
     maybe(rng, config, "partial_rotary_factor", [0.5, 1.0])
     return config
 
@@ -73,16 +77,14 @@ def olmoe(rng: random.Random) -> dict[str, Any]:
 
 
 def olmo3(rng: random.Random) -> dict[str, Any]:
-    config = _base(rng, "olmo3")
-    maybe(rng, config, "attention_bias", [True, False])
+    config = _base(rng, "olmo3", attention_bias=True)
     maybe(rng, config, "sliding_window", [rng.randrange(16, 4097), None])
     _layer_types(rng, config)
     return config
 
 
 def granite(rng: random.Random) -> dict[str, Any]:
-    config = _base(rng, "granite")
-    maybe(rng, config, "attention_bias", [True, False])
+    config = _base(rng, "granite", attention_bias=True)
     maybe(rng, config, "mlp_bias", [True, False])
     for key in ("embedding_multiplier", "logits_scaling", "residual_multiplier", "attention_multiplier"):
         maybe(rng, config, key, [0.5, 2.0])
@@ -98,9 +100,8 @@ def granitemoe(rng: random.Random) -> dict[str, Any]:
 
 
 def smollm3(rng: random.Random) -> dict[str, Any]:
-    config = _base(rng, "smollm3", kv="required")
+    config = _base(rng, "smollm3", kv="required", attention_bias=True)
     layers = config["num_hidden_layers"]
-    maybe(rng, config, "attention_bias", [True, False])
     maybe(rng, config, "mlp_bias", [True, False])
     maybe(rng, config, "use_sliding_window", [True, False])
     maybe(rng, config, "sliding_window", [rng.randrange(16, 4097), None])
@@ -111,27 +112,31 @@ def smollm3(rng: random.Random) -> dict[str, Any]:
 
 
 def cohere(rng: random.Random) -> dict[str, Any]:
-    config = _base(rng, "cohere")
-    maybe(rng, config, "attention_bias", [True, False])
+    config = _base(rng, "cohere", attention_bias=True)
     maybe(rng, config, "use_qk_norm", [True, False])
     maybe(rng, config, "logit_scale", [0.125])
     return config
 
 
 def cohere2(rng: random.Random) -> dict[str, Any]:
-    config = _base(rng, "cohere2")
-    maybe(rng, config, "attention_bias", [True, False])
+    config = _base(rng, "cohere2", attention_bias=True)
     maybe(rng, config, "sliding_window", [rng.randrange(16, 4097), None])
     maybe(rng, config, "sliding_window_pattern", [1, 2, 3])
     _layer_types(rng, config)
     return config
 
 
-def starcoder2(rng: random.Random) -> dict[str, Any]:
-    config = _base(rng, "starcoder2", kv="required")
+def _use_bias(rng: random.Random, model_type: str) -> dict[str, Any]:
+    """Required key/value heads, a head_dim given, null or absent, and maybe use_bias (starcoder2, ernie4_5)."""
+    config = _base(rng, model_type, kv="required")
     if "head_dim" not in config:
         maybe(rng, config, "head_dim", [None])
     maybe(rng, config, "use_bias", [True, False])
+    return config
+
+
+def starcoder2(rng: random.Random) -> dict[str, Any]:
+    config = _use_bias(rng, "starcoder2")
     maybe(rng, config, "sliding_window", [rng.randrange(16, 4097), None])
     return config
 
@@ -151,8 +156,7 @@ def falcon(rng: random.Random) -> dict[str, Any]:
 
 
 def gpt_neox(rng: random.Random) -> dict[str, Any]:
-    config = _base(rng, "gpt_neox", kv="none", head_dim=False)
-    maybe(rng, config, "attention_bias", [True, False])
+    config = _base(rng, "gpt_neox", kv="none", head_dim=False, attention_bias=True)
     maybe(rng, config, "use_parallel_residual", [True, False])
     maybe(rng, config, "rotary_pct", [0.25, 1.0])
     # Keys GPT-NeoX does not read: its heads are multi-head, hidden_size // num_attention_heads wide.
@@ -162,11 +166,7 @@ def gpt_neox(rng: random.Random) -> dict[str, Any]:
 
 
 def ernie4_5(rng: random.Random) -> dict[str, Any]:
-    config = _base(rng, "ernie4_5", kv="required")
-    if "head_dim" not in config:
-        maybe(rng, config, "head_dim", [None])
-    maybe(rng, config, "use_bias", [True, False])
-    return config
+    return _use_bias(rng, "ernie4_5")
 
 
 def ernie4_5_moe(rng: random.Random) -> dict[str, Any]:
@@ -202,44 +202,26 @@ SWEEPS = {
     "ernie4_5_moe": ernie4_5_moe,
 }
 
-_SMALL = {"vocab_size": 300, "hidden_size": 64, "num_hidden_layers": 4, "num_attention_heads": 4}
+_FALCON = {
+    "model_type": "falcon",
+    "vocab_size": 300,
+    "hidden_size": 64,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 4,
+}
 # Fixed cases for the switches a random draw may miss.
 CASES = {
-    "test/falcon-40b-like": {
-        "model_type": "falcon",
-        **_SMALL,
-        "new_decoder_architecture": True,
-        "num_kv_heads": 2,
-        "bias": False,
-    },
-    "test/falcon-rw-like": {
-        "model_type": "falcon",
-        **_SMALL,
-        "multi_query": False,
-        "parallel_attn": False,
-        "alibi": True,
-        "bias": True,
-    },
-    "test/smollm3-sliding-nope": {
-        "model_type": "smollm3",
-        **_SMALL,
-        "intermediate_size": 96,
-        "num_key_value_heads": 2,
-        "use_sliding_window": True,
-        "sliding_window": 64,
-        "pad_token_id": None,
-    },
-    "test/ernie4_5_moe-bias-no-shared": {
-        "model_type": "ernie4_5_moe",
-        **_SMALL,
-        "intermediate_size": 96,
-        "num_key_value_heads": 2,
-        "head_dim": 16,
-        "moe_num_experts": 4,
-        "moe_k": 2,
-        "moe_intermediate_size": 24,
-        "moe_num_shared_experts": 0,
-        "moe_layer_interval": 2,
-        "use_bias": True,
-    },
+    "test/falcon-40b-like": {**_FALCON, "new_decoder_architecture": True, "num_kv_heads": 2, "bias": False},
+    "test/falcon-rw-like": {**_FALCON, "multi_query": False, "parallel_attn": False, "alibi": True, "bias": True},
+    "test/smollm3-sliding-nope": small("smollm3", use_sliding_window=True, sliding_window=64, pad_token_id=None),
+    "test/ernie4_5_moe-bias-no-shared": small(
+        "ernie4_5_moe",
+        head_dim=16,
+        moe_num_experts=4,
+        moe_k=2,
+        moe_intermediate_size=24,
+        moe_num_shared_experts=0,
+        moe_layer_interval=2,
+        use_bias=True,
+    ),
 }

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from tests.hf_sweeps import divisors, maybe
+from tests.hf_sweeps import divisors, maybe, maybe_drop_model_type, small, wrapper
 
 SLIDING, FULL = "sliding_attention", "full_attention"
 
@@ -42,19 +42,21 @@ def gemma3_text(rng: random.Random) -> dict[str, Any]:
     return config
 
 
+def _wrapped_text(rng: random.Random, text: dict[str, Any]) -> dict[str, Any]:
+    """A wrapper's text_config: the tie is the wrapper's (not the text model's when they differ)."""
+    text.pop("tie_word_embeddings", None)
+    maybe_drop_model_type(rng, text)
+    return text
+
+
 def gemma3(rng: random.Random) -> dict[str, Any]:
     """The multimodal wrapper: its text_config counts; it may leave vocab_size and the heads to the class."""
-    text = gemma3_text(rng)
-    text.pop("tie_word_embeddings", None)  # the wrapper's: not the text model's when they differ
-    if rng.random() < 0.3:
-        del text["model_type"]
+    text = _wrapped_text(rng, gemma3_text(rng))
     if rng.random() < 0.3:  # as Google's gemma-3-4b-it: 8 heads of 4 key/value heads, a 262208-token vocabulary
         for key in ("vocab_size", "num_attention_heads", "num_key_value_heads"):
             del text[key]
         text["hidden_size"] = 8 * rng.randrange(4, 17, 2)
-    config: dict[str, Any] = {"model_type": "gemma3", "text_config": text}
-    maybe(rng, config, "architectures", [["Gemma3ForConditionalGeneration"]])
-    return config
+    return wrapper(rng, "gemma3", text, "Gemma3ForConditionalGeneration")
 
 
 def _kv_shared(rng: random.Random, kinds: list[str]) -> int:
@@ -109,32 +111,22 @@ def gemma4_text(rng: random.Random) -> dict[str, Any]:
 
 
 def gemma4(rng: random.Random) -> dict[str, Any]:
-    text = gemma4_text(rng)
-    text.pop("tie_word_embeddings", None)  # the wrapper's: not the text model's when they differ
-    if rng.random() < 0.3:
-        del text["model_type"]
-    config: dict[str, Any] = {"model_type": "gemma4", "text_config": text}
-    maybe(rng, config, "architectures", [["Gemma4ForConditionalGeneration"]])
+    config = wrapper(rng, "gemma4", _wrapped_text(rng, gemma4_text(rng)), "Gemma4ForConditionalGeneration")
     maybe(rng, config, "audio_config", [None])
     return config
 
 
 SWEEPS = {"gemma3_text": gemma3_text, "gemma3": gemma3, "gemma4_text": gemma4_text, "gemma4": gemma4}
 
-_SMALL4: dict[str, Any] = {
-    "model_type": "gemma4_text",
-    "hidden_size": 64,
-    "num_hidden_layers": 6,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "vocab_size": 300,
-    "intermediate_size": 96,
-    "head_dim": 16,
-    "global_head_dim": 32,
-    "hidden_size_per_layer_input": 8,
-    "vocab_size_per_layer_input": 200,
-    "layer_types": [SLIDING, FULL, SLIDING, FULL, SLIDING, FULL],
-}
+_SMALL4 = small(
+    "gemma4_text",
+    num_hidden_layers=6,
+    head_dim=16,
+    global_head_dim=32,
+    hidden_size_per_layer_input=8,
+    vocab_size_per_layer_input=200,
+    layer_types=[SLIDING, FULL] * 3,
+)
 CASES = {
     "test/gemma3-text-defaults": {
         "model_type": "gemma3",

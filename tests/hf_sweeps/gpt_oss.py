@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from tests.hf_sweeps import divisors, maybe
+from tests.hf_sweeps import divisors, maybe, small
 
 
 def _attention_heads(rng: random.Random, config: dict[str, Any]) -> None:
@@ -43,22 +43,12 @@ def gpt_oss(rng: random.Random) -> dict[str, Any]:
 
 SWEEPS = {"gpt_oss": gpt_oss}
 
-_SMALL = {
-    "model_type": "gpt_oss",
-    "hidden_size": 64,
-    "num_hidden_layers": 4,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "vocab_size": 300,
-    "intermediate_size": 48,
-    "num_local_experts": 4,
-    "num_experts_per_tok": 2,
-}
+SMALL = small("gpt_oss", intermediate_size=48, num_local_experts=4, num_experts_per_tok=2)
 CASES = {
-    "test/gpt_oss-defaults": _SMALL,  # head_dim 64, attention_bias true, window 128 on even layers
-    "test/gpt_oss-mha-no-bias": {**_SMALL, "num_key_value_heads": 4, "attention_bias": False, "head_dim": 16},
+    "test/gpt_oss-defaults": SMALL,  # head_dim 64, attention_bias true, window 128 on even layers
+    "test/gpt_oss-mha-no-bias": {**SMALL, "num_key_value_heads": 4, "attention_bias": False, "head_dim": 16},
     "test/gpt_oss-full-only-null-window": {
-        **_SMALL,
+        **SMALL,
         "layer_types": ["full_attention"] * 4,
         "sliding_window": None,
         "architectures": ["GptOssForCausalLM"],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from tests.hf_sweeps import divisors, maybe
+from tests.hf_sweeps import divisors, maybe, maybe_drop_model_type, small, wrapper
 
 
 def _layer_patterns(rng: random.Random, config: dict[str, Any], layers: int) -> None:
@@ -53,35 +53,22 @@ def llama4_text(rng: random.Random) -> dict[str, Any]:
 def llama4(rng: random.Random) -> dict[str, Any]:
     """The multimodal wrapper: its text_config (with or without its model_type) is what counts."""
     text = llama4_text(rng)
-    if rng.random() < 0.3:
-        del text["model_type"]
-    config: dict[str, Any] = {"model_type": "llama4", "text_config": text}
-    maybe(rng, config, "architectures", [["Llama4ForConditionalGeneration"]])
+    maybe_drop_model_type(rng, text)
+    config = wrapper(rng, "llama4", text, "Llama4ForConditionalGeneration")
     maybe(rng, config, "tie_word_embeddings", [True, False])  # the wrapper's: not its text model's
     return config
 
 
 SWEEPS = {"llama4_text": llama4_text, "llama4": llama4}
 
-_SMALL = {
-    "model_type": "llama4_text",
-    "hidden_size": 64,
-    "num_hidden_layers": 4,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "vocab_size": 300,
-    "intermediate_size": 24,
-    "intermediate_size_mlp": 80,
-    "num_local_experts": 4,
-    "num_experts_per_tok": 1,
-}
+SMALL = small("llama4_text", intermediate_size=24, intermediate_size_mlp=80, num_local_experts=4, num_experts_per_tok=1)
 CASES = {
-    "test/llama4_text-defaults": _SMALL,  # head_dim 128, chunked RoPE layers, NoPE every 4th, all MoE
-    "test/llama4_text-interleaved": {**_SMALL, "interleave_moe_layer_step": 2, "no_rope_layer_interval": 2},
-    "test/llama4_text-no-chunk": {**_SMALL, "attention_chunk_size": None, "attention_bias": True},
-    "test/llama4_text-all-dense": {**_SMALL, "moe_layers": [], "head_dim": 16},
+    "test/llama4_text-defaults": SMALL,  # head_dim 128, chunked RoPE layers, NoPE every 4th, all MoE
+    "test/llama4_text-interleaved": {**SMALL, "interleave_moe_layer_step": 2, "no_rope_layer_interval": 2},
+    "test/llama4_text-no-chunk": {**SMALL, "attention_chunk_size": None, "attention_bias": True},
+    "test/llama4_text-all-dense": {**SMALL, "moe_layers": [], "head_dim": 16},
     "test/llama4_text-long-no-rope-list": {
-        **_SMALL,
+        **SMALL,
         "no_rope_layers": [1, 0, 1, 0, 1, 1],  # past the last layer: not read when layer_types is given
         "layer_types": ["chunked_attention", "full_attention", "full_attention", "chunked_attention"],
         "moe_layers": [1, 3, 7],
@@ -89,6 +76,6 @@ CASES = {
     "test/llama4-wrapper-tied-text": {
         "model_type": "llama4",
         "tie_word_embeddings": False,
-        "text_config": {**_SMALL, "tie_word_embeddings": True},
+        "text_config": {**SMALL, "tie_word_embeddings": True},
     },
 }

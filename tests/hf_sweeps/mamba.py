@@ -51,13 +51,22 @@ def _mamba2(rng: random.Random) -> dict[str, Any]:
         config["expand"] = expand
     if inner // heads != 64 or rng.random() < 0.5:
         config["head_dim"] = inner // heads
-    maybe(rng, config, "n_groups", divisors(heads))
+    _groups(rng, config, "n_groups", heads)
     maybe(rng, config, "state_size", [rng.randrange(1, 33)])
     maybe(rng, config, "conv_kernel", [2, 3, 4])
     maybe(rng, config, "use_bias", [True, False])
     maybe(rng, config, "use_conv_bias", [True, False])
     maybe(rng, config, "chunk_size", [16, 256])
     return config
+
+
+def _groups(rng: random.Random, config: dict[str, Any], key: str, heads: int) -> None:
+    """Mamba-2 groups that divide the heads (the format requires it; so does running the model): the default 8
+    only where it divides them."""
+    if heads % 8:
+        config[key] = rng.choice(divisors(heads))
+    else:
+        maybe(rng, config, key, divisors(heads))
 
 
 def _nemotron_h(rng: random.Random) -> dict[str, Any]:
@@ -72,7 +81,7 @@ def _nemotron_h(rng: random.Random) -> dict[str, Any]:
     _attention(rng, config, kv_null=False)  # NemotronHConfig types num_key_value_heads as int
     config["mamba_num_heads"] = rng.randrange(1, 9)
     config["mamba_head_dim"] = rng.randrange(2, 17)
-    maybe(rng, config, rng.choice(["n_groups", "mamba_n_groups"]), divisors(config["mamba_num_heads"]))
+    _groups(rng, config, rng.choice(["n_groups", "mamba_n_groups"]), config["mamba_num_heads"])
     maybe(rng, config, "ssm_state_size", [rng.randrange(1, 33)])
     maybe(rng, config, rng.choice(["conv_kernel", "mamba_d_conv"]), [2, 3, 4])
     maybe(rng, config, rng.choice(["use_conv_bias", "mamba_conv_bias"]), [True, False])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from tests.hf_sweeps import divisors, maybe
+from tests.hf_sweeps import divisors, maybe, small
 
 
 def _base(rng: random.Random, model_type: str) -> dict[str, Any]:
@@ -158,24 +158,18 @@ SWEEPS = {
     "qwen3_vl_moe": qwen3_vl_moe,
 }
 
-_NEXT = {
-    "model_type": "qwen3_next",
-    "hidden_size": 64,
-    "num_hidden_layers": 4,
-    "num_attention_heads": 4,
-    "num_key_value_heads": 2,
-    "head_dim": 16,
-    "vocab_size": 300,
-    "intermediate_size": 96,
-    "linear_num_key_heads": 2,
-    "linear_num_value_heads": 4,
-    "linear_key_head_dim": 8,
-    "linear_value_head_dim": 12,
-    "num_experts": 4,
-    "num_experts_per_tok": 2,
-    "moe_intermediate_size": 24,
-    "shared_expert_intermediate_size": 32,
-}
+_NEXT = small(
+    "qwen3_next",
+    head_dim=16,
+    linear_num_key_heads=2,
+    linear_num_value_heads=4,
+    linear_key_head_dim=8,
+    linear_value_head_dim=12,
+    num_experts=4,
+    num_experts_per_tok=2,
+    moe_intermediate_size=24,
+    shared_expert_intermediate_size=32,
+)
 CASES = {
     # full_attention_interval 4: layers 0-2 Gated DeltaNet, layer 3 gated attention; kernel 4, head_dim given
     "test/qwen3_next-defaults": _NEXT,

@@ -27,6 +27,7 @@ from registry.core.hf import (
     norm_layer,
     register_arch,
 )
+from registry.core.hf_families.common import ATTENTION_BIAS, refuse_null
 from registry.core.validation import Code, _show
 
 LayerTypes = list[dict[str, Any]]
@@ -42,13 +43,6 @@ def _key(name: str) -> Callable[[Any], bool]:
 
 
 # ---- checks and readers ------------------------------------------------------------------------------------------
-
-
-def _head_dim_not_null(r: _Reader) -> None:
-    """A null head_dim: the modeling file reads ``config.head_dim`` as given, and transformers cannot build it."""
-    given, value = r.raw("head_dim")
-    if given and value is None:
-        r.error("head_dim", Code.INVALID_VALUE, f"expected a positive integer ({r.model_type} cannot build null)")
 
 
 def _truthy(r: _Reader, key: str) -> bool:
@@ -162,7 +156,7 @@ def _patched(
 
     def build(r: _Reader, dims: Dims) -> LayerTypes | None:
         if not null_head_dim:
-            _head_dim_not_null(r)
+            refuse_null(r, ("head_dim",))  # the modeling file reads config.head_dim as given
         layer_types = _decoder(r, dims)
         for layer_type in layer_types:
             kind = _kind(layer_type)
@@ -286,7 +280,7 @@ def _ernie4_5_moe(r: _Reader, dims: Dims) -> LayerTypes | None:
     """ERNIE-4.5-MoE: dense and MoE layers by start, end and interval; the shared experts are one gated MLP
     moe_num_shared_experts · moe_intermediate_size wide; the router's e_score_correction_bias is a parameter
     (with requires_grad false), counted as the router's bias."""
-    _head_dim_not_null(r)
+    refuse_null(r, ("head_dim",))  # the modeling file reads config.head_dim as given
     h, layers = dims.hidden_size, dims.num_layers
     moe_layers = _ernie_moe_layers(r, layers)
     bias = r.flag("use_bias")
@@ -322,8 +316,6 @@ def _alibi_notes(r: _Reader) -> list[str]:
 
 # ---- the entries ---------------------------------------------------------------------------------------------------
 
-_ATTENTION_BIAS = {"qkv_bias": _key("attention_bias"), "output_bias": _key("attention_bias")}
-
 register_arch(
     "glm4",
     Arch(
@@ -348,7 +340,7 @@ register_arch(
             "attention_bias": False,
             "lm_head_bias": False,
         },
-        **_ATTENTION_BIAS,
+        **ATTENTION_BIAS,
         head_bias="lm_head_bias",
         norm_bias=True,  # LayerNorms
         moe="mixtral",
@@ -362,7 +354,7 @@ register_arch(
     Arch(
         aliases={"num_experts": ("num_local_experts",)},
         defaults={"max_position_embeddings": 4096, "tie_word_embeddings": False, "attention_bias": False},
-        **_ATTENTION_BIAS,
+        **ATTENTION_BIAS,
         qk_norm="across_heads",
         moe="mixtral",
         layers=_olmoe,
@@ -378,7 +370,7 @@ register_arch(
             "attention_bias": False,
             "sliding_window": 4096,
         },
-        **_ATTENTION_BIAS,
+        **ATTENTION_BIAS,
         qk_norm="across_heads",
         layers=_patched(pattern=_olmo3_pattern),  # post-attention and post-feedforward norms: two per layer
     ),
@@ -389,7 +381,7 @@ register_arch(
     "granite",
     Arch(
         defaults={**_GRANITE_DEFAULTS, "mlp_bias": False},
-        **_ATTENTION_BIAS,
+        **ATTENTION_BIAS,
         mlp_bias=_key("mlp_bias"),
         layers=_patched(),
     ),
@@ -400,7 +392,7 @@ register_arch(
     Arch(
         keys={"num_experts": "num_local_experts"},
         defaults=_GRANITE_DEFAULTS,
-        **_ATTENTION_BIAS,
+        **ATTENTION_BIAS,
         moe="mixtral",
         layers=_patched(),
     ),
@@ -419,7 +411,7 @@ register_arch(
             "sliding_window": None,
             "no_rope_layer_interval": 4,
         },
-        **_ATTENTION_BIAS,
+        **ATTENTION_BIAS,
         mlp_bias=_key("mlp_bias"),
         layers=_patched(pattern=_smollm3_pattern),
     ),
@@ -430,7 +422,7 @@ register_arch(
     "cohere",
     Arch(
         defaults={**_COHERE_DEFAULTS, "use_qk_norm": False},
-        **_ATTENTION_BIAS,
+        **ATTENTION_BIAS,
         norms_per_layer=1,  # one norm before the parallel attention and MLP
         layers=_patched(attention=_cohere_qk_norm),
     ),
@@ -440,7 +432,7 @@ register_arch(
     "cohere2",
     Arch(
         defaults={**_COHERE_DEFAULTS, "sliding_window": 4096},
-        **_ATTENTION_BIAS,
+        **ATTENTION_BIAS,
         norms_per_layer=1,
         layers=_patched(pattern=_cohere2_pattern),
     ),

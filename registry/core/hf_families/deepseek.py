@@ -15,15 +15,15 @@ from __future__ import annotations
 from typing import Any
 
 from registry.core import hf
-from registry.core.hf import Arch, Dims, _Reader, mtp_note, norm_layer, register_arch
+from registry.core.hf import ROUTER_BIAS_NOTE, Arch, Dims, _Reader, expert_specs, mtp_note, norm_layer, register_arch
+from registry.core.hf_families.common import notes_and_mtp
 from registry.core.validation import Code, _show
 
 SPARSE, DENSE = "sparse", "dense"
 
 
-def mtp_notes(r: _Reader) -> list[str]:
-    """The routing-bias buffer, and the multi-token-prediction layers transformers does not build."""
-    return ["The routers' e_score_correction_bias is a buffer, not a parameter.", *mtp_note(r)]
+# The routing-bias buffer, and the multi-token-prediction layers transformers does not build.
+mtp_notes = notes_and_mtp(ROUTER_BIAS_NOTE)
 
 
 def layer_list(r: _Reader, key: str, layers: int, allowed: tuple[str, ...]) -> list[str] | None:
@@ -237,13 +237,8 @@ def _v4_layers(r: _Reader, dims: Dims) -> list[dict[str, Any]]:
 def _v4_moe(r: _Reader, h: int) -> dict[str, Any]:
     """Routed experts and one shared expert of moe_intermediate_size (n_shared_experts is not read);
     mlp_bias puts biases on the shared expert only."""
-    experts, per_token = r.dimension("num_experts"), r.dimension("num_experts_per_tok")
-    inner = r.dimension("moe_intermediate_size")
-    if experts is not None and per_token is not None and per_token > experts:
-        r.error("num_experts_per_tok", Code.CONTRADICTION, f"expected at most n_routed_experts ({experts})")
-    specs: dict[str, Any] = {"layer_idx": 0, "hidden_size": h, "num_experts": experts}
-    specs |= {"num_experts_per_tok": per_token, "moe_intermediate_size": inner}
-    specs["shared_expert_intermediate_size"] = inner
+    specs: dict[str, Any] = {"layer_idx": 0, **expert_specs(r, h, "moe_intermediate_size")}
+    specs["shared_expert_intermediate_size"] = specs["moe_intermediate_size"]
     if r.flag("mlp_bias"):
         specs["mlp_bias"] = True
     return specs

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.core.hf import Arch, Dims, _attention, _feedforward, _Reader, norm_layer, register_arch
-from registry.core.hf_families.gpt_oss import layer_kinds, refuse_null
+from registry.core.hf import Arch, Dims, _attention, _feedforward, _Reader, expert_specs, norm_layer, register_arch
+from registry.core.hf_families.common import ATTENTION_BIAS, layer_kinds, refuse_null, sliding_window
 from registry.core.validation import Code, _show
 
 SLIDING, FULL = "sliding_attention", "full_attention"
@@ -30,16 +30,8 @@ _PER_LAYER_KEYS = ("head_dim", "num_key_value_heads")
 
 def _windows(r: _Reader, kinds: list[str]) -> list[int | None]:
     """Each layer's sliding window (None: full attention), as the configuration class leaves it."""
-    if SLIDING not in kinds:
-        return [None] * len(kinds)
-    window = r.integer("sliding_window")
-    if window is None:
-        r.error(
-            "sliding_window",
-            Code.CONTRADICTION,
-            "expected a window: layer_types has sliding_attention layers, which need one",
-        )
-    elif r.value("use_bidirectional_attention") in (True, "all"):
+    window = sliding_window(r, kinds)
+    if window is not None and r.value("use_bidirectional_attention") in (True, "all"):
         window = window // 2 + 1  # transformers: exclusive bounds for bidirectional sliding attention
     return [window if kind == SLIDING else None for kind in kinds]
 
@@ -81,8 +73,7 @@ register_arch(
             "sliding_window": 4096,
             "use_bidirectional_attention": False,
         },
-        qkv_bias=lambda c: c["attention_bias"],
-        output_bias=lambda c: c["attention_bias"],
+        **ATTENTION_BIAS,
         qk_norm="per_head",
         layers=_gemma3_layers,
         # Gemma-3's attention reads head_dim and num_key_value_heads from the model's config alone.
@@ -263,11 +254,7 @@ def _gemma4_feedforward(r: _Reader, dims: Dims, shared: list[bool]) -> list[dict
     double = r.flag("use_double_wide_mlp")
     moe: dict[str, Any] | None = None
     if r.flag("enable_moe_block"):
-        experts, per_token = r.dimension("num_experts"), r.dimension("top_k_experts")
-        moe = {"hidden_size": h, "num_experts": experts, "num_experts_per_tok": per_token}
-        moe["moe_intermediate_size"] = r.dimension("moe_intermediate_size")
-        if experts is not None and per_token is not None and per_token > experts:
-            r.error("top_k_experts", Code.CONTRADICTION, f"expected at most num_experts ({experts}), got {per_token}")
+        moe = expert_specs(r, h, "moe_intermediate_size", per_token_key="top_k_experts")
     if inner is None or r.errors:
         return []
     widths: dict[int, list[int]] = {}

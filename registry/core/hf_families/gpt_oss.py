@@ -11,54 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from registry.core.hf import Arch, Dims, _attention, _moe_specs, _Reader, norm_layer, register_arch
-from registry.core.validation import Code, _show
+from registry.core.hf_families.common import ATTENTION_BIAS, fixed_notes, layer_kinds, refuse_null, sliding_window
 
 SLIDING, FULL = "sliding_attention", "full_attention"
-
-
-def layer_kinds(r: _Reader, layers: int, default: list[str], allowed: tuple[str, ...]) -> list[str]:
-    """Each layer's ``layer_types`` entry, or ``default`` when the key is absent or null.
-
-    transformers requires one entry per layer; a kind the model has no mask for is refused by name.
-    """
-    given = r.value("layer_types")
-    if given is None:
-        return default
-    if not isinstance(given, list) or len(given) != layers:
-        r.error("layer_types", Code.INVALID_VALUE, f"expected a list of {layers} layer types, got {_show(given)}")
-        return default
-    for i, kind in enumerate(given):
-        if kind not in allowed:
-            wanted = " or ".join(repr(a) for a in allowed)
-            r.error(f"layer_types[{i}]", Code.UNSUPPORTED_KEY, f"expected {wanted}, got {_show(kind)}")
-    return [kind if kind in allowed else default[i] for i, kind in enumerate(given)]
-
-
-def refuse_null(r: _Reader, keys: tuple[str, ...]) -> None:
-    """Keys the configuration class types as integers: transformers 5.25 refuses null for them."""
-    for key in keys:
-        given, value = r.raw(key)
-        if given and value is None:
-            r.error(
-                key,
-                Code.INVALID_VALUE,
-                f"expected an integer: transformers' {r.model_type} configuration refuses null (omit the key for "
-                "its default)",
-            )
 
 
 def _windows(r: _Reader, layers: int) -> list[int | None]:
     """The sliding window of each layer (None: full attention)."""
     kinds = layer_kinds(r, layers, [SLIDING if (i + 1) % 2 else FULL for i in range(layers)], (SLIDING, FULL))
-    if SLIDING not in kinds:
-        return [None] * layers  # no sliding layer reads the window
-    window = r.integer("sliding_window")
-    if window is None:
-        r.error(
-            "sliding_window",
-            Code.CONTRADICTION,
-            "expected a window: layer_types has sliding_attention layers, which transformers cannot build without one",
-        )
+    window = sliding_window(r, kinds)
     return [window if kind == SLIDING else None for kind in kinds]
 
 
@@ -76,13 +37,6 @@ def _layers(r: _Reader, dims: Dims) -> list[dict[str, Any]]:
     ]
 
 
-def _notes(r: _Reader) -> list[str]:
-    return [
-        "Each attention layer's learned sinks (one logit per query head) are parameters and cache nothing; "
-        "the experts and the router carry biases (counted)."
-    ]
-
-
 register_arch(
     "gpt_oss",
     Arch(
@@ -97,11 +51,13 @@ register_arch(
             "attention_bias": True,
             "sliding_window": 128,
         },
-        qkv_bias=lambda c: c["attention_bias"],
-        output_bias=lambda c: c["attention_bias"],
+        **ATTENTION_BIAS,
         moe="mixtral",  # experts are intermediate_size wide, in every layer
         layers=_layers,
-        notes=_notes,
+        notes=fixed_notes(
+            "Each attention layer's learned sinks (one logit per query head) are parameters and cache nothing; "
+            "the experts and the router carry biases (counted)."
+        ),
     ),
     classes=("GptOssForCausalLM",),
 )

@@ -16,8 +16,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.core.hf import Arch, Dims, _Reader, mtp_note, norm_layer, register_arch
-from registry.core.hf_families.gpt_oss import layer_kinds
+from registry.core.hf import (
+    ROUTER_BIAS_NOTE,
+    Arch,
+    Dims,
+    _Reader,
+    expert_specs,
+    latent_specs,
+    mtp_note,
+    norm_layer,
+    register_arch,
+)
+from registry.core.hf_families.common import layer_kinds, nested_object, nested_or_top
 from registry.core.hf_families.qwen import state_dtype
 from registry.core.validation import Code, _show
 
@@ -39,26 +49,9 @@ _K3_KEYS = {
 }
 
 
-def _linear_attn_config(r: _Reader) -> dict[str, Any]:
-    value = r.value("linear_attn_config")
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        r.error("linear_attn_config", Code.INVALID_VALUE, f"expected an object, got {_show(value)}")
-        return {}
-    return value
-
-
 def _linear_value(r: _Reader, nested: dict[str, Any], key: str, *, required: bool) -> int | None:
     """``linear_attn_config[key]`` when given, else the top-level key it takes the place of."""
-    if key in nested:
-        value = nested[key]
-        if type(value) is not int or value < 1:
-            r.error(f"linear_attn_config.{key}", Code.INVALID_VALUE, f"expected a positive integer, got {_show(value)}")
-            return None
-        return value
-    top = _LINEAR_KEYS[key]
-    return r.dimension(top) if required else r.integer(top)
+    return nested_or_top(r, "linear_attn_config", nested, key, _LINEAR_KEYS[key], required=required)
 
 
 def _layer_numbers(r: _Reader, nested: dict[str, Any], key: str, layers: int) -> list[int] | None:
@@ -116,13 +109,7 @@ def _mlp_kinds(r: _Reader, layers: int) -> list[str]:
 
 def _latent_attention(r: _Reader, h: int, indices: list[int]) -> dict[str, Any]:
     specs: dict[str, Any] = {"layer_idx": indices[0], "hidden_size": h, "num_heads": r.dimension("num_attention_heads")}
-    q_rank = r.value("q_lora_rank")  # null or absent: queries projected directly
-    if q_rank is not None:
-        specs["q_lora_rank"] = r._positive("q_lora_rank", q_rank)
-    for key in ("kv_lora_rank", "qk_nope_head_dim", "qk_rope_head_dim", "v_head_dim"):
-        specs[key] = r.dimension(key)
-    if r.flag("attention_bias"):
-        specs["attention_bias"] = True
+    specs |= latent_specs(r, r.value("q_lora_rank"))  # null or absent: queries projected directly
     return {"name": "full_attention", "class": "MultiHeadLatentAttentionLayer", "count": len(indices), "specs": specs}
 
 
@@ -139,20 +126,9 @@ def _delta_attention(r: _Reader, h: int, nested: dict[str, Any], indices: list[i
 
 
 def _moe(r: _Reader, h: int, indices: list[int]) -> dict[str, Any]:
-    experts = r.dimension("num_experts")
-    per_token = r.dimension("num_experts_per_token")
-    inner = r.dimension("moe_intermediate_size")
-    if experts is not None and per_token is not None and per_token > experts:
-        r.error(
-            "num_experts_per_token", Code.CONTRADICTION, f"expected at most num_experts ({experts}), got {per_token}"
-        )
-    specs: dict[str, Any] = {
-        "layer_idx": indices[0],
-        "hidden_size": h,
-        "num_experts": experts,
-        "num_experts_per_tok": per_token,
-        "moe_intermediate_size": inner,
-    }
+    moe = expert_specs(r, h, "moe_intermediate_size", per_token_key="num_experts_per_token")
+    specs: dict[str, Any] = {"layer_idx": indices[0], **moe}
+    inner = moe["moe_intermediate_size"]
     shared = r.integer("num_shared_experts", minimum=0)
     if shared and inner:
         specs["shared_expert_intermediate_size"] = shared * inner
@@ -179,7 +155,7 @@ def _refuse_k3(r: _Reader, nested: dict[str, Any]) -> None:
 
 def _layers(r: _Reader, dims: Dims) -> list[dict[str, Any]]:
     h, layers = dims.hidden_size, dims.num_layers
-    nested = _linear_attn_config(r)
+    nested = nested_object(r, "linear_attn_config")
     _refuse_k3(r, nested)
     kinds = _attention_kinds(r, nested, layers)
     mlps = _mlp_kinds(r, layers)
@@ -203,8 +179,8 @@ def _layers(r: _Reader, dims: Dims) -> list[dict[str, Any]]:
 
 def _notes(r: _Reader) -> list[str]:
     notes = [
-        "The full-attention layers are latent attention without RoPE (mla_use_nope); the router's "
-        "e_score_correction_bias is a buffer, not a parameter."
+        "The full-attention layers are latent attention without RoPE (mla_use_nope).",
+        ROUTER_BIAS_NOTE,
     ]
     if r.config.get("tie_word_embeddings") is True:
         notes.append(

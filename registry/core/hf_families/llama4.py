@@ -14,7 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.core.hf import Arch, Dims, _attention, _moe_specs, _Reader, norm_layer, register_arch
-from registry.core.hf_families.gpt_oss import layer_kinds, refuse_null
+from registry.core.hf_families.common import ATTENTION_BIAS, fixed_notes, layer_kinds, refuse_null
 from registry.core.validation import Code, _show
 
 CHUNKED, FULL = "chunked_attention", "full_attention"
@@ -124,13 +124,6 @@ def _layers(r: _Reader, dims: Dims) -> list[dict[str, Any]]:
     ]
 
 
-def _notes(r: _Reader) -> list[str]:
-    return [
-        "Chunked-attention layers cache at most one chunk (attention_chunk_size) of keys and values; NoPE layers "
-        "attend globally. The qk L2 norm (use_qk_norm) has no parameters."
-    ]
-
-
 register_arch(
     "llama4_text",
     Arch(
@@ -146,11 +139,13 @@ register_arch(
             "no_rope_layer_interval": 4,
             "interleave_moe_layer_step": 1,
         },
-        qkv_bias=lambda c: c["attention_bias"],
-        output_bias=lambda c: c["attention_bias"],
+        **ATTENTION_BIAS,
         moe="mixtral",  # routed (and shared) experts are intermediate_size wide
         layers=_layers,
-        notes=_notes,
+        notes=fixed_notes(
+            "Chunked-attention layers cache at most one chunk (attention_chunk_size) of keys and values; NoPE layers "
+            "attend globally. The qk L2 norm (use_qk_norm) has no parameters."
+        ),
     ),
     classes=("Llama4ForCausalLM",),
 )

@@ -7,10 +7,22 @@ The mixers' counts are the catalogue's MambaLayer, Mamba2Layer and ShortConvLaye
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from registry.core.catalogue import STATE_DTYPE
-from registry.core.hf import Arch, Dims, _attention, _moe_specs, _Reader, mtp_note, norm_layer, register_arch
+from registry.core.hf import (
+    ROUTER_BIAS_NOTE,
+    Arch,
+    Dims,
+    _attention,
+    _moe_specs,
+    _Reader,
+    expert_specs,
+    norm_layer,
+    register_arch,
+)
+from registry.core.hf_families.common import ATTENTION_BIAS, fixed_notes, notes_and_mtp, refuse_null
 from registry.core.validation import Code, _show
 
 MAMBA, ATTENTION, MLP, MOE, CONV = "linear_attention", "full_attention", "mlp", "moe", "conv"
@@ -20,14 +32,6 @@ _NEMOTRON_PATTERN = {"M": MAMBA, "*": ATTENTION, "-": MLP, "E": MOE}
 
 
 # ---- shared readers ------------------------------------------------------------------------------
-
-
-def _refuse_null(r: _Reader, keys: tuple[str, ...]) -> None:
-    """Keys whose null transformers would pass on to a module (a crash or a different model): refused."""
-    for key in keys:
-        given, value = r.raw(key)
-        if given and value is None:
-            r.error(key, Code.INVALID_VALUE, f"expected a value: null is not a {r.model_type} default (omit the key)")
 
 
 def _time_step_rank(r: _Reader, key: str, h: int) -> int | None:
@@ -48,9 +52,14 @@ def _state_dtype(r: _Reader, key: str) -> str | None:
     return value
 
 
-def _kinds(r: _Reader, key: str, layers: int, allowed: tuple[str, ...]) -> list[str] | None:
-    """A per-layer list of kinds (legacy names remapped as transformers does), one per decoder layer."""
-    _, listed = r.raw(key)
+def _kinds(
+    r: _Reader, key: str, layers: int, allowed: tuple[str, ...], otherwise: Callable[[], list[str] | None]
+) -> list[str] | None:
+    """A per-layer list of kinds (legacy names remapped as transformers does), one per decoder layer;
+    ``otherwise()`` when the key is absent or null."""
+    given, listed = r.raw(key)
+    if not given or listed is None:
+        return otherwise()
     if not isinstance(listed, list):
         r.error(key, Code.INVALID_VALUE, f"expected a list of {layers} layer types, got {_show(listed)}")
         return None
@@ -86,76 +95,63 @@ def _attention_layers(r: _Reader, h: int, indices: list[int], *, heads: int | No
     return out
 
 
+# A Mamba-2 mixer's heads, head width, state size, groups and convolution kernel.
+Mamba2Shape = tuple[int, int, int, int, int]
+
+
 def mamba2_layer(
-    count: int,
-    layer_idx: int,
+    indices: list[int],
     h: int,
-    heads: int,
-    head_dim: int,
-    state: int,
-    groups: int,
-    kernel: int,
+    shape: Mamba2Shape,
     *,
-    conv_bias: bool = True,
-    in_bias: bool = False,
-    out_bias: bool = False,
+    proj_bias: bool,
+    conv_bias: bool,
+    out_bias: bool | None = None,
     gated_norm: bool = True,
     state_dtype: str = "auto",
-    name: str = "mamba",
 ) -> dict[str, Any]:
-    """A Mamba2Layer type; options written only where they differ from the class's defaults."""
-    specs: dict[str, Any] = {
-        "layer_idx": layer_idx,
-        "hidden_size": h,
-        "mamba_num_heads": heads,
-        "mamba_head_dim": head_dim,
-        "ssm_state_size": state,
-        "n_groups": groups,
-        "conv_kernel": kernel,
-    }
-    if not conv_bias:
-        specs["use_conv_bias"] = False
-    if in_bias:
-        specs["in_proj_bias"] = True
-    if out_bias:
-        specs["out_proj_bias"] = True
-    if not gated_norm:
-        specs["gated_norm"] = False
-    if state_dtype != "auto":
-        specs["state_dtype"] = state_dtype
-    return {"name": name, "class": "Mamba2Layer", "count": count, "specs": specs}
+    """The Mamba2Layer type at ``indices``: ``proj_bias`` on in_proj and (unless ``out_bias`` says otherwise)
+    out_proj; options written only where they differ from the class's defaults."""
+    heads, head_dim, state, groups, kernel = shape
+    specs: dict[str, Any] = {"layer_idx": indices[0], "hidden_size": h, "mamba_num_heads": heads}
+    specs |= {"mamba_head_dim": head_dim, "ssm_state_size": state, "n_groups": groups, "conv_kernel": kernel}
+    specs |= _options(
+        use_conv_bias=(conv_bias, True),
+        in_proj_bias=(proj_bias, False),
+        out_proj_bias=(proj_bias if out_bias is None else out_bias, False),
+        gated_norm=(gated_norm, True),
+        state_dtype=(state_dtype, "auto"),
+    )
+    return {"name": "mamba", "class": "Mamba2Layer", "count": len(indices), "specs": specs}
 
 
 def mamba_layer(
-    count: int,
-    layer_idx: int,
+    indices: list[int],
     h: int,
     inner: int,
     state: int,
     kernel: int,
     rank: int,
     *,
-    conv_bias: bool,
     proj_bias: bool,
+    conv_bias: bool,
     dt_bc_norms: bool = False,
 ) -> dict[str, Any]:
-    """A MambaLayer (v1) type."""
-    specs: dict[str, Any] = {
-        "layer_idx": layer_idx,
-        "hidden_size": h,
-        "mamba_intermediate_size": inner,
-        "ssm_state_size": state,
-        "conv_kernel": kernel,
-        "time_step_rank": rank,
-    }
-    if not conv_bias:
-        specs["use_conv_bias"] = False
-    if proj_bias:
-        specs["in_proj_bias"] = True
-        specs["out_proj_bias"] = True
-    if dt_bc_norms:
-        specs["dt_bc_norms"] = True
-    return {"name": "mamba", "class": "MambaLayer", "count": count, "specs": specs}
+    """The MambaLayer (v1) type at ``indices``."""
+    specs: dict[str, Any] = {"layer_idx": indices[0], "hidden_size": h, "mamba_intermediate_size": inner}
+    specs |= {"ssm_state_size": state, "conv_kernel": kernel, "time_step_rank": rank}
+    specs |= _options(
+        use_conv_bias=(conv_bias, True),
+        in_proj_bias=(proj_bias, False),
+        out_proj_bias=(proj_bias, False),
+        dt_bc_norms=(dt_bc_norms, False),
+    )
+    return {"name": "mamba", "class": "MambaLayer", "count": len(indices), "specs": specs}
+
+
+def _options(**given: tuple[Any, Any]) -> dict[str, Any]:
+    """The specs whose value (each pair's first) differs from the layer class's default (its second)."""
+    return {key: value for key, (value, default) in given.items() if value != default}
 
 
 def _mlp(name: str, indices: list[int], h: int, inner: int | None, *, gated: bool, bias: bool) -> dict[str, Any]:
@@ -195,7 +191,7 @@ def _mamba(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     h, layers = dims.hidden_size, dims.num_layers
     # MambaConfig sets intermediate_size to expand · hidden_size, and then a config.json's own
     # intermediate_size (an attribute it keeps) overwrites it.
-    _refuse_null(r, ("intermediate_size",))
+    refuse_null(r, ("intermediate_size",))
     given, _ = r.raw("intermediate_size")
     expand = r.integer("expand")
     inner = r.integer("intermediate_size") if given else None if expand is None else expand * h
@@ -203,8 +199,8 @@ def _mamba(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     rank = _time_step_rank(r, "time_step_rank", h)
     if inner is None or state is None or kernel is None or rank is None:
         return None
-    bias = r.flag("use_bias")
-    mixer = mamba_layer(layers, 0, h, inner, state, kernel, rank, conv_bias=r.flag("use_conv_bias"), proj_bias=bias)
+    bias, conv_bias = r.flag("use_bias"), r.flag("use_conv_bias")
+    mixer = mamba_layer(list(range(layers)), h, inner, state, kernel, rank, proj_bias=bias, conv_bias=conv_bias)
     return [mixer, norm_layer(r, layers + 1, h)]
 
 
@@ -222,20 +218,8 @@ def _mamba2(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
             "as transformers requires",
         )
         return None
-    bias = r.flag("use_bias")
-    mixer = mamba2_layer(
-        layers,
-        0,
-        h,
-        heads,
-        head_dim,
-        state,
-        groups,
-        kernel,
-        conv_bias=r.flag("use_conv_bias"),
-        in_bias=bias,
-        out_bias=bias,
-    )
+    shape = (heads, head_dim, state, groups, kernel)
+    mixer = mamba2_layer(list(range(layers)), h, shape, proj_bias=r.flag("use_bias"), conv_bias=r.flag("use_conv_bias"))
     return [mixer, norm_layer(r, layers + 1, h)]
 
 
@@ -278,11 +262,8 @@ register_arch(
 # ---- nemotron_h ----------------------------------------------------------------------------------
 
 
-def _nemotron_kinds(r: _Reader, layers: int) -> list[str] | None:
-    """layers_block_type (or its alias layer_types) when given, else hybrid_override_pattern's characters."""
-    given, listed = r.raw("layers_block_type")
-    if given and listed is not None:
-        return _kinds(r, "layers_block_type", layers, (MAMBA, ATTENTION, MLP, MOE))
+def _nemotron_pattern(r: _Reader, layers: int) -> list[str] | None:
+    """The layer kinds by hybrid_override_pattern's characters (read without layers_block_type)."""
     given, pattern = r.raw("hybrid_override_pattern")
     if not given or pattern is None:
         r.error(
@@ -311,20 +292,8 @@ def _nemotron_kinds(r: _Reader, layers: int) -> list[str] | None:
 
 
 def _nemotron_moe(r: _Reader, h: int, indices: list[int]) -> dict[str, Any]:
-    experts, per_token = r.dimension("n_routed_experts"), r.dimension("num_experts_per_tok")
-    specs: dict[str, Any] = {
-        "layer_idx": indices[0],
-        "hidden_size": h,
-        "num_experts": experts,
-        "num_experts_per_tok": per_token,
-        "moe_intermediate_size": r.dimension("moe_intermediate_size"),
-    }
-    if experts is not None and per_token is not None and per_token > experts:
-        r.error(
-            "num_experts_per_tok",
-            Code.CONTRADICTION,
-            f"expected at most n_routed_experts ({experts}) experts per token, got {per_token}",
-        )
+    moe = expert_specs(r, h, "moe_intermediate_size", experts_key="n_routed_experts")
+    specs: dict[str, Any] = {"layer_idx": indices[0], **moe}
     # The shared expert is always built; a width of 0 falls back to intermediate_size (NemotronHMLP).
     shared = r.dimension("moe_shared_expert_intermediate_size", minimum=0)
     specs["shared_expert_intermediate_size"] = shared or r.dimension("intermediate_size")
@@ -339,8 +308,9 @@ def _nemotron_moe(r: _Reader, h: int, indices: list[int]) -> dict[str, Any]:
 
 def _nemotron_h(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     h, layers = dims.hidden_size, dims.num_layers
-    _refuse_null(r, ("num_key_value_heads",))
-    kinds = _nemotron_kinds(r, layers)
+    refuse_null(r, ("num_key_value_heads",))
+    # layers_block_type (or its alias layer_types) when given, else hybrid_override_pattern.
+    kinds = _kinds(r, "layers_block_type", layers, (MAMBA, ATTENTION, MLP, MOE), lambda: _nemotron_pattern(r, layers))
     if kinds is None:
         return None
     out: list[dict[str, Any]] = []
@@ -351,21 +321,14 @@ def _nemotron_h(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
         dtype = _state_dtype(r, "mamba_ssm_cache_dtype")
         if None in (heads, head_dim, state, groups, kernel, dtype):
             return None
-        bias = r.flag("use_bias")
         out.append(
             mamba2_layer(
-                len(mamba),
-                mamba[0],
+                mamba,
                 h,
-                heads,
-                head_dim,
-                state,
-                groups,
-                kernel,
+                (heads, head_dim, state, groups, kernel),
+                proj_bias=r.flag("use_bias"),
                 conv_bias=r.flag("use_conv_bias"),
-                in_bias=bias,
-                out_bias=bias,
-                state_dtype=dtype,  # type: ignore[arg-type]
+                state_dtype=dtype,
             )
         )
     out += _attention_layers(r, h, _indices(kinds, ATTENTION))
@@ -377,15 +340,6 @@ def _nemotron_h(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
         out.append(_nemotron_moe(r, h, moe))
     out.append(norm_layer(r, layers + 1, h))  # one norm per block, and the final one
     return out
-
-
-def _nemotron_notes(r: _Reader) -> list[str]:
-    notes = [
-        "Each Nemotron-H block is one mixer (Mamba-2, attention, MLP or MoE) with one norm; the routers' "
-        "e_score_correction_bias is a buffer, not a parameter; NemotronHForCausalLM never ties its head to the "
-        "embedding (tie_word_embeddings is not read)."
-    ]
-    return notes + mtp_note(r)
 
 
 register_arch(
@@ -415,7 +369,11 @@ register_arch(
             "mamba_ssm_cache_dtype": "float32",
         },
         layers=_nemotron_h,
-        notes=_nemotron_notes,
+        notes=notes_and_mtp(
+            "Each Nemotron-H block is one mixer (Mamba-2, attention, MLP or MoE) with one norm; "
+            "NemotronHForCausalLM never ties its head to the embedding (tie_word_embeddings is not read).",
+            ROUTER_BIAS_NOTE,
+        ),
     ),
     classes=("NemotronHForCausalLM",),
 )
@@ -437,7 +395,7 @@ def _every(r: _Reader, layers: int, period_key: str, offset_key: str) -> list[bo
 
 def _jamba(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     h, layers = dims.hidden_size, dims.num_layers
-    _refuse_null(r, ("num_key_value_heads",))
+    refuse_null(r, ("num_key_value_heads",))
     attention = _every(r, layers, "attn_layer_period", "attn_layer_offset")
     expert_layers = _every(r, layers, "expert_layer_period", "expert_layer_offset")
     if attention is None or expert_layers is None:
@@ -451,13 +409,12 @@ def _jamba(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     if mamba:
         out.append(
             mamba_layer(
-                len(mamba),
-                mamba[0],
+                mamba,
                 h,
-                expand * h,  # type: ignore[operator]
-                state,  # type: ignore[arg-type]
-                kernel,  # type: ignore[arg-type]
-                rank,  # type: ignore[arg-type]
+                expand * h,
+                state,
+                kernel,
+                rank,
                 conv_bias=r.flag("mamba_conv_bias"),
                 proj_bias=r.flag("mamba_proj_bias"),
                 dt_bc_norms=True,
@@ -515,22 +472,32 @@ register_arch(
 
 # ---- falcon_h1 -----------------------------------------------------------------------------------
 
-_FALCON_NOT_NULL = (
-    "mamba_n_groups",
-    "mamba_d_state",
-    "mamba_d_conv",
-    "mamba_expand",
-    "mamba_conv_bias",
-    "mamba_proj_bias",
-    "mamba_rms_norm",
-    "projectors_bias",
-    "mamba_d_head",
-)
+# The mamba_-prefixed Mamba-2 keys of falcon_h1 and granitemoehybrid, with both configuration classes' defaults.
+_PREFIXED_MAMBA_DEFAULTS = {
+    "mamba_n_groups": 1,
+    "mamba_d_state": 256,
+    "mamba_d_conv": 4,
+    "mamba_expand": 2,
+    "mamba_conv_bias": True,
+    "mamba_proj_bias": False,
+}
+
+
+def _prefixed_mamba2(r: _Reader, inner: int) -> tuple[int, int, int, int, int] | None:
+    """The mamba_-prefixed Mamba-2 mixer's heads, head width, state size, groups and kernel (``inner`` wide)."""
+    heads = _mamba2_heads(r, inner, "mamba_n_heads", "mamba_d_head")
+    state, groups, kernel = r.integer("mamba_d_state"), r.integer("mamba_n_groups"), r.integer("mamba_d_conv")
+    if heads is None or state is None or groups is None or kernel is None:
+        return None
+    return (*heads, state, groups, kernel)
+
+
+_FALCON_NOT_NULL = (*_PREFIXED_MAMBA_DEFAULTS, "mamba_rms_norm", "projectors_bias", "mamba_d_head")
 
 
 def _falcon_h1(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     h, layers = dims.hidden_size, dims.num_layers
-    _refuse_null(r, _FALCON_NOT_NULL)
+    refuse_null(r, _FALCON_NOT_NULL)
     given, d_ssm = r.raw("mamba_d_ssm")
     expand = r.integer("mamba_expand")
     if given and d_ssm is None:  # null: expand · hidden_size; absent: the class's 1024
@@ -539,23 +506,18 @@ def _falcon_h1(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
         inner = r._positive("mamba_d_ssm", d_ssm) if given else 1024
     if inner is None:
         return None
-    heads = _mamba2_heads(r, inner, "mamba_n_heads", "mamba_d_head")
-    state, groups, kernel = r.integer("mamba_d_state"), r.integer("mamba_n_groups"), r.integer("mamba_d_conv")
-    if heads is None or None in (state, groups, kernel):
+    geometry = _prefixed_mamba2(r, inner)
+    if geometry is None:
         return None
     all_layers = list(range(layers))
     out = _attention_layers(r, h, all_layers, heads=dims.num_heads)
     out.append(
         mamba2_layer(
-            layers,
-            0,
+            all_layers,
             h,
-            *heads,
-            state,  # type: ignore[arg-type]
-            groups,  # type: ignore[arg-type]
-            kernel,  # type: ignore[arg-type]
+            geometry,
             conv_bias=r.flag("mamba_conv_bias"),
-            in_bias=r.flag("mamba_proj_bias"),
+            proj_bias=r.flag("mamba_proj_bias"),
             out_bias=r.flag("projectors_bias"),
             gated_norm=r.flag("mamba_rms_norm"),
         )
@@ -567,13 +529,6 @@ def _falcon_h1(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     return out
 
 
-def _falcon_notes(r: _Reader) -> list[str]:
-    return [
-        "Every Falcon-H1 layer runs attention and a Mamba-2 mixer side by side, then an MLP; the µP multipliers "
-        "are scalars and the mixers' mup_vector a buffer, not parameters."
-    ]
-
-
 register_arch(
     "falcon_h1",
     Arch(
@@ -583,19 +538,16 @@ register_arch(
             "tie_word_embeddings": False,
             "attention_bias": False,
             "mlp_bias": False,
-            "mamba_n_groups": 1,
-            "mamba_d_state": 256,
-            "mamba_d_conv": 4,
-            "mamba_expand": 2,
-            "mamba_conv_bias": True,
-            "mamba_proj_bias": False,
+            **_PREFIXED_MAMBA_DEFAULTS,
             "mamba_rms_norm": False,
             "projectors_bias": False,
         },
-        qkv_bias=lambda c: c["attention_bias"],
-        output_bias=lambda c: c["attention_bias"],
+        **ATTENTION_BIAS,
         layers=_falcon_h1,
-        notes=_falcon_notes,
+        notes=fixed_notes(
+            "Every Falcon-H1 layer runs attention and a Mamba-2 mixer side by side, then an MLP; the µP multipliers "
+            "are scalars and the mixers' mup_vector a buffer, not parameters."
+        ),
     ),
     classes=("FalconH1ForCausalLM",),
 )
@@ -603,15 +555,7 @@ register_arch(
 
 # ---- granitemoehybrid ----------------------------------------------------------------------------
 
-_GRANITE_NOT_NULL = (
-    "mamba_n_groups",
-    "mamba_d_state",
-    "mamba_d_conv",
-    "mamba_expand",
-    "mamba_conv_bias",
-    "mamba_proj_bias",
-    "mamba_d_head",
-)
+_GRANITE_NOT_NULL = (*_PREFIXED_MAMBA_DEFAULTS, "mamba_d_head")
 
 
 def _granite_ffn(r: _Reader, h: int, layers: int) -> list[dict[str, Any]]:
@@ -621,21 +565,7 @@ def _granite_ffn(r: _Reader, h: int, layers: int) -> list[dict[str, Any]]:
     if experts is None or shared is None:
         return []
     if experts:
-        per_token = r.dimension("num_experts_per_tok")
-        if per_token is not None and per_token > experts:
-            r.error(
-                "num_experts_per_tok",
-                Code.CONTRADICTION,
-                f"expected at most num_local_experts ({experts}) experts per token, got {per_token}",
-            )
-        specs = {
-            "layer_idx": 0,
-            "hidden_size": h,
-            "num_experts": experts,
-            "num_experts_per_tok": per_token,
-            "moe_intermediate_size": r.dimension("intermediate_size"),
-            "shared_expert_intermediate_size": shared,
-        }
+        specs = {"layer_idx": 0, **expert_specs(r, h, "intermediate_size"), "shared_expert_intermediate_size": shared}
         return [{"name": "feedforward", "class": "MoELayer", "count": layers, "specs": specs}]
     if not shared:
         return []  # a shared MLP of no width: nothing to count
@@ -644,33 +574,19 @@ def _granite_ffn(r: _Reader, h: int, layers: int) -> list[dict[str, Any]]:
 
 def _granitemoehybrid(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     h, layers = dims.hidden_size, dims.num_layers
-    _refuse_null(r, _GRANITE_NOT_NULL)
-    given, listed = r.raw("layer_types")
-    kinds = _kinds(r, "layer_types", layers, (MAMBA, ATTENTION)) if given and listed is not None else [MAMBA] * layers
+    refuse_null(r, _GRANITE_NOT_NULL)
+    kinds = _kinds(r, "layer_types", layers, (MAMBA, ATTENTION), lambda: [MAMBA] * layers)
     expand = r.integer("mamba_expand")
     if kinds is None or expand is None:
         return None
     out: list[dict[str, Any]] = []
     mamba = _indices(kinds, MAMBA)
     if mamba:
-        heads = _mamba2_heads(r, expand * h, "mamba_n_heads", "mamba_d_head")
-        state, groups, kernel = r.integer("mamba_d_state"), r.integer("mamba_n_groups"), r.integer("mamba_d_conv")
-        if heads is None or None in (state, groups, kernel):
+        geometry = _prefixed_mamba2(r, expand * h)
+        if geometry is None:
             return None
-        bias = r.flag("mamba_proj_bias")
         out.append(
-            mamba2_layer(
-                len(mamba),
-                mamba[0],
-                h,
-                *heads,
-                state,  # type: ignore[arg-type]
-                groups,  # type: ignore[arg-type]
-                kernel,  # type: ignore[arg-type]
-                conv_bias=r.flag("mamba_conv_bias"),
-                in_bias=bias,
-                out_bias=bias,
-            )
+            mamba2_layer(mamba, h, geometry, proj_bias=r.flag("mamba_proj_bias"), conv_bias=r.flag("mamba_conv_bias"))
         )
     out += _attention_layers(r, h, _indices(kinds, ATTENTION))
     out += _granite_ffn(r, h, layers)
@@ -688,15 +604,9 @@ register_arch(
             "max_position_embeddings": 2048,
             "tie_word_embeddings": False,
             "attention_bias": False,
-            "mamba_n_groups": 1,
-            "mamba_d_state": 256,
-            "mamba_d_conv": 4,
-            "mamba_expand": 2,
-            "mamba_conv_bias": True,
-            "mamba_proj_bias": False,
+            **_PREFIXED_MAMBA_DEFAULTS,
         },
-        qkv_bias=lambda c: c["attention_bias"],
-        output_bias=lambda c: c["attention_bias"],
+        **ATTENTION_BIAS,
         layers=_granitemoehybrid,
     ),
     classes=("GraniteMoeHybridForCausalLM",),
@@ -706,11 +616,8 @@ register_arch(
 # ---- lfm2 ----------------------------------------------------------------------------------------
 
 
-def _lfm2_kinds(r: _Reader, layers: int) -> list[str] | None:
-    """layer_types when given; else full_attn_idxs (attention there, convolutions elsewhere); else all attention."""
-    given, listed = r.raw("layer_types")
-    if given and listed is not None:
-        return _kinds(r, "layer_types", layers, (CONV, ATTENTION))
+def _lfm2_full_attention(r: _Reader, layers: int) -> list[str] | None:
+    """full_attn_idxs (attention there, convolutions elsewhere) when given, else all attention."""
     given, idxs = r.raw("full_attn_idxs")
     if not given or idxs is None:
         return [ATTENTION] * layers
@@ -745,7 +652,7 @@ def _lfm2_inner(r: _Reader) -> int | None:
 
 def _lfm2(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     h, layers = dims.hidden_size, dims.num_layers
-    kinds = _lfm2_kinds(r, layers)
+    kinds = _kinds(r, "layer_types", layers, (CONV, ATTENTION), lambda: _lfm2_full_attention(r, layers))
     inner = _lfm2_inner(r)
     kernel = r.integer("conv_L_cache")
     if kinds is None or inner is None or kernel is None:

@@ -13,17 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.core.hf import Arch, Dims, _head_dim, _Reader, mtp_note, norm_layer, register_arch
-from registry.core.hf_families.minimax import (
-    DENSE,
-    SPARSE,
-    experts,
-    feedforward,
-    flags,
-    kinds,
-    kv_heads,
-    refuse_unless,
-)
+from registry.core.hf import ROUTER_BIAS_NOTE, Arch, Dims, _head_dim, _Reader, expert_specs, norm_layer, register_arch
+from registry.core.hf_families.common import kinds, notes_and_mtp
+from registry.core.hf_families.minimax import DENSE, SPARSE, feedforward, flags, kv_heads, refuse_unless
 from registry.core.validation import Code
 
 FULL, SLIDING = "full_attention", "sliding_attention"
@@ -112,18 +104,9 @@ def _layers(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     out += _split(
         "attention_sliding" if mixed else "attention", sliding, {**sliding_specs, **bias, "attention_sinks": True}
     )
-    out += feedforward(r, h, mlp_kinds, "intermediate_size", lambda: experts(r, h, "moe_intermediate_size"))
+    out += feedforward(r, h, mlp_kinds, "intermediate_size", lambda: expert_specs(r, h, "moe_intermediate_size"))
     out.append(norm_layer(r, 2 * layers + 1, h))
     return out
-
-
-def _notes(r: _Reader) -> list[str]:
-    return [
-        "Sliding layers' learned sinks (one per query head) are counted and cache nothing; the router's "
-        "e_score_correction_bias is a buffer, not a parameter. The checkpoint's multi-token-prediction layers "
-        "(model.mtp) are not counted: transformers does not build them.",
-        *mtp_note(r, "num_nextn_predict_layers"),
-    ]
 
 
 register_arch(
@@ -141,7 +124,13 @@ register_arch(
             "sliding_window": 129,
         },
         layers=_layers,
-        notes=_notes,
+        notes=notes_and_mtp(
+            "Sliding layers' learned sinks (one per query head) are counted and cache nothing.",
+            ROUTER_BIAS_NOTE,
+            "The checkpoint's multi-token-prediction layers (model.mtp) are not counted: transformers does not "
+            "build them.",
+            keys=("num_nextn_predict_layers",),
+        ),
     ),
     classes=("MiMoV2FlashForCausalLM",),
 )

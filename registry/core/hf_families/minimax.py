@@ -14,29 +14,22 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from registry.core.hf import Arch, Dims, _decoder, _head_dim, _Reader, mtp_note, norm_layer, register_arch
+from registry.core.hf import (
+    ROUTER_BIAS_NOTE,
+    Arch,
+    Dims,
+    _decoder,
+    _head_dim,
+    _Reader,
+    expert_specs,
+    norm_layer,
+    register_arch,
+)
+from registry.core.hf_families.common import kinds, nested_object, nested_or_top, notes_and_mtp
 from registry.core.validation import Code, _show
 
 FULL, SPARSE_ATTENTION = "full_attention", "minimax_m3_sparse"
 SPARSE, DENSE = "sparse", "dense"
-
-
-def kinds(r: _Reader, key: str, layers: int, default: list[str], allowed: tuple[str, ...]) -> list[str]:
-    """Each layer's entry of the per-layer list ``key`` (``default`` when absent or null).
-
-    transformers requires one entry per layer; a kind this model does not build is refused by name.
-    """
-    given = r.value(key)
-    if given is None:
-        return default
-    if not isinstance(given, list) or len(given) != layers:
-        r.error(key, Code.INVALID_VALUE, f"expected a list of {layers} entries, got {_show(given)}")
-        return default
-    for i, kind in enumerate(given):
-        if kind not in allowed:
-            wanted = " or ".join(repr(a) for a in allowed)
-            r.error(f"{key}[{i}]", Code.UNSUPPORTED_KEY, f"expected {wanted}, got {_show(kind)}")
-    return [kind if kind in allowed else default[i] for i, kind in enumerate(given)]
 
 
 def flags(r: _Reader, key: str, layers: int) -> list[bool] | None:
@@ -101,26 +94,6 @@ def feedforward(
     return out
 
 
-def experts(r: _Reader, h: int, width_key: str, shared: int | None = None) -> dict[str, Any]:
-    """MoELayer specs: ``num_experts`` (its config.json name by Arch.keys), k, the experts' width key."""
-    count, per_token = r.dimension("num_experts"), r.dimension("num_experts_per_tok")
-    specs: dict[str, Any] = {
-        "hidden_size": h,
-        "num_experts": count,
-        "num_experts_per_tok": per_token,
-        "moe_intermediate_size": r.dimension(width_key),
-    }
-    if count is not None and per_token is not None and per_token > count:
-        r.error(
-            "num_experts_per_tok",
-            Code.CONTRADICTION,
-            f"expected at most {r.name('num_experts')} ({count}) experts per token, got {per_token}",
-        )
-    if shared is not None:
-        specs["shared_expert_intermediate_size"] = shared
-    return specs
-
-
 # ---- MiniMax-M2 ---------------------------------------------------------------------------------
 
 
@@ -150,14 +123,6 @@ def _m2_layers(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     return _decoder(r, dims)
 
 
-def _m2_notes(r: _Reader) -> list[str]:
-    return [
-        "The router's e_score_correction_bias is a buffer, not a parameter; the Q and K norms span the whole "
-        "projections.",
-        *mtp_note(r, "num_mtp_modules", "use_mtp"),
-    ]
-
-
 register_arch(
     "minimax_m2",
     Arch(
@@ -169,7 +134,9 @@ register_arch(
         qk_norm="across_heads",
         moe="mixtral",  # experts are intermediate_size wide, in every layer
         layers=_m2_layers,
-        notes=_m2_notes,
+        notes=notes_and_mtp(
+            ROUTER_BIAS_NOTE, "The Q and K norms span the whole projections.", keys=("num_mtp_modules", "use_mtp")
+        ),
     ),
     classes=("MiniMaxM2ForCausalLM",),
 )
@@ -186,33 +153,13 @@ _M3_INDEX_KEYS = {
 }
 
 
-def _sparse_config(r: _Reader) -> dict[str, Any]:
-    given = r.config.get("sparse_attention_config")
-    if given is None:
-        return {}
-    if not isinstance(given, dict):
-        r.error("sparse_attention_config", Code.INVALID_VALUE, f"expected an object, got {_show(given)}")
-        return {}
-    return given
-
-
 def _m3_index(r: _Reader, sparse_cfg: dict[str, Any], flat: str) -> int | None:
     """An indexer value: sparse_attention_config's legacy key wins over the flat one, as in transformers.
 
     The indexer's heads and width are dimensions (required); its block size and top-k take the defaults.
     """
-    legacy = _M3_INDEX_KEYS[flat]
-    if legacy in sparse_cfg:
-        value = sparse_cfg[legacy]
-        if type(value) is not int or value < 1:
-            r.error(
-                f"sparse_attention_config.{legacy}",
-                Code.INVALID_VALUE,
-                f"expected a positive integer, got {_show(value)}",
-            )
-            return None
-        return value
-    return r.dimension(flat) if flat in ("index_n_heads", "index_head_dim") else r.integer(flat)
+    required = flat in ("index_n_heads", "index_head_dim")
+    return nested_or_top(r, "sparse_attention_config", sparse_cfg, _M3_INDEX_KEYS[flat], flat, required=required)
 
 
 def _m3_attention_kinds(r: _Reader, layers: int, sparse_cfg: dict[str, Any]) -> list[str]:
@@ -239,7 +186,7 @@ def _m3_mlp_kinds(r: _Reader, layers: int) -> list[str]:
 
 def _m3_layers(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     h, layers, heads = dims.hidden_size, dims.num_layers, dims.num_heads
-    sparse_cfg = _sparse_config(r)
+    sparse_cfg = nested_object(r, "sparse_attention_config")
     attn_kinds = _m3_attention_kinds(r, layers, sparse_cfg)
     d, kv = _head_dim(r, h, heads), kv_heads(r, heads)
     sparse_layers = [i for i, k in enumerate(attn_kinds) if k == SPARSE_ATTENTION]
@@ -274,19 +221,11 @@ def _m3_layers(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
 
     def moe() -> dict[str, Any]:
         shared = r.dimension("shared_intermediate_size", minimum=0)
-        return experts(r, h, "intermediate_size", shared)
+        return {**expert_specs(r, h, "intermediate_size"), "shared_expert_intermediate_size": shared}
 
     out += feedforward(r, h, _m3_mlp_kinds(r, layers), "dense_intermediate_size", moe)
     out.append(norm_layer(r, 2 * layers + 1, h))
     return out
-
-
-def _m3_notes(r: _Reader) -> list[str]:
-    return [
-        "Sparse layers' lightning indexers are counted (Q and K projections, norms) and cache one indexer key per "
-        "token; the router's e_score_correction_bias is a buffer, not a parameter.",
-        *mtp_note(r, "num_mtp_modules", "use_mtp", "num_nextn_predict_layers"),
-    ]
 
 
 register_arch(
@@ -303,7 +242,12 @@ register_arch(
             "index_topk_blocks": 16,
         },
         layers=_m3_layers,
-        notes=_m3_notes,
+        notes=notes_and_mtp(
+            "Sparse layers' lightning indexers are counted (Q and K projections, norms) and cache one indexer key "
+            "per token.",
+            ROUTER_BIAS_NOTE,
+            keys=("num_mtp_modules", "use_mtp", "num_nextn_predict_layers"),
+        ),
     ),
     classes=("MiniMaxM3VLForCausalLM",),
 )

@@ -32,16 +32,12 @@ from registry.core.hf import (
     norm_layer,
     register_arch,
 )
-from registry.core.hf_families.gpt_oss import layer_kinds, refuse_null
+from registry.core.hf_families.common import ATTENTION_BIAS, layer_kinds, refuse_null
 from registry.core.validation import Code, _show
 
 FULL, LINEAR = "full_attention", "linear_attention"
 # mamba_ssm_dtype values and the state_dtype spec they give (auto: the cache's dtype, no spec).
 _STATE_DTYPES = {"float32": "float32", "bfloat16": "bfloat16", "float16": "float16", "auto": None}
-
-
-def _attention_bias(c: dict[str, bool]) -> bool:
-    return c["attention_bias"]
 
 
 def _hybrid_kinds(r: _Reader, layers: int) -> list[str]:
@@ -151,8 +147,7 @@ def _hybrid_arch(mlp: str, defaults: dict[str, Any]) -> Arch:
         kv_heads_required=True,
         head_dim_default=256,
         defaults={**_HYBRID_DEFAULTS, **defaults},
-        qkv_bias=_attention_bias,
-        output_bias=_attention_bias,
+        **ATTENTION_BIAS,
         qk_norm="per_head",
         moe="qwen_moe",
         layers=_hybrid(mlp),
@@ -181,8 +176,7 @@ register_arch(
         kv_heads_required=True,  # defaults to a default model's 32 (null: num_attention_heads)
         head_dim_default=128,
         defaults=_QWEN3_VL_TEXT,
-        qkv_bias=_attention_bias,
-        output_bias=_attention_bias,
+        **ATTENTION_BIAS,
         qk_norm="per_head",
     ),
 )
@@ -192,8 +186,7 @@ register_arch(
         kv_heads_required=True,  # defaults to a default model's 16 (null: num_attention_heads)
         aliases={"num_experts": ("num_local_experts",)},
         defaults={**_QWEN3_VL_TEXT, "decoder_sparse_step": 1, "mlp_only_layers": []},
-        qkv_bias=_attention_bias,
-        output_bias=_attention_bias,
+        **ATTENTION_BIAS,
         qk_norm="per_head",
         moe="qwen_moe",
     ),

@@ -13,17 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.core.hf import Arch, Dims, _head_dim, _Reader, mtp_note, norm_layer, register_arch
-from registry.core.hf_families.minimax import (
-    DENSE,
-    SPARSE,
-    attention,
-    experts,
-    feedforward,
-    kinds,
-    kv_heads,
-    refuse_unless,
-)
+from registry.core.hf import ROUTER_BIAS_NOTE, Arch, Dims, _head_dim, _Reader, expert_specs, norm_layer, register_arch
+from registry.core.hf_families.common import kinds, notes_and_mtp
+from registry.core.hf_families.minimax import DENSE, SPARSE, attention, feedforward, kv_heads, refuse_unless
 from registry.core.validation import Code, _show
 
 FULL, SLIDING = "full_attention", "sliding_attention"
@@ -137,21 +129,13 @@ def _layers(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
 
     def moe() -> dict[str, Any]:
         shared = r.dimension("share_expert_dim", minimum=0)
-        return experts(r, h, "moe_intermediate_size", shared)
+        return {**expert_specs(r, h, "moe_intermediate_size"), "shared_expert_intermediate_size": shared}
 
     out += feedforward(r, h, mlp_kinds, "intermediate_size", moe)
     if mlp_bias and out and out[-1]["class"] == "GatedMLPLayer":
         out[-1]["specs"]["mlp_bias"] = True
     out.append(norm_layer(r, 2 * layers + 1, h))
     return out
-
-
-def _notes(r: _Reader) -> list[str]:
-    return [
-        "Each head's output gate (g_proj) is counted; the router's e_score_correction_bias is a buffer, not a "
-        "parameter.",
-        *mtp_note(r, "num_nextn_predict_layers", "num_mtp_layers"),
-    ]
 
 
 _TEXT = Arch(
@@ -173,7 +157,11 @@ _TEXT = Arch(
         "num_nextn_predict_layers": 0,
     },
     layers=_layers,
-    notes=_notes,
+    notes=notes_and_mtp(
+        "Each head's output gate (g_proj) is counted.",
+        ROUTER_BIAS_NOTE,
+        keys=("num_nextn_predict_layers", "num_mtp_layers"),
+    ),
 )
 register_arch("step3p5", _TEXT, classes=("Step3p5ForCausalLM",))
 register_arch("step3p7", Arch(text_model="step3p5"), classes=("Step3p7ForConditionalGeneration",))

@@ -9,13 +9,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from registry.core.catalogue import (
+    ATTENTION_PARALLELISM,
     HEAD_DIM,
     HIDDEN_SIZE,
     KV_SHARED,
-    LOCAL_EXPERTS,
-    MOE_INTERMEDIATE_SIZE,
-    NUM_EXPERTS,
-    NUM_EXPERTS_PER_TOK,
+    MOE_ACTIVE_TEXT,
+    MOE_PARALLELISM,
+    MOE_REQUIRED,
+    MOE_SHARDS,
     NUM_HEADS,
     OUTPUT_BIAS,
     QK_NORM,
@@ -28,6 +29,8 @@ from registry.core.catalogue import (
     Shard,
     Spec,
     SpecKind,
+    _active_experts,
+    _attention_flops,
     _flag,
     _moe,
     _opt,
@@ -72,9 +75,9 @@ register(
         # Optional as on the other attention classes (a boolean some class requires is a checkbox for every
         # class in the admin); the importer writes it true, so that the plan names the rule "shared".
         optional=(SLIDING_WINDOW, QKV_BIAS, OUTPUT_BIAS, QK_NORM, KV_SHARED),
-        parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
+        parallelism=ATTENTION_PARALLELISM,
         shards=(Shard("num_heads", "tp"),),
-        attention_flops=lambda s: 2 * s["num_heads"] * 2 * s["head_dim"],
+        attention_flops=_attention_flops,
         formula=_query_only,
         formula_text=(
             "2 · hidden_size · num_heads · head_dim (Q and output projections) + with qkv_bias, num_heads · head_dim "
@@ -151,21 +154,17 @@ register(
             "num_experts_per_tok of num_experts gated experts, beside a dense gated MLP every token uses "
             "(shared_expert_intermediate_size: Gemma-4's intermediate_size)."
         ),
-        required=(HIDDEN_SIZE, NUM_EXPERTS, NUM_EXPERTS_PER_TOK, MOE_INTERMEDIATE_SIZE),
+        required=MOE_REQUIRED,
         optional=(SHARED_EXPERT_INTERMEDIATE_SIZE,),
-        parallelism=(Parallelism.TENSOR, Parallelism.EXPERT),
-        shards=(
-            Shard("moe_intermediate_size", "tp"),
-            Shard("shared_expert_intermediate_size", "tp"),
-            Shard("num_experts", "ep", into=LOCAL_EXPERTS),
-        ),
+        parallelism=MOE_PARALLELISM,
+        shards=MOE_SHARDS,
         formula=_scaled_router_moe,
         formula_text=(
             "num_experts · 3 · hidden_size · moe_intermediate_size (routed experts) + hidden_size · num_experts "
             "(router) + hidden_size (router scale) + num_experts (per-expert scales) + 3 · hidden_size · "
             "shared_expert_intermediate_size (the dense MLP)"
         ),
-        active_formula=lambda s: _scaled_router_moe(s, experts=s["num_experts_per_tok"]),
-        active_formula_text="as the total, with num_experts_per_tok routed experts instead of num_experts",
+        active_formula=_active_experts(_scaled_router_moe),
+        active_formula_text=MOE_ACTIVE_TEXT,
     )
 )

@@ -20,6 +20,7 @@ from registry.core.catalogue import (
     Shard,
     Spec,
     SpecKind,
+    _conv_window,
     register,
 )
 
@@ -70,12 +71,13 @@ def _gated_delta_net(s: Mapping[str, Any]) -> Any:
 
 def _gdn_conv_state(s: Mapping[str, Any]) -> Any:
     key, value = _gdn_widths(s)
-    return (s["linear_conv_kernel_dim"] - 1) * (2 * key + value)
+    return _conv_window(s["linear_conv_kernel_dim"], 2 * key + value)
 
 
 register(
     LayerClass(
         name="GatedDeltaNetLayer",
+        divisors=(("linear_num_value_heads", "linear_num_key_heads"),),
         kind=LayerKind.ATTENTION,
         description=(
             "Gated DeltaNet linear attention (Qwen3-Next, Qwen3.5): Q, K, V, the output gate z, the write "
@@ -142,7 +144,9 @@ register(
         optional=(STATE_DTYPE,),
         parallelism=(Parallelism.TENSOR,),
         shards=(Shard("linear_num_heads", "tp"),),
-        state_elements=lambda s: 3 * (s["linear_conv_kernel_dim"] - 1) * s["linear_num_heads"] * s["linear_head_dim"],
+        state_elements=lambda s: _conv_window(
+            s["linear_conv_kernel_dim"], 3 * s["linear_num_heads"] * s["linear_head_dim"]
+        ),
         recurrent_state_elements=lambda s: s["linear_num_heads"] * s["linear_head_dim"] * s["linear_head_dim"],
         formula=_kimi_delta_attention,
         formula_text=(

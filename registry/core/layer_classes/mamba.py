@@ -19,6 +19,7 @@ from registry.core.catalogue import (
     Shard,
     Spec,
     SpecKind,
+    _conv_window,
     _flag,
     register,
 )
@@ -106,7 +107,7 @@ register(
         parallelism=(Parallelism.TENSOR,),
         # vLLM splits the inner channels; x_proj's dt, B and C outputs stay whole on every rank.
         shards=(Shard("mamba_intermediate_size", "tp"),),
-        state_elements=lambda s: (s["conv_kernel"] - 1) * s["mamba_intermediate_size"],
+        state_elements=lambda s: _conv_window(s["conv_kernel"], s["mamba_intermediate_size"]),
         recurrent_state_elements=lambda s: s["mamba_intermediate_size"] * s["ssm_state_size"],
         formula=_mamba,
         formula_text=(
@@ -143,6 +144,7 @@ def _mamba2(s: Mapping[str, Any]) -> Any:
 register(
     LayerClass(
         name="Mamba2Layer",
+        divisors=(("mamba_num_heads", "n_groups"),),
         kind=LayerKind.ATTENTION,
         description=(
             "Mamba-2 state-space mixer (Mamba-2, Nemotron-H, Falcon-H1, Granite-4.0-H): in_proj to z, x, B, C "
@@ -155,7 +157,7 @@ register(
         # vLLM: tp must divide the heads; it splits the groups when it divides them, else each rank keeps
         # the one group its heads read (tp a multiple of n_groups), as for KV heads.
         shards=(Shard("mamba_num_heads", "tp"), Shard("n_groups", "tp", "kv_heads")),
-        state_elements=lambda s: (s["conv_kernel"] - 1) * _conv_dim(s),
+        state_elements=lambda s: _conv_window(s["conv_kernel"], _conv_dim(s)),
         recurrent_state_elements=lambda s: s["mamba_num_heads"] * s["mamba_head_dim"] * s["ssm_state_size"],
         formula=_mamba2,
         formula_text=(
@@ -188,7 +190,7 @@ register(
         optional=(CONV_BIAS,),
         parallelism=(Parallelism.TENSOR,),
         shards=(Shard("hidden_size", "tp", into=LOCAL_CHANNELS),),
-        state_elements=lambda s: (s["conv_kernel"] - 1) * s.get(LOCAL_CHANNELS, s["hidden_size"]),
+        state_elements=lambda s: _conv_window(s["conv_kernel"], s.get(LOCAL_CHANNELS, s["hidden_size"])),
         formula=_short_conv,
         formula_text=(
             "3 · hidden_size² (in_proj) + hidden_size · conv_kernel (conv1d) + hidden_size² (out_proj)"

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from registry.core.catalogue import (
+    ATTENTION_PARALLELISM,
     HEAD_DIM,
     HIDDEN_SIZE,
     NUM_HEADS,
@@ -23,6 +24,7 @@ from registry.core.catalogue import (
     Shard,
     Spec,
     SpecKind,
+    _attention_flops,
     _flag,
     register,
 )
@@ -113,11 +115,11 @@ register(
             "on compressed layers."
         ),
         required=(HIDDEN_SIZE, NUM_HEADS, HEAD_DIM, Q_LORA_RANK, O_GROUPS, O_LORA_RANK, SLIDING_WINDOW),
-        parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
+        parallelism=ATTENTION_PARALLELISM,
         # Heads and their output groups split; the one key head (and so the cache) is on every rank.
         shards=(Shard("num_heads", "tp"), Shard("o_groups", "tp")),
         kv_elements=lambda s: s["head_dim"],
-        attention_flops=lambda s: 2 * s["num_heads"] * 2 * s["head_dim"],
+        attention_flops=_attention_flops,
         formula=_v4_attention,
         formula_text=(
             "hidden_size · q_lora_rank + q_lora_rank (query latent and its norm) + q_lora_rank · num_heads · "
