@@ -83,14 +83,15 @@ def plan_panel(config: ModelConfig, form: PlanForm) -> dict[str, Any]:
     """
     document = config.to_document()
     context_length = document.get("max_position_embeddings")
-    by_dtype = {dtype: plan_config(document, Deployment(dtype=dtype)).as_dict() for dtype in DTYPE_BITS}
+    by_dtype = {dtype: plan_config(document, Deployment(dtype=dtype)) for dtype in DTYPE_BITS}
+    bf16 = by_dtype["bf16"].outputs
     panel: dict[str, Any] = {
         "form": form,
         "context_length": context_length,
-        "weights": [(dtype, byte_size(plan.get("weight_bytes"))) for dtype, plan in by_dtype.items()],
-        "kv_per_token": byte_size(by_dtype["bf16"].get("kv_cache", {}).get("bytes_per_token")),
-        "state_per_sequence": byte_size(by_dtype["bf16"].get("kv_cache", {}).get("state_bytes_per_sequence")),
-        "cache_rules": [(row["name"], row["cache_rule"]) for row in by_dtype["bf16"].get("layer_types", [])],
+        "weights": [(dtype, byte_size(p.outputs and p.outputs.weight_bytes)) for dtype, p in by_dtype.items()],
+        "kv_per_token": byte_size(bf16 and bf16.kv_cache.bytes_per_token),
+        "state_per_sequence": byte_size(bf16 and bf16.kv_cache.state_bytes_per_sequence),
+        "cache_rules": [(row.name, row.cache_rule) for row in by_dtype["bf16"].layers],
         "chart_context": context_length or CHART_DEFAULT_CONTEXT,
         "context_text": f"{context_length:,} tokens"
         if context_length
@@ -109,12 +110,13 @@ def plan_panel(config: ModelConfig, form: PlanForm) -> dict[str, Any]:
     if issues:
         panel["issues"] = issues
         return panel
-    devices = [plan.as_dict()["device"] for plan in points]
-    fit = top.as_dict()["fit"]
+    devices = [plan.outputs.device for plan in points if plan.outputs is not None]
+    fit = top.outputs and top.outputs.fit
+    assert fit is not None  # the form always asks for a device
     panel["notes"] = top.notes
-    panel["usable"] = byte_size(fit["usable_bytes"])
-    panel["device_memory"] = byte_size(fit["device_memory"])
-    panel["max_context_text"] = _max_context_text(fit["max_context"])
+    panel["usable"] = byte_size(fit.usable_bytes)
+    panel["device_memory"] = byte_size(fit.device_memory)
+    panel["max_context_text"] = _max_context_text(fit.max_context)
     panel["chart"] = {
         "model_id": config.model_id,
         "device": form.cleaned_data["device"],
@@ -122,15 +124,15 @@ def plan_panel(config: ModelConfig, form: PlanForm) -> dict[str, Any]:
         "dtype": deployment.dtype,
         "kv_dtype": deployment.kv_dtype,
         "batch": deployment.batch,
-        "device_memory": fit["device_memory"],
-        "usable_bytes": fit["usable_bytes"],
+        "device_memory": fit.device_memory,
+        "usable_bytes": fit.usable_bytes,
         "utilization": deployment.utilization,
-        "fits": fit["fits"],
-        "max_context": fit["max_context"],
+        "fits": fit.fits,
+        "max_context": fit.max_context,
         "contexts": contexts,
-        "weight_bytes": [d["weight_bytes"] for d in devices],
-        "kv_cache_bytes": [d["kv_cache_bytes"] for d in devices],
-        "total_bytes": [d["total_bytes"] for d in devices],
+        "weight_bytes": [d.weight_bytes for d in devices],
+        "kv_cache_bytes": [d.kv_cache_bytes for d in devices],
+        "total_bytes": [d.total_bytes for d in devices],
     }
     return panel
 

@@ -34,13 +34,13 @@ class ResilientRedisCache(RedisCache):
             log.warning("redis unreachable, cache read skipped: %s", exc)
             return {}
 
-    def set(self, key: Any, value: Any, timeout: Any = None, version: Any = None) -> None:  # type: ignore[override]
+    def set(self, key: Any, value: Any, timeout: Any = None, version: Any = None) -> None:
         try:
             super().set(key, value, timeout, version)
         except _UNREACHABLE as exc:
             log.warning("redis unreachable, cache write skipped: %s", exc)
 
-    def add(self, key: Any, value: Any, timeout: Any = None, version: Any = None) -> bool:  # type: ignore[override]
+    def add(self, key: Any, value: Any, timeout: Any = None, version: Any = None) -> bool:
         try:
             return super().add(key, value, timeout, version)
         except _UNREACHABLE as exc:

@@ -18,13 +18,14 @@ from django.utils.functional import cached_property
 from django.utils.html import conditional_escape
 
 from registry import selectors
-from registry.core import Code, Issue, Validation, catalogue, validate_config
+from registry.core import Code, Issue, Validation, catalogue, plan_parameters, validate_config
 from registry.core.catalogue import PARAMETER_COUNT, LayerClass, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX
 from registry.core.diff import compare
 from registry.core.hf import HUB_ID_RE
-from registry.core.planning import DEVICES, DTYPE_BITS, Deployment, parse_deployment
-from registry.core.validation import AUTHORED_VALUE_KEYS, MAX_ID_LENGTH
+from registry.core.keys import AUTHORED_VALUE_KEYS
+from registry.core.plan_parameters import Deployment, parse_deployment
+from registry.core.validation import MAX_ID_LENGTH
 from registry.models import LAYER_FIELD_OF_KEY, ConfigRevision, LayerType, ModelConfig
 
 SPEC_PREFIX = "spec_"
@@ -610,28 +611,40 @@ class CompareForm(forms.Form):
         return {"b": other_id, **compare(document, found[other_id])}
 
 
+def _parameter_field(name: str, attrs: dict[str, Any], **kwargs: Any) -> forms.Field:
+    """A plan form's field for a deployment parameter of the core's table: its choices, or its bounds as the
+    number input's min and max (text all the same: ``parse_deployment`` reads it and says what is wrong)."""
+    parameter = plan_parameters.BY_NAME[name]
+    if parameter.choices:
+        choices = [(choice, choice) for choice in parameter.choices]
+        return forms.ChoiceField(choices=choices, widget=forms.Select(attrs=attrs), **kwargs)
+    low, high = parameter.bounds
+    widget = forms.NumberInput(attrs={**attrs, "min": low, "max": high, "step": 1})
+    return forms.CharField(widget=widget, **kwargs)
+
+
 class PlanForm(forms.Form):
     """The change page's memory chart: a device, a tensor-parallel degree, a weight dtype and a batch.
 
     The core's ``parse_deployment`` reads the values (its messages appear at the fields); the device
-    goes to it as ``device_memory``, which takes a device's name.
+    goes to it as ``device_memory``, which takes a device's name. tp, dtype and batch are the core's
+    deployment parameters (``registry.core.plan_parameters.TABLE``): their choices, bounds and defaults.
     """
 
     PREFIX = "plan"
-    DEFAULTS = {"device": "H100-80GB", "tp": "1", "dtype": "bf16", "batch": "1"}
-    FIELD_OF_PARAMETER = {"device_memory": "device", "tp": "tp", "dtype": "dtype", "batch": "batch"}
+    PARAMETERS = ("tp", "dtype", "batch")
+    DEFAULTS = {"device": "H100-80GB"} | {name: str(plan_parameters.BY_NAME[name].default) for name in PARAMETERS}
+    FIELD_OF_PARAMETER = {"device_memory": "device"} | {name: name for name in PARAMETERS}
     # The GET form is an empty <form id="plan-form"> after the change form: HTML forms do not nest.
     _OUTSIDE = {"form": f"{PREFIX}-form"}
 
     device = forms.ChoiceField(
-        choices=[(name, f"{name} ({size / 1e9:.1f} GB)") for name, size in DEVICES.items()],
+        choices=[(name, f"{name} ({size / 1e9:.1f} GB)") for name, size in plan_parameters.DEVICES.items()],
         widget=forms.Select(attrs=_OUTSIDE),
     )
-    tp = forms.CharField(label="tp", widget=forms.NumberInput(attrs={**_OUTSIDE, "min": 1, "step": 1}))
-    dtype = forms.ChoiceField(
-        label="Weight dtype", choices=[(name, name) for name in DTYPE_BITS], widget=forms.Select(attrs=_OUTSIDE)
-    )
-    batch = forms.CharField(widget=forms.NumberInput(attrs={**_OUTSIDE, "min": 1, "step": 1}))
+    tp = _parameter_field("tp", _OUTSIDE, label="tp")
+    dtype = _parameter_field("dtype", _OUTSIDE, label="Weight dtype")
+    batch = _parameter_field("batch", _OUTSIDE)
 
     def __init__(self, query: Any) -> None:
         """Bound to the query string's ``plan-*`` values, a default standing in for each one missing."""
@@ -644,7 +657,7 @@ class PlanForm(forms.Form):
         if self.errors:
             return cleaned
         deployment, issues = parse_deployment(
-            {"device_memory": cleaned["device"], **{name: cleaned[name] for name in ("tp", "dtype", "batch")}}
+            {"device_memory": cleaned["device"], **{name: cleaned[name] for name in self.PARAMETERS}}
         )
         for issue in issues:
             _add_issue(self, self.FIELD_OF_PARAMETER.get(issue.loc), issue)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from registry.core.files import parse_config_bytes
 from registry.core.hf import HUB_ID_RE
-from registry.core.validation import Code, Issue
+from registry.core.issues import Code, Issue
 from registry.health import first_line
 from registry.services import HFSource
 

@@ -8,16 +8,15 @@ from django.db import models
 from django.db.models import F, Q
 
 from registry.core.document import ConfigDoc, LayerTypeDoc, order_specs
+from registry.core.issues import Issue
+from registry.core.keys import AUTHORED_VALUE_KEYS, CONFIG_VALUE_KEYS
 from registry.core.validation import (
-    AUTHORED_VALUE_KEYS,
-    CONFIG_VALUE_KEYS,
     MAX_FORMATTED_LENGTH,
     MAX_ID_LENGTH,
     MAX_LAYER_NAME_LENGTH,
     MAX_NAME_LENGTH,
     MAX_NOTES_LENGTH,
     MODEL_ID_PATTERN,
-    Issue,
     validate_layer_type,
     validate_own_values,
 )
@@ -70,6 +69,14 @@ class ModelConfig(models.Model):
     validated = models.BooleanField(default=False, help_text="Checked against the published model card.")
     validation_notes = models.TextField(blank=True, max_length=MAX_NOTES_LENGTH)
     digest = models.CharField(max_length=64, editable=False, help_text="SHA-256 of the config's document: its ETag.")
+    # Not part of the ETag: a release with new rules re-checks a config (loadconfigs, revalidate) without
+    # changing its digest unless its document changes.
+    rules = models.CharField(
+        max_length=64,
+        default="",
+        editable=False,
+        help_text="The rules (RULES_VERSION and the catalogue) the config was last validated under; empty: unknown.",
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

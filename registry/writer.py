@@ -15,8 +15,8 @@ from django.utils import timezone
 from registry import selectors
 from registry.bulk import RawJson, insert_rows
 from registry.core import ConfigDoc, digest
-from registry.core.document import compact
-from registry.core.validation import CONFIG_VALUE_KEYS
+from registry.core.document import compact, rules_stamp
+from registry.core.keys import CONFIG_VALUE_KEYS
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
 Source = ConfigRevision.Source
@@ -84,17 +84,20 @@ def write(writes: Sequence[Write], *, deletes: Sequence[Delete] = (), user: Any 
                     w.before = befores[w.pk]
         rows = []
         for w in updates:
-            row = ModelConfig(pk=w.pk, updated=now, digest=w.digest)
+            row = ModelConfig(pk=w.pk, updated=now, digest=w.digest, rules=rules_stamp())
             for name in CONFIG_VALUE_KEYS:
                 setattr(row, name, getattr(w.doc, name))
             rows.append(row)
-        ModelConfig.objects.bulk_update(rows, [*CONFIG_VALUE_KEYS, "digest", "updated"], batch_size=1000)
+        ModelConfig.objects.bulk_update(rows, [*CONFIG_VALUE_KEYS, "digest", "rules", "updated"], batch_size=1000)
         LayerType.objects.filter(config_id__in=[w.pk for w in updates]).delete()
     if creates:
         new_ids = insert_rows(
             ModelConfig,
-            [*CONFIG_VALUE_KEYS, "digest", "created", "updated"],
-            [[*(getattr(w.doc, name) for name in CONFIG_VALUE_KEYS), w.digest, now, now] for w in creates],
+            [*CONFIG_VALUE_KEYS, "digest", "rules", "created", "updated"],
+            [
+                [*(getattr(w.doc, name) for name in CONFIG_VALUE_KEYS), w.digest, rules_stamp(), now, now]
+                for w in creates
+            ],
             return_ids=True,
         )
         for w, pk in zip(creates, new_ids, strict=True):
@@ -115,3 +118,10 @@ def write(writes: Sequence[Write], *, deletes: Sequence[Delete] = (), user: Any 
     )
     insert_rows(ConfigRevision, REVISION_FIELDS, revisions)
     return new_ids
+
+
+def restamp(pks: Sequence[int]) -> None:
+    """Mark configs whose documents the current rules accept unchanged as validated under them: no revision, and
+    their digests (ETags) stay."""
+    if pks:
+        ModelConfig.objects.filter(pk__in=list(pks)).exclude(rules=rules_stamp()).update(rules=rules_stamp())

@@ -122,7 +122,7 @@ def _interfere(monkeypatch, meanwhile) -> None:
         meanwhile()
         return upsert(**kwargs)
 
-    monkeypatch.setattr(services, "config_upsert", late_upsert)
+    monkeypatch.setattr(services.configs, "config_upsert", late_upsert)
 
 
 @pytest.mark.django_db

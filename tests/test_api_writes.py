@@ -10,6 +10,7 @@ import pytest
 
 from registry import services
 from registry.api import views
+from registry.core import validate_config
 from registry.core.counts import BIGINT_MAX
 from registry.models import ConfigRevision, LayerType, ModelConfig
 from tests.conftest import error_codes, small_config, store
@@ -357,7 +358,7 @@ def test_patch_merges_top_level_keys(writer):
     store(small_config())
     response = writer.patch(TINY_URL, {"name": "Patched", "validation_notes": "checked"}, format="json")
     assert response.status_code == 200
-    expected = services.validate_config(small_config(name="Patched", validation_notes="checked")).config
+    expected = validate_config(small_config(name="Patched", validation_notes="checked")).config
     assert response.json() == expected.to_document()
     assert ModelConfig.objects.get().name == "Patched"
 

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from registry.bulk import RawJson, insert_rows
-from registry.core.validation import CONFIG_VALUE_KEYS
+from registry.core.keys import CONFIG_VALUE_KEYS
 from registry.models import ConfigRevision, LayerType, ModelConfig
 from tests.conftest import config_row
 

@@ -525,3 +525,30 @@ def test_api_replace_needs_the_change_permission(db):
     assert response.status_code == 403 and "change permission" in response.json()["errors"][0]["msg"]
     assert not ModelConfig.objects.exists()
     assert adder.post("/models/import-hf", body, format="json").status_code == 201
+
+
+# ---- keys a model's own switches turn off (counts: transformers 5.25 on the meta device) ------------------------
+
+
+def test_gpt2_ignores_a_head_dim_key_as_gpt2config_does():
+    """GPT2Config reads no head_dim: a file that carries one counts n_embd // n_head wide heads."""
+    config = {"model_type": "gpt2", "n_embd": 64, "n_layer": 2, "n_head": 4, "vocab_size": 300, "head_dim": 32}
+    doc = imported(config)
+    assert doc.total_params == 184_832
+    assert doc.layer_types[0].specs["head_dim"] == 16
+
+
+def test_a_disabled_sliding_window_of_zero_as_transformers_writes_it_is_not_read():
+    """save_pretrained writes sliding_window 0 with use_sliding_window false: it imports, all layers full."""
+    config = small("qwen2", use_sliding_window=False, sliding_window=0, max_window_layers=4)
+    doc = imported(config)
+    assert doc.total_params == 162_368
+    assert all("sliding_window" not in layer.specs for layer in doc.layer_types)
+
+
+def test_a_zero_width_shared_expert_counts_its_gate_as_transformers_builds_it():
+    """qwen2_moe's shared_expert_intermediate_size 0: no shared expert weights, its gate (hidden_size) stays."""
+    doc = imported(small("qwen2_moe", shared_expert_intermediate_size=0))
+    assert (doc.total_params, doc.active_params) == (188_224, 139_072)
+    moe = next(layer for layer in doc.layer_types if layer.class_name == "MoELayer")
+    assert (moe.specs["shared_expert_intermediate_size"], moe.specs["shared_expert_gate"]) == (0, True)

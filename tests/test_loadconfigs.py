@@ -98,9 +98,9 @@ def test_a_second_run_reports_unchanged_and_writes_nothing():
 
 def test_a_stored_file_skips_validation_until_the_rules_change(monkeypatch):
     """A file identical to its stored document is unchanged without being validated again; once the
-    rules' version changes, every file is validated again (and rewritten under the new digest)."""
+    rules' version changes, every file is validated again and stamped with them, its digest (ETag) unchanged."""
     from registry.core import document
-    from registry.services import validate_config as real_validate
+    from registry.core import validate_config as real_validate
 
     load()
     calls: list[str | None] = []
@@ -109,24 +109,31 @@ def test_a_stored_file_skips_validation_until_the_rules_change(monkeypatch):
         calls.append(kwargs.get("filename"))
         return real_validate(data, **kwargs)
 
-    monkeypatch.setattr("registry.services.validate_config", counting)
+    monkeypatch.setattr("registry.services.imports.validate_config", counting)
     out, _ = load()
     assert summary(out) == (0, 0, N, 0)
     assert calls == []
 
+    from registry.models import ConfigRevision, ModelConfig
+
+    digests = dict(ModelConfig.objects.values_list("model_id", "digest"))
+    revisions = ConfigRevision.objects.count()
     monkeypatch.setattr(document, "RULES_VERSION", document.RULES_VERSION + "-next")
-    document._salt.cache_clear()
+    document.rules_stamp.cache_clear()
     try:
         out, _ = load()
-        assert summary(out) == (0, N, 0, 0)
+        assert summary(out) == (0, 0, N, 0)  # validated again, accepted as they are
         assert sorted(calls) == sorted(f"{m}.json" for m in FIXTURE_IDS)
+        assert dict(ModelConfig.objects.values_list("model_id", "digest")) == digests  # the ETags stay
+        assert ConfigRevision.objects.count() == revisions
+        assert set(ModelConfig.objects.values_list("rules", flat=True)) == {document.rules_stamp()}
         calls.clear()
         out, _ = load()
         assert summary(out) == (0, 0, N, 0)
         assert calls == []
     finally:
         monkeypatch.undo()
-        document._salt.cache_clear()
+        document.rules_stamp.cache_clear()
 
 
 def test_a_changed_file_is_updated_and_the_rest_unchanged(fixture_copy):

@@ -432,7 +432,7 @@ def test_upserting_every_fixture_stores_the_published_totals():
 def _hide_stored_from_the_lock(monkeypatch, times: int) -> None:
     """The locked read of the import misses the stored configs ``times`` times: as when another write
     creates them between that read and the insert."""
-    from registry import services as import_services
+    from registry.services import imports as import_services
 
     real = import_services._stored_digests
     calls = {"n": 0}

@@ -26,7 +26,7 @@ CONFLICT_CODES = frozenset({Code.ALREADY_EXISTS})
 class Invalid(exceptions.APIException):
     """A request the API rejects with issues of its own (query parameters, headers)."""
 
-    status_code = status.HTTP_400_BAD_REQUEST
+    status_code: int = status.HTTP_400_BAD_REQUEST
     default_code = Code.INVALID_REQUEST
 
     def __init__(self, issues: Iterable[Issue], status_code: int | None = None) -> None:
@@ -68,9 +68,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if isinstance(exc, health.DATABASE_ERRORS):
         request = context.get("request")
         health.note_outage(getattr(request, "_request", request), exc)
-        response = Response(health.outage_body(), status=status.HTTP_503_SERVICE_UNAVAILABLE)
-        response["Retry-After"] = health.RETRY_AFTER
-        return response
+        outage = Response(health.outage_body(), status=status.HTTP_503_SERVICE_UNAVAILABLE)
+        outage["Retry-After"] = health.RETRY_AFTER
+        return outage
     if isinstance(exc, ConfigRejected):
         conflict = any(issue.code in CONFLICT_CODES for issue in exc.issues)
         return Response(body(exc.issues), status=409 if conflict else 400)
@@ -80,13 +80,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
             if exc.current
             else "there is no config with this model_id for If-Match to match"
         )
-        response = Response(
+        refused = Response(
             body([Issue("header.If-Match", Code.PRECONDITION_FAILED, msg)]),
             status=status.HTTP_412_PRECONDITION_FAILED,
         )
         if exc.current:
-            response["ETag"] = quote_etag(exc.current)
-        return response
+            refused["ETag"] = quote_etag(exc.current)
+        return refused
     if isinstance(exc, ModelConfig.DoesNotExist):
         exc = config_not_found()
     elif isinstance(exc, Http404):
@@ -94,8 +94,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, Invalid):
-        response = Response(body(exc.issues), status=exc.status_code)
-        return response
+        return Response(body(exc.issues), status=exc.status_code)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
@@ -130,13 +129,13 @@ def server_error(request: HttpRequest) -> Any:
     return JsonResponse(body([Issue("$", Code.SERVER_ERROR, "internal server error")]), status=500)
 
 
-def bad_request(request: HttpRequest, exception: Exception | None = None) -> Any:
+def bad_request(request: HttpRequest, exception: Exception) -> Any:
     if _is_admin(request):
         return defaults.bad_request(request, exception)
     return JsonResponse(body([Issue("$", Code.BAD_REQUEST, "bad request")]), status=400)
 
 
-def permission_denied(request: HttpRequest, exception: Exception | None = None) -> Any:
+def permission_denied(request: HttpRequest, exception: Exception) -> Any:
     if _is_admin(request):
         return defaults.permission_denied(request, exception)
     return JsonResponse(body([Issue("$", Code.PERMISSION_DENIED, "permission denied")]), status=403)

@@ -12,7 +12,8 @@ from django.db.models.functions import Coalesce
 from registry import selectors
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
-from registry.core.validation import MAX_NAME_LENGTH, Code
+from registry.core.issues import Code
+from registry.core.validation import MAX_NAME_LENGTH
 from registry.models import ModelConfig
 
 ORDERING_FIELDS = ("total_params", "active_params", "name", "num_layers", "updated")

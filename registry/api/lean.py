@@ -74,7 +74,7 @@ def _credentials(request: HttpRequest, view_class: Any) -> bool:
 def _negotiates_json(request: HttpRequest, view_class: Any) -> bool:
     renderers = [r() for r in view_class.renderer_classes]
     try:
-        renderer, _ = _negotiation.select_renderer(_Negotiable(request), renderers)  # type: ignore[arg-type]
+        renderer, _ = _negotiation.select_renderer(_Negotiable(request), renderers)  # type: ignore[arg-type]  # duck-typed Request
     except Exception:
         return False
     return isinstance(renderer, JSONRenderer)
@@ -108,9 +108,8 @@ def lean_detail(drf_view: Any) -> Any:
     def view(request: Any, model_id: str) -> HttpResponse:
         if lean(request, drf_view.cls):
             row = stored_version(model_id)
-            body = documents.cached(row[1]) if row is not None else None
-            if body is not None:
-                _, digest, updated = row  # type: ignore[misc]
+            if row is not None and (body := documents.cached(row[1])) is not None:
+                _, digest, updated = row
                 response = conditional.not_modified(request, digest, updated)
                 if response is None:
                     response = conditional.set_validators(
@@ -122,6 +121,6 @@ def lean_detail(drf_view: Any) -> Any:
         return drf_view(request, model_id=model_id)
 
     # drf-spectacular and DRF's tooling find the view class through these attributes.
-    view.cls = drf_view.cls  # type: ignore[attr-defined]
-    view.initkwargs = drf_view.initkwargs  # type: ignore[attr-defined]
+    view.cls = drf_view.cls  # type: ignore[attr-defined]  # set on a function
+    view.initkwargs = drf_view.initkwargs  # type: ignore[attr-defined]  # set on a function
     return view

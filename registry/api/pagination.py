@@ -9,7 +9,7 @@ from rest_framework.pagination import LimitOffsetPagination
 
 from registry.api.errors import query_error
 from registry.core.counts import BIGINT_MAX
-from registry.core.validation import Code
+from registry.core.issues import Code
 
 _INTEGER = re.compile(r"-?[0-9]{1,30}")
 

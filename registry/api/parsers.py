@@ -3,6 +3,7 @@ reject the same bytes with the same codes and messages."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
@@ -25,15 +26,15 @@ class DocumentParser(BaseParser):
     media_type = "application/json"
     renderer_class = renderers.JSONRenderer  # the browsable API's raw-data form
 
-    def parse(self, stream: Any, media_type: str | None = None, parser_context: dict | None = None) -> Any:
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Mapping[str, Any] | None = None) -> Any:
         limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
         try:
             raw = stream.read() if limit is None else stream.read(limit + 1)
         except RequestDataTooBig:
             raw = None
         if raw is None or (limit is not None and len(raw) > limit):
-            issue = Issue("$", Code.TOO_LARGE, f"expected a body of at most {limit} bytes")
-            raise Invalid([issue], status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+            too_large = Issue("$", Code.TOO_LARGE, f"expected a body of at most {limit} bytes")
+            raise Invalid([too_large], status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
         data, issue = parse_config_bytes(raw)
         if issue is not None:
             raise Invalid([issue])

@@ -13,10 +13,9 @@ from registry import conf
 from registry.api.filters import ORDERING_FIELDS
 from registry.api.pagination import StrictLimitOffsetPagination as Page
 from registry.api.serializers import ErrorSerializer
-from registry.core import catalogue
+from registry.core import catalogue, plan_parameters
 from registry.core.counts import BIGINT_MAX
 from registry.core.examples import llama_like
-from registry.core.planning import DEVICES, DTYPE_BITS, MAX_BATCH, MAX_CONTEXT, MAX_DEGREE
 from registry.core.validation import MAX_NAME_LENGTH, MODEL_ID_CHARS, MODEL_ID_PATTERN, RESERVED_MODEL_IDS
 
 
@@ -318,44 +317,14 @@ LIST_PARAMETERS = [
 
 
 def _plan_parameters() -> list[OpenApiParameter]:
+    """The deployment parameters of ``/models/{model_id}/plan`` and ``/plans/``, from the core's table."""
+    return [_plan_parameter(p) for p in plan_parameters.TABLE]
 
-    dtypes = list(DTYPE_BITS)
-    degree = "Degree of {}: the layer types split as their classes allow (default 1)."
-    return [
-        OpenApiParameter("mode", str, enum=["inference", "training"], description="Default inference."),
-        OpenApiParameter(
-            "dtype",
-            str,
-            enum=dtypes,
-            description="Weight dtype (4, 2, 2, 1, 1, ½ bytes per parameter; quantization scales not counted). "
-            "Default bf16.",
-        ),
-        OpenApiParameter("kv_dtype", str, enum=dtypes, description="KV-cache dtype. Default bf16."),
-        _integer(
-            "context",
-            "Tokens per sequence. Default the config's context length (max_position_embeddings).",
-            1,
-            MAX_CONTEXT,
-        ),
-        _integer("batch", "Sequences held at once. Default 1.", 1, MAX_BATCH),
-        _integer("tp", degree.format("tensor parallelism"), 1, MAX_DEGREE),
-        _integer("pp", degree.format("pipeline parallelism (decoder layers in stages)"), 1, MAX_DEGREE),
-        _integer("ep", degree.format("expert parallelism (routed experts)"), 1, MAX_DEGREE),
-        _integer("cp", degree.format("context parallelism (KV-cache tokens)"), 1, MAX_DEGREE),
-        _integer("dp", "Data-parallel degree (mode=training; ZeRO partitions over it). Default 1.", 1, MAX_DEGREE),
-        _integer("zero", "ZeRO stage 0-3 (mode=training). Default 0.", 0, 3),
-        OpenApiParameter(
-            "device_memory",
-            {"type": "string", "pattern": r"^[ -~]{1,40}$"},
-            description="Memory of one device, to check the fit: bytes, a size (80GB, 80GiB) or a device "
-            f"({', '.join(DEVICES)}).",
-        ),
-        OpenApiParameter(
-            "utilization",
-            {"type": "number", "minimum": 0, "exclusiveMinimum": True, "maximum": 1},
-            description="The fraction of device_memory usable. Default 0.9.",
-        ),
-    ]
+
+def _plan_parameter(p: plan_parameters.Parameter) -> OpenApiParameter:
+    if p.choices:  # as a str with an enum, which drf-spectacular lists sorted
+        return OpenApiParameter(p.name, str, enum=list(p.choices), description=p.help_text)
+    return OpenApiParameter(p.name, p.json_schema(), description=p.help_text)
 
 
 PLAN_PARAMETERS = _plan_parameters()

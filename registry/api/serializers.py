@@ -20,8 +20,19 @@ from registry.core.catalogue import LayerClass, Spec, SpecKind
 from registry.core.catalogue_doc import cache_text
 from registry.core.counts import BIGINT_MAX
 from registry.core.hf import HUB_ID_RE
+from registry.core.keys import CONFIG_VALUE_KEYS
+from registry.core.plan_outputs import (
+    OutputField,
+    PlanDeployment,
+    PlanDevice,
+    PlanFigures,
+    PlanFit,
+    PlanFlops,
+    PlanKVCache,
+    PlanLayer,
+    output_fields,
+)
 from registry.core.validation import (
-    CONFIG_VALUE_KEYS,
     MAX_FORMATTED_LENGTH,
     MAX_ID_LENGTH,
     MAX_LAYER_NAME_LENGTH,
@@ -370,79 +381,40 @@ def _count(**kwargs: Any) -> serializers.IntegerField:
     return serializers.IntegerField(min_value=0, **kwargs)
 
 
-class PlanDeploymentSerializer(serializers.Serializer):
-    mode = serializers.ChoiceField(choices=["inference", "training"])
-    dtype = serializers.CharField()
-    kv_dtype = serializers.CharField()
-    context = _count(allow_null=True, help_text="Tokens per sequence; null when neither asked nor in the config.")
-    batch = _count()
-    tp = _count()
-    pp = _count()
-    ep = _count()
-    cp = _count()
-    dp = _count()
-    zero = _count()
-    devices = _count(help_text="tp × pp × ep × cp × dp.")
-    device_memory = _count(allow_null=True, help_text="Bytes of one device, when asked.")
-    utilization = serializers.FloatField()
-
-
-class PlanDeviceSerializer(serializers.Serializer):
-    stage = _count(help_text="The pipeline stage of the heaviest device (0 first).")
-    parameters = _count(help_text="Parameters the heaviest device holds.")
-    weight_bytes = _count()
-    kv_cache_bytes = _count(allow_null=True, help_text="At the context and batch; null without a context.")
-    training_state_bytes = _count(required=False, help_text="mode=training: ZeRO model states (K = 12).")
-    total_bytes = _count(help_text="Weights + KV cache (inference) or training states (training).")
-
-
-class PlanKVCacheSerializer(serializers.Serializer):
-    bytes_per_token = _count(help_text="The whole model's cache for one token (every layer that caches tokens).")
-    bytes_per_token_beyond_windows = _count(
-        help_text="What each token adds once the context is past every sliding window and chunk: the layers whose "
-        "cache grows with the context."
-    )
-    bytes_per_token_per_device = _count()
-    bytes_per_device = _count(allow_null=True, help_text="At the context and batch, per-sequence states included.")
-    state_bytes_per_sequence = _count(
-        help_text="The whole model's per-sequence state (linear attention, Mamba), whatever the context."
-    )
-    state_bytes_per_sequence_per_device = _count()
-
-
-class PlanFlopsSerializer(serializers.Serializer):
-    forward = _count(allow_null=True, help_text="Forward FLOPs per token at the context (PaLM's accounting).")
-    forward_without_attention = _count(help_text="2 × (active parameters − embeddings, a tied head once).")
-    training = _count(allow_null=True, help_text="3 × forward.")
-
-
-class PlanFitSerializer(serializers.Serializer):
-    device_memory = _count()
-    usable_bytes = _count(help_text="device_memory × utilization.")
-    fits = serializers.BooleanField()
-    headroom_bytes = serializers.IntegerField(help_text="usable_bytes − total_bytes (negative: does not fit).")
-    max_context = _count(
-        allow_null=True,
-        help_text="The longest context that fits at this batch (0: the weights alone do not fit); null when "
-        "memory sets no limit (every cache bounded: sliding windows, chunks, per-sequence states) or in training.",
+def _output_field(f: OutputField, *, required: bool = True) -> serializers.Field:
+    """The serializer field of one output field (``registry.core.plan_outputs``): its type, nullability, help."""
+    kwargs: dict[str, Any] = {"help_text": f.help} if f.help else {}
+    if f.omit_none or not required:
+        kwargs["required"] = False
+    base, _, rest = f.type.partition(" | ")
+    if rest == "None" and not f.omit_none:
+        kwargs["allow_null"] = True
+    if base in _OUTPUT_SERIALIZERS:
+        return _OUTPUT_SERIALIZERS[base](**kwargs)
+    if base == "int":
+        return serializers.IntegerField(**kwargs) if f.signed else _count(**kwargs)
+    if f.choices:
+        return serializers.ChoiceField(choices=list(f.choices), **kwargs)
+    return {"str": serializers.CharField, "bool": serializers.BooleanField, "float": serializers.FloatField}[base](
+        **kwargs
     )
 
 
-class PlanLayerSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    locals()["class"] = serializers.CharField()
-    count = _count()
-    count_on_device = _count(help_text="Layers of this type on the heaviest device's stage.")
-    parameters_per_layer = _count(help_text="One layer's share on one device.")
-    parameters = _count()
-    weight_bytes = _count()
-    split = serializers.CharField(help_text="How the layer type was split.")
-    cache_rule = serializers.CharField(
-        help_text="What one layer caches: per_token, window W, chunk C, state per sequence (or per_token + state "
-        "per sequence), shared (an earlier layer's KV), none."
-    )
-    kv_cache_bytes_per_token = _count()
-    state_bytes_per_sequence = _count(help_text="The layers on the device, for one sequence.")
+def _output_serializer(cls: type, **extra: Any) -> type[serializers.Serializer]:
+    """``Plan<X>Serializer`` for the output class ``Plan<X>``: one field per output field, in order."""
+    attrs: dict[str, Any] = {f.key: _output_field(f) for f in output_fields(cls)}
+    return type(f"{cls.__name__}Serializer", (serializers.Serializer,), {**attrs, **extra})
+
+
+_OUTPUT_SERIALIZERS: dict[str, type[serializers.Serializer]] = {}
+for _cls in (PlanDeployment, PlanDevice, PlanKVCache, PlanFlops, PlanFit, PlanLayer):
+    _OUTPUT_SERIALIZERS[_cls.__name__] = _output_serializer(_cls, __module__=__name__)
+PlanDeploymentSerializer = _OUTPUT_SERIALIZERS["PlanDeployment"]
+PlanDeviceSerializer = _OUTPUT_SERIALIZERS["PlanDevice"]
+PlanKVCacheSerializer = _OUTPUT_SERIALIZERS["PlanKVCache"]
+PlanFlopsSerializer = _OUTPUT_SERIALIZERS["PlanFlops"]
+PlanFitSerializer = _OUTPUT_SERIALIZERS["PlanFit"]
+PlanLayerSerializer = _OUTPUT_SERIALIZERS["PlanLayer"]
 
 
 class PlanSerializer(serializers.Serializer):
@@ -452,13 +424,8 @@ class PlanSerializer(serializers.Serializer):
     deployment = PlanDeploymentSerializer()
     errors = IssueSerializer(many=True, help_text="Why this config cannot be planned so (non-dividing degrees).")
     notes = serializers.ListField(child=serializers.CharField(), help_text="What the figures leave out.")
-    total_params = _count(required=False)
-    active_params = _count(required=False)
-    weight_bytes = _count(required=False, help_text="The whole model's weights in dtype.")
-    device = PlanDeviceSerializer(required=False)
-    kv_cache = PlanKVCacheSerializer(required=False)
-    flops_per_token = PlanFlopsSerializer(required=False)
-    fit = PlanFitSerializer(required=False, help_text="With device_memory.")
+    # The figures (PlanFigures), absent from a plan with errors.
+    locals().update({f.key: _output_field(f, required=False) for f in output_fields(PlanFigures)})
     layer_types = PlanLayerSerializer(
         many=True, required=False, help_text="Per layer type on the heaviest device (one config's plan only)."
     )

@@ -1,9 +1,11 @@
 """API routes at the site root; each path answers with and without a trailing slash, never redirecting."""
 
 from collections.abc import Callable
+from typing import Any
 
-from django.urls import path, re_path
+from django.urls import URLPattern, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.views import APIView
 
 from registry.api import history, views
 from registry.api.lean import lean_detail
@@ -15,7 +17,9 @@ MODEL_ID = rf"(?P<model_id>[{MODEL_ID_CHARS}]+)"
 REVISION = r"(?P<revision>[0-9]+)"
 
 
-def _both(pattern: str, view: type, name: str, *, slash: bool, wrap: Callable = lambda v: v) -> list:
+def _both(
+    pattern: str, view: type[APIView], name: str, *, slash: bool, wrap: Callable[[Any], Any] = lambda v: v
+) -> list[URLPattern]:
     """The canonical route (in the schema) and its twin with or without the slash (left out of it)."""
     canonical, twin = (f"^{pattern}/$", f"^{pattern}$") if slash else (f"^{pattern}$", f"^{pattern}/$")
     return [re_path(canonical, wrap(view.as_view()), name=name), re_path(twin, wrap(view.as_view(schema=None)))]

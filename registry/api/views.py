@@ -538,15 +538,15 @@ class PlanListView(RegistryAPIView):
             request, {k: v for k, v in request.query_params.items() if k not in (*PLAN_QUERY, "fits")}
         )
         configs, rows = planning_stacks(selected)
-        plans = []
-        for plan in plan_stacks(configs, rows, deployment):
-            plan.errors = query_issues(plan.errors)
-            plans.append(plan.as_dict())
+        plans = plan_stacks(configs, rows, deployment)
         if fits is not None:
-            plans = [p for p in plans if not p["errors"] and p["fit"]["fits"] == fits]
+            plans = [p for p in plans if p.fits == fits]  # a plan with errors never fits
         paginator = StrictLimitOffsetPagination()
         page = paginator.paginate_queryset(plans, request, view=self)
-        return paginator.get_paginated_response(page)
+        assert page is not None
+        for plan in page:  # only the page's plans are written
+            plan.errors = query_issues(plan.errors)
+        return paginator.get_paginated_response([plan.as_dict() for plan in page])
 
 
 class LayerClassListView(RegistryAPIView):

@@ -2,7 +2,8 @@
 
 from registry.core.counts import CountError, CountOverflow, format_params
 from registry.core.document import ConfigDoc, LayerTypeDoc, digest, dumps
-from registry.core.validation import Code, Issue, Validation, validate_config
+from registry.core.issues import Code, Issue
+from registry.core.validation import Validation, validate_config
 
 __all__ = [
     "Code",

@@ -368,6 +368,11 @@ def get(name: str) -> LayerClass | None:
     return _CATALOGUE.get(name)
 
 
+def require(name: str) -> LayerClass:
+    """The class called ``name``, which the caller has already checked is in the catalogue (KeyError if not)."""
+    return _CATALOGUE[name]
+
+
 def names() -> list[str]:
     """Every class name, in catalogue order."""
     return list(_CATALOGUE)

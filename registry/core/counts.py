@@ -121,7 +121,7 @@ def columns(class_names: Sequence[str], specs: Sequence[Mapping[str, Any]]) -> C
             ints = {k: np.asarray([specs[r][k] for r in rows], dtype=np.int64) for k in keys}
         except OverflowError as exc:
             raise CountOverflow(f"a spec of class {name} exceeds {BIGINT_MAX}", rows) from exc
-        out.append(_Group(catalogue.get(name), rows, ints, dict(choices)))  # type: ignore[arg-type]
+        out.append(_Group(catalogue.require(name), rows, ints, dict(choices)))
     return Columns(len(class_names), out)
 
 
@@ -233,5 +233,5 @@ def active_totals(
     with routed experts; None for one without (every parameter of it is active)."""
     per_layer = parameter_counts(class_names, specs, active=True)
     sums = totals(owner, counts, per_layer, size)
-    with_experts = {int(o) for o, name in zip(owner, class_names, strict=True) if catalogue.get(name).has_experts}  # type: ignore[union-attr]
+    with_experts = {int(o) for o, name in zip(owner, class_names, strict=True) if catalogue.require(name).has_experts}
     return [int(sums[i]) if i in with_experts else None for i in range(size)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from registry.core.document import in_key_order, order_specs
-from registry.core.validation import AUTHORED_VALUE_KEYS, LAYER_TYPE_KEYS, TOP_LEVEL_KEYS
+from registry.core.keys import AUTHORED_VALUE_KEYS, LAYER_TYPE_KEYS, TOP_LEVEL_KEYS
 
 MISSING = object()
 ORDER_PATH = "layer_types (order)"
@@ -99,11 +99,13 @@ def _delta(a: int, b: int) -> dict[str, int]:
 
 
 def _active(document: dict[str, Any]) -> int:
-    return document.get("active_params", document.get("total_params", 0))
+    active: int = document.get("active_params", document.get("total_params", 0))
+    return active
 
 
 def _parameter_count(layer: dict[str, Any]) -> int:
-    return layer.get("specs", {}).get("parameter_count", 0)
+    count: int = layer.get("specs", {}).get("parameter_count", 0)
+    return count
 
 
 def _summary(layer: dict[str, Any]) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def merge_patch(document: dict[str, Any], patch: dict[str, Any]) -> dict[str, An
     Derived values are dropped first, so they are computed afresh unless the patch gives them (and
     then they must match).
     """
-    from registry.core.validation import DERIVED_TOP_LEVEL_KEYS
+    from registry.core.keys import DERIVED_TOP_LEVEL_KEYS
 
     base = {key: value for key, value in document.items() if key not in DERIVED_TOP_LEVEL_KEYS}
     base["layer_types"] = [
@@ -117,23 +117,22 @@ def compact(document: dict[str, Any]) -> str:
     return orjson.dumps(document).decode()
 
 
-# Bump when a validation rule changes: stored digests then stop matching, so loadconfigs
-# validates (and rewrites) every config again instead of taking a byte-identical file as unchanged.
+# Bump when a validation rule changes: a config stamped with another version (``rules_stamp``) is validated
+# again by loadconfigs (and re-stamped by ``manage.py revalidate``) instead of being taken as unchanged. Its
+# digest, the ETag, does not change with it: it is the hash of the document alone.
 # 2: reserved model_ids; 3: architectures (biases, MoE, MLA, tied heads, context length);
 # 4: limits (layer types, notes length) and no control or bidi characters in names and notes;
 # 5: no new rule (key lists, codes and model_id_for moved into it), bumped to be safe, as every change of
-# validation.py is
+# validation.py is; 6: the 2026 architectures (multi-token prediction, one-mixer blocks, heads that divide)
 RULES_VERSION = "6"
 # The syntax tree of validation.py this version names (tests/test_rules_version.py): a rule changed without
 # a new RULES_VERSION fails that test instead of letting unchanged files skip the new rule.
-RULES_FINGERPRINT = "44462ee878498e41"
+RULES_FINGERPRINT = "7237f221fd19cde4"  # type annotations only since 8488f908eac00800 (no rule changed)
 
 
 @functools.cache
-def _salt() -> bytes:
-    """The rules a stored document was validated under: RULES_VERSION and the catalogue's shape."""
-    from registry.core import catalogue
-
+def rules_stamp() -> str:
+    """The rules a config is validated under, as hex: RULES_VERSION and the catalogue's shape (stored per config)."""
     shape = [
         (
             c.name,
@@ -141,10 +140,11 @@ def _salt() -> bytes:
             sorted(c.required_names),
             c.formula_text,
             c.active_formula_text,
+            c.divisors,
         )
         for c in catalogue.classes()
     ]
-    return hashlib.sha256(orjson.dumps([RULES_VERSION, shape])).digest()
+    return hashlib.sha256(orjson.dumps([RULES_VERSION, shape])).hexdigest()
 
 
 # What ``digest`` gives: SHA-256 in lowercase hex.
@@ -152,14 +152,12 @@ DIGEST_RE = re.compile(r"[0-9a-f]{64}")
 
 
 def digest(document: dict[str, Any], text: str | None = None) -> str:
-    """A content hash of a document under the current rules; equal documents have equal digests (a strong ETag).
+    """The hash of a document as served; equal documents have equal digests (a strong ETag), whatever the release.
 
-    ``text``, when given, is ``compact(document)`` already computed. The hash covers the rules
-    too (``_salt``), so a digest that matches a stored one means: this exact document, valid
-    under these rules.
+    ``text``, when given, is ``compact(document)`` already computed.
     """
     body = text if text is not None else compact(document)
-    return hashlib.sha256(_salt() + body.encode()).hexdigest()
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def order_specs(class_name: str, specs: dict[str, Any]) -> dict[str, Any]:

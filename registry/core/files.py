@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from registry.core.validation import Code, Issue
+from registry.core.issues import Code, Issue
 
 # orjson reads an integer of 20 or more digits (beyond 64 bits) as a float, which would hide a
 # too-large value from validation; a file holding such a digit run goes to the stdlib parser.
@@ -64,7 +64,7 @@ class _DuplicateKey(ValueError):
         self.loc, self.key, self.times = loc, key, times
 
 
-class _Repeats(dict):
+class _Repeats(dict[str, Any]):
     """An object whose text gives ``key`` ``times`` times (the last value kept, as json.loads does)."""
 
     key: str

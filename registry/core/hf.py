@@ -14,7 +14,8 @@ from typing import Any
 
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
-from registry.core.validation import Code, Issue, _json_type, _show, model_id_for
+from registry.core.issues import Code, Issue
+from registry.core.validation import _json_type, _show, model_id_for
 
 # A Hub repo id as the Hub allows it (ORG/NAME); the registry's model_id is it with '/' as '_'.
 HUB_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")

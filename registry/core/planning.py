@@ -1,7 +1,11 @@
 """Deployment plans: weights, KV cache, FLOPs, training states and fit per device, for one config or all at once.
 
 Every figure comes from one vectorized pass over layer rows (``plan_stacks``); a single config is a stack of
-one. Definitions (the README's "Planning a deployment" repeats them):
+one. The pass composes named steps: ``stacking`` (the rows as arrays), ``shard_rows`` (each row's formulas split
+by tp and ep), ``refusals`` (degrees that cannot place a config), ``stage_layout`` (layers per pipeline stage),
+``Cache`` (KV cache and states at any context), ``overflows``, ``training_states``, ``fit`` (usable bytes,
+max_context); then each plan's outputs (``registry.core.plan_outputs``). The deployment and its parameters are
+``registry.core.plan_parameters``'s. Definitions (the README's "Planning a deployment" repeats them):
 
 - Per-device weights: each layer type split by its class's shards (``catalogue.Shard``; a class without
   tensor parallelism is replicated); pipeline stages take the decoder layers as evenly as possible (the first
@@ -23,160 +27,42 @@ one. Definitions (the README's "Planning a deployment" repeats them):
 
 from __future__ import annotations
 
-import dataclasses
-import enum
 import math
-import re
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from registry.core import catalogue, counts
 from registry.core.catalogue import LayerKind
-from registry.core.validation import Code, Issue
+from registry.core.issues import Code, Issue
+from registry.core.plan_outputs import (
+    PlanDeployment,
+    PlanDevice,
+    PlanFigures,
+    PlanFit,
+    PlanFlops,
+    PlanKVCache,
+    PlanLayer,
+    to_dict,
+)
+from registry.core.plan_parameters import (
+    DEVICES,
+    DTYPE_BITS,
+    MAX_CONTEXT,
+    PARAMETERS,
+    Deployment,
+    Mode,
+    parse_deployment,
+    parse_memory,
+)
 
 if TYPE_CHECKING:
     import numpy as np
 
-# Bits per value: int4 is half a byte, so byte counts are bits / 8 rounded up.
-DTYPE_BITS = {"fp32": 32, "bf16": 16, "fp16": 16, "fp8": 8, "int8": 8, "int4": 4}
-# Nominal memory of common accelerators, as their makers state it (GiB of HBM/GDDR).
-DEVICES = {
-    "A100-40GB": 40 * 2**30,
-    "A100-80GB": 80 * 2**30,
-    "H100-80GB": 80 * 2**30,
-    "H100-NVL": 94 * 2**30,
-    "H200": 141 * 2**30,
-    "B200": 192 * 2**30,
-    "L4": 24 * 2**30,
-    "L40S": 48 * 2**30,
-    "RTX-4090": 24 * 2**30,
-    "MI250X": 128 * 2**30,
-    "MI300X": 192 * 2**30,
-    "MI325X": 256 * 2**30,
-    "TPU-v5e": 16 * 2**30,
-    "TPU-v5p": 95 * 2**30,
-}
-_UNITS = {"": 1, "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "KIB": 2**10, "MIB": 2**20}
-_UNITS |= {"GIB": 2**30, "TIB": 2**40}
-_MEMORY_RE = re.compile(r"^\s*([0-9]{1,15}(?:\.[0-9]{1,15})?)\s*([A-Za-z]*)\s*$")
-MAX_CONTEXT = 2**31  # tokens: the search for max_context stops here
-MAX_BATCH = 2**20
-MAX_DEGREE = 2**20
-MAX_STAGES = 1024  # pipeline stages: arrays of layer rows × stages are built
-MAX_MEMORY = 2**50  # bytes of one device (a petabyte): beyond it, a typo
 _LIMIT = 2**62  # int64 headroom: figures past it are refused rather than wrapped
-
-
-class Mode(enum.StrEnum):
-    INFERENCE = "inference"
-    TRAINING = "training"
-
-
-@dataclass(frozen=True)
-class Deployment:
-    """How a model is to run: dtypes, sizes, parallel degrees, and optionally the device to fit on."""
-
-    dtype: str = "bf16"
-    kv_dtype: str = "bf16"
-    context: int | None = None  # tokens per sequence; None: the config's context length
-    batch: int = 1
-    tp: int = 1
-    pp: int = 1
-    ep: int = 1
-    cp: int = 1
-    mode: Mode = Mode.INFERENCE
-    dp: int = 1
-    zero: int = 0
-    device_memory: int | None = None  # bytes
-    utilization: float = 0.9
-
-    @property
-    def devices(self) -> int:
-        return self.tp * self.pp * self.ep * self.cp * self.dp
-
-
-# What parse_deployment reads: the Deployment's fields, by name.
-PARAMETERS = tuple(f.name for f in dataclasses.fields(Deployment))
-
-
-def parse_memory(text: str) -> int | None:
-    """Bytes from ``80GB``, ``80GiB``, ``141 GB``, ``85899345920`` or a name in ``DEVICES``; None if unreadable."""
-    names = {name.lower(): size for name, size in DEVICES.items()}
-    if text.strip().lower() in names:
-        return names[text.strip().lower()]
-    match = _MEMORY_RE.match(text)
-    if not match or match.group(2).upper() not in _UNITS:
-        return None
-    value = float(match.group(1)) * _UNITS[match.group(2).upper()]
-    return int(value) if 1 <= value <= MAX_MEMORY else None
-
-
-def parse_deployment(params: Mapping[str, str | None]) -> tuple[Deployment | None, list[Issue]]:
-    """A deployment from text parameters (query string, command options); every problem at once, loc = name."""
-    issues: list[Issue] = []
-    values: dict[str, Any] = {}
-
-    def integer(name: str, low: int, high: int) -> None:
-        text = params.get(name)
-        if text is None:
-            return
-        if not re.fullmatch(r"[0-9]{1,19}", text.strip()) or not low <= int(text) <= high:
-            issues.append(Issue(name, Code.INVALID, f"expected an integer from {low} to {high}, got {text!r}"))
-            return
-        values[name] = int(text)
-
-    for name in ("dtype", "kv_dtype"):
-        text = params.get(name)
-        if text is not None:
-            if text not in DTYPE_BITS:
-                choices = ", ".join(DTYPE_BITS)
-                issues.append(Issue(name, Code.INVALID_CHOICE, f"expected one of {choices}, got {text!r}"))
-            else:
-                values[name] = text
-    integer("context", 1, MAX_CONTEXT)
-    integer("batch", 1, MAX_BATCH)
-    for name in ("tp", "ep", "cp", "dp"):
-        integer(name, 1, MAX_DEGREE)
-    integer("pp", 1, MAX_STAGES)
-    integer("zero", 0, 3)
-    mode = params.get("mode")
-    if mode is not None:
-        if mode not in {m.value for m in Mode}:
-            issues.append(Issue("mode", Code.INVALID_CHOICE, f"expected inference or training, got {mode!r}"))
-        else:
-            values["mode"] = Mode(mode)
-    memory = params.get("device_memory")
-    if memory is not None:
-        parsed = parse_memory(memory)
-        if parsed is None:
-            issues.append(
-                Issue(
-                    "device_memory",
-                    Code.INVALID,
-                    f"expected bytes, a size such as 80GB or 80GiB, or a device ({', '.join(DEVICES)}), got {memory!r}",
-                )
-            )
-        else:
-            values["device_memory"] = parsed
-    utilization = params.get("utilization")
-    if utilization is not None:
-        try:
-            fraction = float(utilization) if utilization.isascii() and len(utilization) <= 40 else -1.0
-        except ValueError:
-            fraction = -1.0
-        if not 0 < fraction <= 1:
-            issues.append(Issue("utilization", Code.INVALID, f"expected a fraction in (0, 1], got {utilization!r}"))
-        else:
-            values["utilization"] = fraction
-    if values.get("mode", Mode.INFERENCE) is Mode.INFERENCE:
-        for name in ("dp", "zero"):
-            if name in values and values[name] != Deployment.__dataclass_fields__[name].default:
-                issues.append(Issue(name, Code.NOT_FOR_INFERENCE, f"{name} applies to mode=training only"))
-    if issues:
-        return None, issues
-    return Deployment(**values), []
 
 
 @dataclass(frozen=True)
@@ -206,41 +92,47 @@ class Plan:
     context: int | None = None  # tokens per sequence planned for
     errors: list[Issue] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-    figures: dict[str, Any] = field(default_factory=dict)
-    layer_types: list[dict[str, Any]] = field(default_factory=list)
+    outputs: PlanFigures | None = None  # None with errors
+    layers: list[PlanLayer] = field(default_factory=list)  # with ``detail`` only
 
     @property
     def ok(self) -> bool:
         return not self.errors
 
+    @property
+    def fits(self) -> bool | None:
+        """Whether the heaviest device fits device_memory; None without a fit (no device_memory, or errors)."""
+        fit = self.outputs.fit if self.outputs is not None else None
+        return None if fit is None else fit.fits
+
+    @property
+    def figures(self) -> dict[str, Any]:
+        """The figures as the JSON writes them (empty with errors)."""
+        return {} if self.outputs is None else to_dict(self.outputs)
+
+    @property
+    def layer_types(self) -> list[dict[str, Any]]:
+        return to_dict(self.layers)
+
     def as_dict(self) -> dict[str, Any]:
-        d = self.deployment
         out: dict[str, Any] = {
             "model_id": self.model_id,
-            "deployment": {
-                "mode": d.mode.value,
-                "dtype": d.dtype,
-                "kv_dtype": d.kv_dtype,
-                "context": self.figures.get("context", self.context),
-                "batch": d.batch,
-                "tp": d.tp,
-                "pp": d.pp,
-                "ep": d.ep,
-                "cp": d.cp,
-                "dp": d.dp,
-                "zero": d.zero,
-                "devices": d.devices,
-                "device_memory": d.device_memory,
-                "utilization": d.utilization,
-            },
+            "deployment": _deployment_dict(self.deployment) | {"context": self.context},
             "errors": [i.as_dict() for i in self.errors],
             "notes": self.notes,
         }
-        out.update(self.figures)
-        out.pop("context", None)
-        if self.layer_types:
-            out["layer_types"] = self.layer_types
+        if self.outputs is not None:
+            out.update(to_dict(self.outputs))
+        if self.layers:
+            out["layer_types"] = to_dict(self.layers)
         return out
+
+
+@lru_cache(maxsize=64)
+def _deployment_dict(d: Deployment) -> dict[str, Any]:
+    """The deployment as a plan writes it, its context left null (the plan's own replaces it in place)."""
+    values = {p: getattr(d, p) for p in PARAMETERS if p not in ("mode", "context")}
+    return to_dict(PlanDeployment(**values, mode=d.mode.value, context=None, devices=d.devices))
 
 
 def plan_config(document: Mapping[str, Any], deployment: Deployment) -> Plan:
@@ -269,250 +161,471 @@ def plan_stacks(
     import numpy as np
 
     d = deployment
-    # The multi-token-prediction module is not built by transformers nor loaded to serve: not planned.
-    with_mtp = {r.config for r in rows if catalogue.is_mtp(r.class_name, r.specs)}
-    if with_mtp:
-        rows = [r for r in rows if not catalogue.is_mtp(r.class_name, r.specs)]
-    n_configs, n_rows = len(configs), len(rows)
-    # Configs with fewer layers than pp are refused below; arrays need no more stages than the deepest has.
-    stages = max(1, min(d.pp, max((c.num_layers for c in configs), default=1)))
+    stack = stacking(configs, rows, d)
     plans = [Plan(c.model_id, d, d.context or c.context_length) for c in configs]
-    for i in with_mtp:
-        plans[i].notes.append(
-            "The multi-token-prediction layer types (mtp) are not planned: they are outside total_params, and an "
-            "engine loads them only for speculative decoding."
-        )
-    owner = np.fromiter((r.config for r in rows), dtype=np.int64, count=n_rows)
-    count = np.fromiter((r.count for r in rows), dtype=np.int64, count=n_rows)
-    classes = [catalogue.get(r.class_name) for r in rows]
-    kinds = [c.kind if c is not None else None for c in classes]
-    num_layers = np.fromiter((c.num_layers for c in configs), dtype=np.int64, count=n_configs)
+    shards = shard_rows(stack, d)
+    for i, issues in refusals(stack, shards, d).items():
+        plans[i].errors += issues
+    layout = stage_layout(stack)
+    weights = stack.per_stage(layout, shards.device_params)
+    cache = Cache(stack, layout, shards, d)
+    for i in overflows(stack, shards, cache, weights, d):
+        plans[i].errors.append(Issue("context", Code.TOO_LARGE, "the figures of this plan exceed 2**62 bits"))
+    ok = np.array([p.ok for p in plans], dtype=bool)
+    figures = _figures(stack, shards, cache, weights, np.where(ok, cache.context, 0), d)
+    for i in stack.with_mtp:
+        plans[i].notes.append(_MTP_NOTE)
+    for i, plan in enumerate(plans):
+        if plan.ok:
+            _fill(plan, i, figures, stack, shards, layout, d, detail=detail)
+    return plans
 
+
+_MTP_NOTE = (
+    "The multi-token-prediction layer types (mtp) are not planned: they are outside total_params, and an "
+    "engine loads them only for speculative decoding."
+)
+
+
+@dataclass(slots=True)  # built once per pass, read only
+class Stack:
+    """The layer rows of many configs as arrays: each row's config (``owner``), count, class and kind."""
+
+    configs: Sequence[StackConfig]
+    rows: Sequence[StackRow]
+    owner: np.ndarray
+    count: np.ndarray
+    classes: list[catalogue.LayerClass | None]
+    kinds: list[LayerKind | None]
+    num_layers: np.ndarray
+    stages: int  # columns of the per-stage arrays
+    with_mtp: frozenset[int]  # configs whose mtp rows were left out
+    # With rows config by config: the configs that have rows, and the index of each one's first row.
+    segments: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def n_configs(self) -> int:
+        return len(self.configs)
+
+    def per_config(self, values: np.ndarray, dtype: Any = None) -> np.ndarray:
+        """Row values summed per config."""
+        import numpy as np
+
+        return self._sum(np.zeros(self.n_configs, dtype=dtype or np.int64), values)
+
+    def per_stage(self, on_stage: np.ndarray, values: np.ndarray, dtype: Any = None) -> np.ndarray:
+        """Row values times the row's layers on each stage, summed per (config, stage)."""
+        import numpy as np
+
+        return self._sum(np.zeros((self.n_configs, self.stages), dtype=dtype or np.int64), on_stage * values[:, None])
+
+    def _sum(self, out: np.ndarray, products: np.ndarray) -> np.ndarray:
+        """Add each row's products into its config's entry of ``out``. Integers (exact in any order) are summed
+        at once for one config, by segments when the rows come config by config (as they do from the database);
+        floats row by row, in row order."""
+        import numpy as np
+
+        if out.dtype.kind != "i" or products.dtype.kind != "i":
+            np.add.at(out, self.owner, products)
+        elif len(out) == 1:
+            out[0] = products.sum(axis=0)
+        elif self.segments is not None:
+            present, firsts = self.segments
+            out[present] = np.add.reduceat(products, firsts, axis=0)
+        else:
+            np.add.at(out, self.owner, products)
+        return out
+
+    def any_per_config(self, flags: np.ndarray) -> np.ndarray:
+        import numpy as np
+
+        out = np.zeros(self.n_configs, dtype=bool)
+        np.logical_or.at(out, self.owner, flags)
+        return out
+
+
+def stacking(configs: Sequence[StackConfig], rows: Sequence[StackRow], d: Deployment) -> Stack:
+    """The rows as arrays, without the multi-token-prediction module (not built by transformers nor loaded to
+    serve); as many stages as pp asks, up to the deepest config's layers (shallower configs are refused)."""
+    import numpy as np
+
+    mtp = [catalogue.is_mtp(r.class_name, r.specs) for r in rows]
+    with_mtp = frozenset(r.config for r, m in zip(rows, mtp, strict=True) if m)
+    if with_mtp:
+        rows = [r for r, m in zip(rows, mtp, strict=True) if not m]
+    classes = [catalogue.get(r.class_name) for r in rows]
+    owner = np.fromiter((r.config for r in rows), dtype=np.int64, count=len(rows))
+    # Segments serve many configs only (one config's rows are summed at once).
+    grouped = len(configs) > 1 and len(rows) > 0 and bool((owner[1:] >= owner[:-1]).all())
+    return Stack(
+        configs=configs,
+        rows=rows,
+        owner=owner,
+        count=np.fromiter((r.count for r in rows), dtype=np.int64, count=len(rows)),
+        classes=classes,
+        kinds=[c.kind if c is not None else None for c in classes],
+        num_layers=np.fromiter((c.num_layers for c in configs), dtype=np.int64, count=len(configs)),
+        stages=max(1, min(d.pp, max((c.num_layers for c in configs), default=1))),
+        with_mtp=with_mtp,
+        segments=np.unique(owner, return_index=True) if grouped else None,
+    )
+
+
+@dataclass(slots=True)  # built once per pass, read only
+class Shards:
+    """Per row: one layer's figures on one device (split by tp and ep) and whole, from the catalogue's formulas."""
+
+    device_params: np.ndarray
+    full_params: np.ndarray
+    active_params: np.ndarray
+    kv_elements: np.ndarray  # per token, one device
+    whole_kv_elements: np.ndarray
+    attention_flops: np.ndarray
+    window: np.ndarray  # tokens the cache and attention span at most (MAX_CONTEXT without a window)
+    state_bits: np.ndarray  # per sequence, one device
+    whole_state_bits: np.ndarray
+    failures: list[counts.ShardFailure]
+
+
+def shard_rows(stack: Stack, d: Deployment) -> Shards:
+    """Evaluate every row's formulas once, split by the deployment's degrees (a tied head is untied when the
+    pipeline may put it on another stage than its embedding)."""
+    import numpy as np
+
+    rows = stack.rows
+    cols = counts.columns([r.class_name for r in rows], [r.specs for r in rows])
+    degrees = {"tp": d.tp, "ep": d.ep}
+    untie = {"tie_word_embeddings": 0} if stack.stages > 1 else None
+    device_params, failures = counts.evaluate(cols, lambda c: c.formula, degrees=degrees, overrides=untie)
+    recurrent_bits = _recurrent_bits(rows, d)
+    return Shards(
+        device_params=device_params,
+        full_params=counts.evaluate(cols, lambda c: c.formula)[0],
+        active_params=counts.evaluate(cols, lambda c: c.token_formula)[0],
+        kv_elements=counts.evaluate(cols, lambda c: c.kv_elements, degrees=degrees)[0],
+        whole_kv_elements=counts.evaluate(cols, lambda c: c.kv_elements)[0],
+        attention_flops=counts.evaluate(cols, lambda c: c.attention_flops)[0],
+        window=np.fromiter((_window(r) for r in rows), dtype=np.int64, count=len(rows)),
+        state_bits=_state_bits(cols, recurrent_bits, d, degrees),
+        whole_state_bits=_state_bits(cols, recurrent_bits, d, None),
+        failures=failures,
+    )
+
+
+def refusals(stack: Stack, shards: Shards, d: Deployment) -> dict[int, list[Issue]]:
+    """Why the degrees cannot place a config, by config (only those refused): a spec they do not divide, ep
+    without experts, pp past num_layers."""
+    import numpy as np
+
+    out: dict[int, list[Issue]] = defaultdict(list)
+    if shards.failures:
+        positions: dict[int, int] = {}  # each row's index in its config's layer_types
+        position = []
+        for r in stack.rows:
+            position.append(positions.get(r.config, 0))
+            positions[r.config] = position[-1] + 1
+        for failure in shards.failures:
+            r = stack.rows[failure.row]
+            out[r.config].append(_shard_issue(failure, r, position[failure.row]))
+    if d.ep > 1:
+        has_experts = stack.any_per_config(np.fromiter((bool(c and c.has_experts) for c in stack.classes), dtype=bool))
+        for i in np.flatnonzero(~has_experts).tolist():
+            out[i].append(
+                Issue("ep", Code.NO_EXPERTS, f"ep={d.ep} splits routed experts, and this config has no MoELayer")
+            )
+    for i in np.flatnonzero(stack.num_layers < d.pp).tolist():
+        out[i].append(
+            Issue(
+                "pp", Code.TOO_MANY_STAGES, f"pp={d.pp} exceeds the config's num_layers ({stack.configs[i].num_layers})"
+            )
+        )
+    return out
+
+
+def stage_layout(stack: Stack) -> np.ndarray:
+    """How many layers of each row sit on each pipeline stage (rows × stages)."""
+    return _stage_counts(stack.rows, stack.kinds, stack.count, stack.owner, stack.num_layers, stack.stages)
+
+
+class Cache:
+    """The KV cache and per-sequence states: bits per (config, stage) at any context, and per token."""
+
+    def __init__(self, stack: Stack, on_stage: np.ndarray, shards: Shards, d: Deployment) -> None:
+        import numpy as np
+
+        self.stack, self.on_stage, self.shards, self.d = stack, on_stage, shards, d
+        self.kv_bits = DTYPE_BITS[d.kv_dtype]
+        # Per config: the context planned for (0: unknown).
+        self.context = np.fromiter(
+            (d.context or c.context_length or 0 for c in stack.configs), dtype=np.int64, count=stack.n_configs
+        )
+        self.per_token = stack.per_stage(on_stage, shards.kv_elements)  # elements, all tokens held
+        self._states = shards.state_bits * d.batch  # bits per row, whatever the context
+
+    def bits_at(self, tokens: np.ndarray) -> np.ndarray:
+        """Cache bits per (config, stage) for ``tokens`` per sequence (an array per config): what grows with the
+        tokens held (up to a window or chunk), and the per-sequence states that do not."""
+        import numpy as np
+
+        held = np.minimum(tokens[self.stack.owner], self.shards.window)
+        per_device = _ceil_div(held, self.d.cp) * (self.d.batch * self.kv_bits)
+        return self.stack.per_stage(self.on_stage, self.shards.kv_elements * per_device + self._states)
+
+    def approx_bits(self) -> np.ndarray:
+        """bits_at(context) in floats (at least one token), to find figures past int64."""
+        import numpy as np
+
+        s, d = self.shards, self.d
+        held = np.minimum(np.maximum(self.context, 1)[self.stack.owner], s.window).astype(float) / d.cp + 1
+        return self.stack.per_stage(
+            self.on_stage, (s.kv_elements * self.kv_bits * held + s.state_bits) * d.batch, float
+        )
+
+    def rate(self) -> np.ndarray:
+        """Cache bits per token of context per (config, stage), windows aside: the max_context search's bound."""
+        s, d = self.shards, self.d
+        return self.stack.per_stage(self.on_stage, s.kv_elements * self.kv_bits * d.batch, float)
+
+
+def overflows(stack: Stack, shards: Shards, cache: Cache, weights: np.ndarray, d: Deployment) -> list[int]:
+    """The configs whose figures (bits of weights, of the cache at the context) pass 2**62: refused, not wrapped."""
+    import numpy as np
+
+    too_large = (cache.approx_bits() >= _LIMIT).any(axis=1) | (
+        weights.astype(float) * DTYPE_BITS[d.dtype] >= _LIMIT
+    ).any(axis=1)
+    return np.flatnonzero(too_large).tolist()
+
+
+def training_states(psi: np.ndarray, d: Deployment) -> np.ndarray:
+    """ZeRO's model states (mixed-precision Adam, K = 12) of the parameters ``psi``, for d.zero over d.dp."""
+    dp = d.dp
+    if d.zero == 0:
+        return 16 * psi
+    if d.zero == 1:
+        return 4 * psi + _ceil_div(12 * psi, dp)
+    if d.zero == 2:
+        return 2 * psi + _ceil_div(14 * psi, dp)
+    return _ceil_div(16 * psi, dp)
+
+
+@dataclass(slots=True)  # built once per pass, read only
+class Fit:
+    """Against one device: its usable bytes; for inference, the longest context per config and its flags."""
+
+    usable: int | None
+    max_context: np.ndarray | None = None
+    unbounded: np.ndarray | None = None
+    capped: np.ndarray | None = None
+
+
+def fit(stack: Stack, shards: Shards, cache: Cache, weight_bytes: np.ndarray, d: Deployment) -> Fit:
+    """Usable bytes (exactly floor(memory × utilization), the fraction as written) and, for inference, the
+    longest context that fits (a bisection bounded where the cache would pass 2**61 bits)."""
+    import numpy as np
+
+    if d.device_memory is None:
+        return Fit(None)
+    usable = int(Decimal(d.device_memory) * Decimal(repr(d.utilization)))
+    if d.mode is Mode.TRAINING:
+        return Fit(usable)
+    bound = np.minimum(MAX_CONTEXT, (2.0**61 / np.maximum(cache.rate().max(axis=1), 1))).astype(np.int64)
+    grows = (shards.kv_elements > 0) & (shards.window >= MAX_CONTEXT)  # a cache without a window or chunk
+    found = _max_context(cache.bits_at, weight_bytes, usable, stack.owner, grows, cache.on_stage, bound)
+    return Fit(usable, *found)
+
+
+@dataclass(slots=True)  # built once per pass, read only
+class Figures:
+    """Every config's figures as plain lists, per config (those per stage: on its heaviest device's stage)."""
+
+    heaviest: list[int]  # the stage
+    weights: list[int]
+    weight_bytes: list[int]
+    kv_bytes: list[int]
+    kv_per_token: list[int]
+    state_on_stage: list[int]
+    states: list[int]
+    context: list[int]
+    total_params: list[int]
+    active: list[int]
+    kv_whole: list[int]
+    kv_growing: list[int]
+    state_whole: list[int]
+    has_tied_copy: list[bool]
+    forward_matrix: list[int]
+    forward: list[int]
+    fit: Fit
+
+
+def _figures(
+    stack: Stack, shards: Shards, cache: Cache, weights: np.ndarray, context: np.ndarray, d: Deployment
+) -> Figures:
+    """The figures of every config from the arrays (``context`` 0 for refused configs), in one pass."""
+    import numpy as np
+
+    count = stack.count
+    weight_bytes = _ceil_div(weights * DTYPE_BITS[d.dtype], 8)
+    kv_bytes = _ceil_div(cache.bits_at(context), 8)
+    states = training_states(weights, d)
+    need = states if d.mode is Mode.TRAINING else weight_bytes + kv_bytes
     # A tied head on another stage than its embedding holds a copy of the embedding's weights.
     tied_copy = np.fromiter(
         (
-            stages > 1 and k is LayerKind.OUTPUT_HEAD and bool(r.specs.get("tie_word_embeddings"))
-            for r, k in zip(rows, kinds, strict=True)
+            stack.stages > 1 and k is LayerKind.OUTPUT_HEAD and bool(r.specs.get("tie_word_embeddings"))
+            for r, k in zip(stack.rows, stack.kinds, strict=True)
         ),
         dtype=bool,
-        count=n_rows,
+        count=len(stack.rows),
     )
-    cols = counts.columns([r.class_name for r in rows], [r.specs for r in rows])
-    degrees = {"tp": d.tp, "ep": d.ep}
-    untie = {"tie_word_embeddings": 0} if stages > 1 else None
-    device_params, failures = counts.evaluate(cols, lambda c: c.formula, degrees=degrees, overrides=untie)
-    full_params, _ = counts.evaluate(cols, lambda c: c.formula)
-    active_params, _ = counts.evaluate(cols, lambda c: c.token_formula)
-    kv_elements, _ = counts.evaluate(cols, lambda c: c.kv_elements, degrees=degrees)
-    whole_kv_elements, _ = counts.evaluate(cols, lambda c: c.kv_elements)
-    attention_flops, _ = counts.evaluate(cols, lambda c: c.attention_flops)
-    window = np.fromiter((_window(r) for r in rows), dtype=np.int64, count=n_rows)
-    # Per-sequence state (linear attention, Mamba): bits of one layer for one sequence, on one device and whole.
-    state_bits = _state_bits(cols, rows, d, degrees)
-    whole_state_bits = _state_bits(cols, rows, d, None)
-
-    positions = np.zeros(n_rows, dtype=np.int64)  # each row's index in its config's layer_types
-    seen_rows: dict[int, int] = {}
-    for j, r in enumerate(rows):
-        positions[j] = seen_rows.get(r.config, 0)
-        seen_rows[r.config] = positions[j] + 1
-    for failure in failures:
-        plans[rows[failure.row].config].errors.append(
-            _shard_issue(failure, rows[failure.row], int(positions[failure.row]))
-        )
-    has_experts = np.zeros(n_configs, dtype=bool)
-    np.logical_or.at(has_experts, owner, np.fromiter((bool(c and c.has_experts) for c in classes), dtype=bool))
-    if d.ep > 1:
-        for i in np.flatnonzero(~has_experts).tolist():
-            plans[i].errors.append(
-                Issue("ep", Code.NO_EXPERTS, f"ep={d.ep} splits routed experts, and this config has no MoELayer")
-            )
-    for i in np.flatnonzero(num_layers < d.pp).tolist():
-        plans[i].errors.append(
-            Issue("pp", Code.TOO_MANY_STAGES, f"pp={d.pp} exceeds the config's num_layers ({configs[i].num_layers})")
-        )
-
-    on_stage = _stage_counts(rows, kinds, count, owner, num_layers, stages)  # rows × stages
-
-    bits, kv_bits = DTYPE_BITS[d.dtype], DTYPE_BITS[d.kv_dtype]
-    weights = np.zeros((n_configs, stages), dtype=np.int64)
-    np.add.at(weights, owner, on_stage * device_params[:, None])
-    kv_per_token = np.zeros((n_configs, stages), dtype=np.int64)  # elements, all tokens held
-    np.add.at(kv_per_token, owner, on_stage * kv_elements[:, None])
-
-    context = np.fromiter(
-        (d.context or c.context_length or 0 for c in configs), dtype=np.int64, count=n_configs
-    )  # 0: unknown
-
-    def kv_bits_at(tokens: np.ndarray) -> np.ndarray:
-        """Cache bits per (config, stage) for ``tokens`` per sequence (an array per config): what grows with the
-        tokens held (up to a window or chunk), and the per-sequence states that do not."""
-        held = np.minimum(tokens[owner], window)
-        per_device = _ceil_div(held, d.cp) * d.batch * kv_bits
-        out = np.zeros((n_configs, stages), dtype=np.int64)
-        np.add.at(out, owner, on_stage * (kv_elements * per_device + state_bits * d.batch)[:, None])
-        return out
-
-    # Refuse figures past int64 rather than wrap: bits of weights and of the cache at the context.
-    held = np.minimum(np.maximum(context, 1)[owner], window).astype(float) / d.cp + 1
-    approx = np.zeros((n_configs, stages))
-    np.add.at(approx, owner, on_stage * ((kv_elements * kv_bits * held + state_bits) * d.batch)[:, None])
-    too_large = (approx >= _LIMIT).any(axis=1) | (weights.astype(float) * bits >= _LIMIT).any(axis=1)
-    for i in np.flatnonzero(too_large).tolist():
-        plans[i].errors.append(Issue("context", Code.TOO_LARGE, "the figures of this plan exceed 2**62 bits"))
-    ok = np.array([p.ok for p in plans], dtype=bool)
-    safe_context = np.where(ok, context, 0)
-
-    kv_whole = np.zeros(n_configs, dtype=np.int64)  # elements per token, the whole model
-    np.add.at(kv_whole, owner, count * whole_kv_elements)
-    kv_growing = np.zeros(n_configs, dtype=np.int64)  # elements per token past every window and chunk
-    np.add.at(kv_growing, owner, count * whole_kv_elements * (window >= MAX_CONTEXT))
-    state_whole = np.zeros(n_configs, dtype=np.int64)  # bits per sequence, the whole model
-    np.add.at(state_whole, owner, count * whole_state_bits)
-    state_on_stage = np.zeros((n_configs, stages), dtype=np.int64)
-    np.add.at(state_on_stage, owner, on_stage * state_bits[:, None])
-    has_tied_copy = np.zeros(n_configs, dtype=bool)
-    np.logical_or.at(has_tied_copy, owner, tied_copy)
-    weight_bytes = _ceil_div(weights * bits, 8)
-    kv_bytes = _ceil_div(kv_bits_at(safe_context), 8)
-    total_params = np.zeros(n_configs, dtype=np.int64)
-    np.add.at(total_params, owner, count * full_params)
-    active = np.zeros(n_configs, dtype=np.int64)
-    np.add.at(active, owner, count * active_params)
-
-    # Training: ZeRO's model states of the heaviest device's parameters Ψ (K = 12).
-    psi = weights
-    dp = d.dp
-    states = {
-        0: 16 * psi,
-        1: 4 * psi + _ceil_div(12 * psi, dp),
-        2: 2 * psi + _ceil_div(14 * psi, dp),
-        3: _ceil_div(16 * psi, dp),
-    }[d.zero]
-    training = d.mode is Mode.TRAINING
-    need = states if training else weight_bytes + kv_bytes
+    matrix, attention = flops(stack, shards, context)
     heaviest = np.argmax(need, axis=1)
 
-    flops = _flops(
-        rows, kinds, owner, count, active_params, full_params, attention_flops, window, safe_context, n_configs
+    def on_heaviest(per_stage: np.ndarray) -> list[int]:
+        return per_stage[np.arange(stack.n_configs), heaviest].tolist()
+
+    return Figures(
+        heaviest=heaviest.tolist(),
+        weights=on_heaviest(weights),
+        weight_bytes=on_heaviest(weight_bytes),
+        kv_bytes=on_heaviest(kv_bytes),
+        kv_per_token=on_heaviest(cache.per_token),
+        state_on_stage=on_heaviest(stack.per_stage(cache.on_stage, shards.state_bits)),
+        states=on_heaviest(states),
+        context=context.tolist(),
+        total_params=stack.per_config(count * shards.full_params).tolist(),
+        active=stack.per_config(count * shards.active_params).tolist(),
+        kv_whole=stack.per_config(count * shards.whole_kv_elements).tolist(),  # elements per token
+        # elements per token past every window and chunk
+        kv_growing=stack.per_config(count * shards.whole_kv_elements * (shards.window >= MAX_CONTEXT)).tolist(),
+        state_whole=stack.per_config(count * shards.whole_state_bits).tolist(),  # bits per sequence
+        has_tied_copy=stack.any_per_config(tied_copy).tolist(),
+        forward_matrix=matrix.tolist(),
+        forward=(matrix + attention).tolist(),
+        fit=fit(stack, shards, cache, weight_bytes, d),
     )
 
-    usable = None
-    if d.device_memory is not None:  # exactly floor(memory × utilization), the fraction as written
-        usable = int(Decimal(d.device_memory) * Decimal(repr(d.utilization)))
-    max_context = unbounded = capped = None
-    if usable is not None and not training:
-        rate = np.zeros((n_configs, stages))  # cache bits per token of context, windows aside: the search's bound
-        np.add.at(rate, owner, on_stage * (kv_elements * kv_bits * d.batch)[:, None])
-        bound = np.minimum(MAX_CONTEXT, (2.0**61 / np.maximum(rate.max(axis=1), 1))).astype(np.int64)
-        grows = (kv_elements > 0) & (window >= MAX_CONTEXT)  # a cache without a window or chunk
-        max_context, unbounded, capped = _max_context(kv_bits_at, weight_bytes, usable, owner, grows, on_stage, bound)
 
-    for i, plan in enumerate(plans):
-        if not plan.ok:
-            continue
-        s = int(heaviest[i])
-        n = int(context[i])
-        figures: dict[str, Any] = {
-            "context": n or None,
-            "total_params": int(total_params[i]),
-            "active_params": int(active[i]),
-            "weight_bytes": _ceil_div(int(total_params[i]) * bits, 8),
-            "device": {
-                "stage": s,
-                "parameters": int(weights[i, s]),
-                "weight_bytes": int(weight_bytes[i, s]),
-                "kv_cache_bytes": int(kv_bytes[i, s]) if n else None,
-            },
-            "kv_cache": {
-                "bytes_per_token": _ceil_div(int(kv_whole[i]) * kv_bits, 8),
-                "bytes_per_token_beyond_windows": _ceil_div(int(kv_growing[i]) * kv_bits, 8),
-                "bytes_per_token_per_device": _ceil_div(int(kv_per_token[i, s]) * kv_bits, 8),
-                "bytes_per_device": int(kv_bytes[i, s]) if n else None,
-                "state_bytes_per_sequence": _ceil_div(int(state_whole[i]), 8),
-                "state_bytes_per_sequence_per_device": _ceil_div(int(state_on_stage[i, s]), 8),
-            },
-        }
-        figures["flops_per_token"] = {
-            "forward": int(flops[0][i] + flops[1][i]) if n else None,
-            "forward_without_attention": int(flops[0][i]),
-            "training": 3 * int(flops[0][i] + flops[1][i]) if n else None,
-        }
-        if training:
-            figures["device"]["training_state_bytes"] = int(states[i, s])
-            figures["device"]["total_bytes"] = int(states[i, s])
-            plan.notes.append(
-                "Training states follow ZeRO's mixed-precision Adam accounting (K = 12; the weights and their "
-                "gradients included, whatever dtype says); activations are not estimated."
-            )
-        else:
-            figures["device"]["total_bytes"] = int(weight_bytes[i, s] + (kv_bytes[i, s] if n else 0))
-        if usable is not None:
-            total = figures["device"]["total_bytes"]
-            figures["fit"] = {
-                "device_memory": d.device_memory,
-                "usable_bytes": usable,
-                "fits": total <= usable,
-                "headroom_bytes": usable - total,
-                "max_context": None if training or unbounded[i] else int(max_context[i]),
-            }
-            if not training and capped[i]:
-                plan.notes.append(f"max_context is at least {MAX_CONTEXT:,} tokens: the search stops there.")
-            if not training and unbounded[i]:
-                plan.notes.append(
-                    "max_context is null: every layer's cache is bounded (sliding windows, chunks, per-sequence "
-                    "states), so the cache stops growing and memory sets no limit on the context."
-                )
-        if not n:
-            plan.notes.append(
-                "No context: the config gives no context length and none was asked for, so the KV cache and "
-                "attention FLOPs are given per token only."
-            )
-        elif configs[i].context_length is not None and n > configs[i].context_length:
-            plan.notes.append(
-                f"The context ({n}) exceeds the config's context length ({configs[i].context_length}); "
-                "planned all the same."
-            )
-        if d.dtype in ("fp8", "int8", "int4"):
-            plan.notes.append(f"{d.dtype} weights: quantization scales and zero points are not counted.")
-        if has_tied_copy[i]:
-            plan.notes.append("The tied output head sits on the last stage and holds a copy of the embedding there.")
-        plan.figures = figures
-        if detail:
-            plan.layer_types = [
-                _layer_row(r, j, s, on_stage, device_params, kv_elements, state_bits, bits, d)
-                for j, r in enumerate(rows)
-                if r.config == i
-            ]
-    return plans
+def _fill(
+    plan: Plan, i: int, f: Figures, stack: Stack, shards: Shards, on_stage: np.ndarray, d: Deployment, *, detail: bool
+) -> None:
+    """Config ``i``'s outputs and notes from the figures (its heaviest device's column)."""
+    s, n = f.heaviest[i], f.context[i]
+    bits, kv_bits = DTYPE_BITS[d.dtype], DTYPE_BITS[d.kv_dtype]
+    training = d.mode is Mode.TRAINING
+    kv_device = f.kv_bytes[i] if n else None
+    total = f.states[i] if training else f.weight_bytes[i] + (f.kv_bytes[i] if n else 0)
+    if training:
+        plan.notes.append(
+            "Training states follow ZeRO's mixed-precision Adam accounting (K = 12; the weights and their "
+            "gradients included, whatever dtype says); activations are not estimated."
+        )
+    plan.outputs = PlanFigures(
+        total_params=f.total_params[i],
+        active_params=f.active[i],
+        weight_bytes=_ceil_div(f.total_params[i] * bits, 8),
+        device=PlanDevice(
+            stage=s,
+            parameters=f.weights[i],
+            weight_bytes=f.weight_bytes[i],
+            kv_cache_bytes=kv_device,
+            training_state_bytes=f.states[i] if training else None,
+            total_bytes=total,
+        ),
+        kv_cache=PlanKVCache(
+            bytes_per_token=_ceil_div(f.kv_whole[i] * kv_bits, 8),
+            bytes_per_token_beyond_windows=_ceil_div(f.kv_growing[i] * kv_bits, 8),
+            bytes_per_token_per_device=_ceil_div(f.kv_per_token[i] * kv_bits, 8),
+            bytes_per_device=kv_device,
+            state_bytes_per_sequence=_ceil_div(f.state_whole[i], 8),
+            state_bytes_per_sequence_per_device=_ceil_div(f.state_on_stage[i], 8),
+        ),
+        flops_per_token=PlanFlops(
+            forward=f.forward[i] if n else None,
+            forward_without_attention=f.forward_matrix[i],
+            training=3 * f.forward[i] if n else None,
+        ),
+        fit=_fit_output(plan, i, total, f.fit, d),
+    )
+    _context_notes(plan, n, stack.configs[i].context_length)
+    if d.dtype in ("fp8", "int8", "int4"):
+        plan.notes.append(f"{d.dtype} weights: quantization scales and zero points are not counted.")
+    if f.has_tied_copy[i]:
+        plan.notes.append("The tied output head sits on the last stage and holds a copy of the embedding there.")
+    if detail:
+        plan.layers = [
+            _layer_row(r, j, s, on_stage, shards.device_params, shards.kv_elements, shards.state_bits, bits, d)
+            for j, r in enumerate(stack.rows)
+            if r.config == i
+        ]
+
+
+def _fit_output(plan: Plan, i: int, total: int, fit: Fit, d: Deployment) -> PlanFit | None:
+    """Config ``i``'s fit on the device (None without device_memory), with notes on its max_context."""
+    if fit.usable is None:
+        return None
+    unbounded = capped = False
+    max_context = None
+    if fit.max_context is not None and fit.unbounded is not None and fit.capped is not None:  # inference
+        unbounded, capped = bool(fit.unbounded[i]), bool(fit.capped[i])
+        max_context = None if unbounded else int(fit.max_context[i])
+    if capped:
+        plan.notes.append(f"max_context is at least {MAX_CONTEXT:,} tokens: the search stops there.")
+    if unbounded:
+        plan.notes.append(
+            "max_context is null: every layer's cache is bounded (sliding windows, chunks, per-sequence "
+            "states), so the cache stops growing and memory sets no limit on the context."
+        )
+    return PlanFit(
+        device_memory=d.device_memory,
+        usable_bytes=fit.usable,
+        fits=total <= fit.usable,
+        headroom_bytes=fit.usable - total,
+        max_context=max_context,
+    )
+
+
+def _context_notes(plan: Plan, n: int, context_length: int | None) -> None:
+    if not n:
+        plan.notes.append(
+            "No context: the config gives no context length and none was asked for, so the KV cache and "
+            "attention FLOPs are given per token only."
+        )
+    elif context_length is not None and n > context_length:
+        plan.notes.append(
+            f"The context ({n}) exceeds the config's context length ({context_length}); planned all the same."
+        )
 
 
 def _window(r: StackRow) -> int:
     """Tokens a layer's cache (and its attention) spans at most: its sliding window or attention chunk;
     MAX_CONTEXT without one. Rows that cache nothing per token and compute no attention are unaffected by it."""
-    limits = [r.specs[k] for k in ("sliding_window", "attention_chunk_size") if k in r.specs]
-    return min(limits, default=MAX_CONTEXT)
+    specs = r.specs
+    if "sliding_window" not in specs and "attention_chunk_size" not in specs:
+        return MAX_CONTEXT
+    return min(specs[k] for k in ("sliding_window", "attention_chunk_size") if k in specs)
 
 
 def _state_bits(
-    cols: counts.Columns, rows: Sequence[StackRow], d: Deployment, degrees: Mapping[str, int] | None
+    cols: counts.Columns, recurrent_bits: np.ndarray, d: Deployment, degrees: Mapping[str, int] | None
 ) -> np.ndarray:
-    """Bits of one layer's per-sequence state (convolution windows in kv_dtype, the recurrent state in its
-    state_dtype, auto meaning kv_dtype), on one device with ``degrees``, else whole."""
-    import numpy as np
-
+    """Bits of one layer's per-sequence state (convolution windows in kv_dtype, the recurrent state in
+    ``recurrent_bits``), on one device with ``degrees``, else whole."""
     conv, _ = counts.evaluate(cols, lambda c: c.state_elements, degrees=degrees)
     recurrent, _ = counts.evaluate(cols, lambda c: c.recurrent_state_elements, degrees=degrees)
+    return conv * DTYPE_BITS[d.kv_dtype] + recurrent * recurrent_bits
+
+
+def _recurrent_bits(rows: Sequence[StackRow], d: Deployment) -> np.ndarray:
+    """Bits per value of each row's recurrent state: its state_dtype, auto meaning kv_dtype."""
+    import numpy as np
+
     kv_bits = DTYPE_BITS[d.kv_dtype]
-    recurrent_bits = np.fromiter(
-        (
-            catalogue.STATE_DTYPE_BITS[r.specs.get("state_dtype", catalogue.STATE_DTYPE.default)] or kv_bits
-            for r in rows
-        ),
-        dtype=np.int64,
-        count=len(rows),
+    bits = catalogue.STATE_DTYPE_BITS
+    default = catalogue.STATE_DTYPE.default
+    return np.fromiter(
+        (bits[r.specs.get("state_dtype", default)] or kv_bits for r in rows), dtype=np.int64, count=len(rows)
     )
-    return conv * kv_bits + recurrent * recurrent_bits
 
 
 def _stage_counts(
@@ -533,45 +646,75 @@ def _stage_counts(
     starts = s[None, :] * base[:, None] + np.minimum(s[None, :], extra[:, None])  # configs × stages
     ends = starts + base[:, None] + (s[None, :] < extra[:, None])
     ends[:, -1] = np.iinfo(np.int64).max  # counts past num_layers stay on the last stage
-    decoder = np.fromiter((k in catalogue.PER_DECODER_LAYER_KINDS for k in kinds), dtype=bool, count=n_rows)
+    decoder_list = [k in catalogue.PER_DECODER_LAYER_KINDS for k in kinds]
+    decoder = np.array(decoder_list, dtype=bool)
     # Each per-decoder-layer row starts where the earlier rows of its kind (same config) end.
-    first = np.zeros(n_rows, dtype=np.int64)
+    first_list = [0] * n_rows
     running: dict[tuple[int, Any], int] = {}
-    for j, (r, k) in enumerate(zip(rows, kinds, strict=True)):
-        if decoder[j]:
-            first[j] = running.get((r.config, k), 0)
-            running[(r.config, k)] = first[j] + r.count
+    for j, (r, k, is_decoder) in enumerate(zip(rows, kinds, decoder_list, strict=True)):
+        if is_decoder:
+            first_list[j] = start = running.get((r.config, k), 0)
+            running[(r.config, k)] = start + r.count
+    first = np.array(first_list, dtype=np.int64)
     lo = np.maximum(first[:, None], starts[owner])
     hi = np.minimum((first + count)[:, None], ends[owner])
     out[decoder] = np.maximum(hi - lo, 0)[decoder]
-    _interleave(rows, kinds, decoder, num_layers, starts, ends, out)
-    last = stages - 1
+    _interleave(rows, kinds, decoder_list, num_layers, starts, ends, out)
+    _place_the_rest(kinds, decoder_list, count, owner, num_layers, starts, ends, out)
+    return out
+
+
+def _place_the_rest(
+    kinds: list[Any],
+    decoder: list[bool],
+    count: np.ndarray,
+    owner: np.ndarray,
+    num_layers: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    """The rows that are not per decoder layer: norms spread with the layers (the rest on the last stage), the
+    first embedding of a config and position embeddings on the first stage, heads (and the rest of that
+    embedding row: untied heads) on the last."""
+    import numpy as np
+
+    last = out.shape[1] - 1
+    norm, embedding, position, other = [], [], [], []
     seen_embedding: set[int] = set()
-    for j, (r, k) in enumerate(zip(rows, kinds, strict=True)):
+    for j, (k, config) in enumerate(zip(kinds, owner.tolist(), strict=True)):
         if decoder[j]:
             continue
         if k is LayerKind.NORM:
-            layers = int(num_layers[r.config])
-            per_layer = r.count // layers if r.count >= layers else 0
-            sizes = (ends[r.config] - starts[r.config]).copy()
-            sizes[-1] = layers - int(starts[r.config][-1])
-            out[j] = per_layer * sizes
-            out[j, last] += r.count - per_layer * layers
-        elif k is LayerKind.EMBEDDING and r.config not in seen_embedding:
-            seen_embedding.add(r.config)
-            out[j, 0] += 1  # the input embedding; more of this row are untied heads
-            out[j, last] += r.count - 1
+            norm.append(j)
+        elif k is LayerKind.EMBEDDING and config not in seen_embedding:
+            seen_embedding.add(config)
+            embedding.append(j)
         elif k is LayerKind.POSITION_EMBEDDING:
-            out[j, 0] += r.count
+            position.append(j)
         else:  # output heads, untied heads written as embeddings
-            out[j, last] += r.count
-    return out
+            other.append(j)
+    if norm:
+        rows, configs = np.array(norm), owner[norm]
+        layers = num_layers[configs]
+        per_layer = np.where(count[rows] >= layers, count[rows] // layers, 0)
+        sizes = ends[configs] - starts[configs]
+        sizes[:, -1] = layers - starts[configs][:, -1]
+        out[rows] = per_layer[:, None] * sizes
+        out[rows, last] += count[rows] - per_layer * layers
+    if embedding:
+        out[embedding, 0] += 1  # the input embedding; more of this row are untied heads
+        out[embedding, last] += count[embedding] - 1
+    if position:
+        out[position, 0] += count[position]
+    if other:
+        out[other, last] += count[other]
 
 
 def _interleave(
     rows: Sequence[StackRow],
     kinds: list[Any],
-    decoder: np.ndarray,
+    decoder: list[bool],
     num_layers: np.ndarray,
     starts: np.ndarray,
     ends: np.ndarray,
@@ -585,8 +728,8 @@ def _interleave(
     import numpy as np
 
     by_kind: dict[tuple[int, Any], list[int]] = {}
-    for j, (r, k) in enumerate(zip(rows, kinds, strict=True)):
-        if decoder[j]:
+    for j, (r, k, is_decoder) in enumerate(zip(rows, kinds, decoder, strict=True)):
+        if is_decoder:
             by_kind.setdefault((r.config, k), []).append(j)
     for (config, _), members in by_kind.items():
         if len(members) < 2:
@@ -607,36 +750,28 @@ def _interleave(
             )
 
 
-def _flops(
-    rows: Sequence[StackRow],
-    kinds: list[Any],
-    owner: np.ndarray,
-    count: np.ndarray,
-    active_params: np.ndarray,
-    full_params: np.ndarray,
-    attention_flops: np.ndarray,
-    window: np.ndarray,
-    context: np.ndarray,
-    n_configs: int,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Forward FLOPs per token: the matrix part 2 · (active − input/position embeddings + tied head), and attention."""
+def flops(stack: Stack, shards: Shards, context: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Forward FLOPs per token of each config at ``context``: the matrix part 2 · (active parameters − input and
+    position embeddings, a tied head's V · h counted once), and attention's, each layer at min(n, W) tokens."""
     import numpy as np
 
-    matrix_params = count * active_params
+    matrix_params = stack.count * shards.active_params
+    inputs, positions, tied, tied_params = [], [], [], []
     seen: set[int] = set()
-    for j, (r, k) in enumerate(zip(rows, kinds, strict=True)):
+    for j, (r, k) in enumerate(zip(stack.rows, stack.kinds, strict=True)):
         if k is LayerKind.EMBEDDING and r.config not in seen:
             seen.add(r.config)
-            matrix_params[j] -= full_params[j]  # one input embedding; the rest of this row are heads
+            inputs.append(j)  # one input embedding; the rest of this row are heads
         elif k is LayerKind.POSITION_EMBEDDING:
-            matrix_params[j] = 0
+            positions.append(j)
         elif k is LayerKind.OUTPUT_HEAD and r.specs.get("tie_word_embeddings"):
-            matrix_params[j] = r.count * r.specs["vocab_size"] * r.specs["hidden_size"]
-    matrix = np.zeros(n_configs, dtype=np.int64)
-    np.add.at(matrix, owner, 2 * matrix_params)
-    attention = np.zeros(n_configs, dtype=np.int64)
-    np.add.at(attention, owner, count * attention_flops * np.minimum(context[owner], window))
-    return matrix, attention
+            tied.append(j)
+            tied_params.append(r.count * r.specs["vocab_size"] * r.specs["hidden_size"])
+    matrix_params[inputs] -= shards.full_params[inputs]
+    matrix_params[positions] = 0
+    matrix_params[tied] = np.array(tied_params, dtype=np.int64)
+    held = np.minimum(context[stack.owner], shards.window)
+    return stack.per_config(2 * matrix_params), stack.per_config(stack.count * shards.attention_flops * held)
 
 
 def _max_context(
@@ -698,7 +833,7 @@ def _layer_row(
     state_bits: np.ndarray,
     bits: int,
     d: Deployment,
-) -> dict[str, Any]:
+) -> PlanLayer:
     layer_class = catalogue.get(r.class_name)
     assert layer_class is not None
     splits = []
@@ -717,19 +852,19 @@ def _layer_row(
             splits.append(f"{shard.spec} {value} / {shard.degree} {degree} = {value // degree}")
     layers = int(on_stage[j, stage])
     params = layers * int(device_params[j])
-    return {
-        "name": r.name,
-        "class": r.class_name,
-        "count": r.count,
-        "count_on_device": layers,
-        "parameters_per_layer": int(device_params[j]),
-        "parameters": params,
-        "weight_bytes": _ceil_div(params * bits, 8),
-        "split": "; ".join(splits) or ("replicated" if d.tp > 1 or d.ep > 1 else "whole"),
-        "cache_rule": layer_class.cache_rule(r.specs),
-        "kv_cache_bytes_per_token": _ceil_div(layers * int(kv_elements[j]) * DTYPE_BITS[d.kv_dtype], 8),
-        "state_bytes_per_sequence": _ceil_div(layers * int(state_bits[j]), 8),
-    }
+    return PlanLayer(
+        name=r.name,
+        class_name=r.class_name,
+        count=r.count,
+        count_on_device=layers,
+        parameters_per_layer=int(device_params[j]),
+        parameters=params,
+        weight_bytes=_ceil_div(params * bits, 8),
+        split="; ".join(splits) or ("replicated" if d.tp > 1 or d.ep > 1 else "whole"),
+        cache_rule=layer_class.cache_rule(r.specs),
+        kv_cache_bytes_per_token=_ceil_div(layers * int(kv_elements[j]) * DTYPE_BITS[d.kv_dtype], 8),
+        state_bytes_per_sequence=_ceil_div(layers * int(state_bits[j]), 8),
+    )
 
 
 __all__ = [

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import json
 import re
 import unicodedata
@@ -14,6 +13,13 @@ from registry.core import catalogue
 from registry.core.catalogue import LayerClass, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX, format_params
 from registry.core.document import ConfigDoc, LayerTypeDoc
+from registry.core.issues import Code, Issue
+from registry.core.keys import (
+    LAYER_TYPE_KEYS,
+    REQUIRED_TOP_LEVEL,
+    RESERVED_MODEL_IDS,
+    TOP_LEVEL_KEYS,
+)
 
 # The characters of a model_id, and the pattern of a whole one (the database's CHECK, the URLs and the
 # schema are built from these).
@@ -34,148 +40,8 @@ _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 NAME_CONTROL_RE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
 NOTES_CONTROL_RE = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI_CONTROLS}]")
 
-TOP_LEVEL_KEYS = (
-    "model_id",
-    "hf_model_id",
-    "name",
-    "hidden_size",
-    "num_layers",
-    "vocab_size",
-    "max_position_embeddings",
-    "total_params",
-    "total_params_formatted",
-    "active_params",
-    "active_params_formatted",
-    "mtp_params",
-    "layer_types",
-    "validated",
-    "validation_notes",
-)
-# Ids that /models/<id> cannot name: the API's own routes under /models/ (registry/api/urls.py).
-RESERVED_MODEL_IDS = frozenset({"validate", "import-hf"})
-# A config's own values, stored as its row's columns: every top-level key but its layer types.
-CONFIG_VALUE_KEYS = tuple(key for key in TOP_LEVEL_KEYS if key not in ("layer_types", "mtp_params"))
-# The top-level values derived from the layer types (mtp_params is no column: the layer types give it).
-DERIVED_TOP_LEVEL_KEYS = (
-    "total_params",
-    "total_params_formatted",
-    "active_params",
-    "active_params_formatted",
-    "mtp_params",
-)
-# The config's own values that an author writes (forms, PATCH): the rest are derived.
-AUTHORED_VALUE_KEYS = tuple(key for key in CONFIG_VALUE_KEYS if key not in DERIVED_TOP_LEVEL_KEYS)
-REQUIRED_TOP_LEVEL = ("model_id", "hf_model_id", "name", "hidden_size", "num_layers", "vocab_size", "layer_types")
-LAYER_TYPE_KEYS = ("name", "class", "count", "specs")
 _TOP_LEVEL_SET = dict.fromkeys(TOP_LEVEL_KEYS).keys()
 _LAYER_TYPE_SET = dict.fromkeys(LAYER_TYPE_KEYS).keys()
-
-
-class Code(enum.StrEnum):
-    """Every stable error code, in one place; tests and API clients match on these, not on messages.
-
-    Members are strings (``Code.REQUIRED == "required"``). Names that mean the same code are aliases.
-    """
-
-    NOT_AN_OBJECT = "not_an_object"
-    NOT_A_LIST = "not_a_list"
-    NOT_AN_INTEGER = "not_an_integer"
-    NOT_A_BOOLEAN = "not_a_boolean"
-    NOT_A_STRING = "not_a_string"
-    NOT_POSITIVE = "not_positive"
-    NEGATIVE = "negative"
-    TOO_LARGE = "too_large"
-    BLANK = "blank"
-    TOO_LONG = "too_long"
-    TOO_MANY = "too_many"
-    CONTROL_CHARACTER = "control_character"
-    REQUIRED = "required"
-    UNKNOWN_KEY = "unknown_key"
-    EMPTY = "empty"
-    DUPLICATE_NAME = "duplicate_name"
-    UNKNOWN_CLASS = "unknown_class"
-    MODEL_ID_CHARACTERS = "model_id_characters"
-    MODEL_ID_MISMATCH = "model_id_mismatch"
-    MODEL_ID_RESERVED = "model_id_reserved"
-    FILENAME_MISMATCH = "filename_mismatch"
-    HIDDEN_SIZE_MISMATCH = "hidden_size_mismatch"
-    VOCAB_SIZE_MISMATCH = "vocab_size_mismatch"
-    HEADS_NOT_DIVISIBLE = "heads_not_divisible"
-    PARAMETER_COUNT_MISMATCH = "parameter_count_mismatch"
-    TOTAL_PARAMS_MISMATCH = "total_params_mismatch"
-    TOTAL_PARAMS_FORMATTED_MISMATCH = "total_params_formatted_mismatch"
-    COUNT_NOT_NUM_LAYERS = "count_not_num_layers"
-    NUL_CHARACTER = "nul_character"
-    INVALID_CHOICE = "invalid_choice"
-    EXPERTS_PER_TOKEN = "experts_per_tok_exceeds_experts"
-    SHARED_GATE_WITHOUT_SHARED_EXPERT = "shared_gate_without_shared_expert"
-    BIAS_WITHOUT_WEIGHTS = "bias_without_weights"
-    TIED_WITHOUT_EMBEDDING = "tied_without_embedding"
-    NO_OUTPUT_HEAD = "no_output_head"
-    NO_PARAMETERS = "no_parameters"
-    ACTIVE_PARAMS_MISMATCH = "active_params_mismatch"
-    ACTIVE_PARAMS_FORMATTED_MISMATCH = "active_params_formatted_mismatch"
-    ACTIVE_PARAMS_WITHOUT_EXPERTS = "active_params_without_experts"
-    MTP_PARAMS_MISMATCH = "mtp_params_mismatch"
-    MTP_PARAMS_WITHOUT_MTP = "mtp_params_without_mtp"
-    # Reading files and bodies (registry.core.files)
-    EMPTY_FILE = "empty_file"
-    NOT_UTF8 = "not_utf8"
-    INVALID_JSON = "invalid_json"
-    DUPLICATE_KEY = "duplicate_key"
-    NOT_FOUND = "not_found"
-    UNREADABLE = "unreadable"
-    # Hugging Face config.json (registry.core.hf)
-    UNSUPPORTED_MODEL_TYPE = "unsupported_model_type"
-    MISSING_DIMENSION = "missing_dimension"
-    INVALID_VALUE = "invalid_value"
-    INVALID = "invalid_value"
-    UNSUPPORTED_KEY = "unsupported_architecture_key"
-    CONTRADICTION = "contradictory_values"
-    INVALID_HF_ID = "invalid_hf_model_id"
-    # Deployment plans (registry.core.planning)
-    NOT_DIVISIBLE = "not_divisible"
-    NO_EXPERTS = "no_experts"
-    TOO_MANY_STAGES = "too_many_stages"
-    NOT_FOR_INFERENCE = "training_only"
-    # Writes and requests (registry.services, registry.api)
-    ALREADY_EXISTS = "already_exists"
-    MODEL_ID_CHANGED = "model_id_changed"
-    DUPLICATE_MODEL_ID = "duplicate_model_id"
-    UNKNOWN_PARAMETER = "unknown_parameter"
-    REPEATED_PARAMETER = "repeated_parameter"
-    PRECONDITION_FAILED = "precondition_failed"
-    REQUIRES_DEVICE_MEMORY = "requires_device_memory"
-    OUT_OF_RANGE = "out_of_range"
-    SERVER_ERROR = "server_error"
-    BAD_REQUEST = "bad_request"
-    PERMISSION_DENIED = "permission_denied"
-    DATABASE_UNAVAILABLE = "database_unavailable"
-    THROTTLED = "throttled"
-    MIGRATIONS_PENDING = "migrations_pending"
-    STATIC_FILES_MISSING = "static_files_missing"
-    # A request value that DRF or Django refused without a code of its own
-    INVALID_REQUEST = "invalid"
-    # Admin forms (registry.forms)
-    STALE = "stale"
-    CONFIG_INVALID = "config_invalid"
-    ONE_SOURCE = "one_source"
-    SAME_CONFIG = "same_config"
-
-
-@dataclass(frozen=True)
-class Issue:
-    """One problem: where (``layer_types[0].specs.num_kv_heads``), a stable code, and what was expected."""
-
-    loc: str
-    code: str
-    msg: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"loc": self.loc, "code": self.code, "msg": self.msg}
-
-    def __str__(self) -> str:
-        return f"{self.loc}: {self.msg} [{self.code}]"
 
 
 @dataclass
@@ -242,7 +108,8 @@ class _Checker:
         if value > BIGINT_MAX:
             self.error(loc, Code.TOO_LARGE, f"expected an integer of at most {BIGINT_MAX}, got {value}")
             return None
-        return value
+        number: int = value
+        return number
 
     def boolean(self, loc: str, value: Any) -> bool | None:
         if not isinstance(value, bool):
@@ -251,7 +118,13 @@ class _Checker:
         return value
 
     def string(
-        self, loc: str, value: Any, *, max_length: int | None, blank: bool = False, controls: re.Pattern | None = None
+        self,
+        loc: str,
+        value: Any,
+        *,
+        max_length: int | None,
+        blank: bool = False,
+        controls: re.Pattern[str] | None = None,
     ) -> str | None:
         """``value`` if it is a string within ``max_length`` and free of the ``controls`` characters, else None."""
         if not isinstance(value, str):
@@ -436,7 +309,7 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
                         f"layer_types[{i}].specs.parameter_count",
                         Code.PARAMETER_COUNT_MISMATCH,
                         f"expected {layer.parameter_count} ({layer.class_name}: "
-                        f"{catalogue.get(layer.class_name).formula_text}), got {given}",  # type: ignore[union-attr]
+                        f"{catalogue.require(layer.class_name).formula_text}), got {given}",
                     )
                 )
         total = sum(layer.count * layer.parameter_count for layer in layers if not layer.mtp)
@@ -464,14 +337,18 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
     if check.errors:
         return Validation(errors=check.errors, warnings=check.warnings)
 
+    # No error: every required value was given and valid.
     assert layers is not None and total is not None and formatted is not None
+    assert model_id is not None and hf_model_id is not None and name is not None
+    hidden_size, num_layers, vocab_size = sizes["hidden_size"], sizes["num_layers"], sizes["vocab_size"]
+    assert hidden_size is not None and num_layers is not None and vocab_size is not None
     config = ConfigDoc(
-        model_id=model_id,  # type: ignore[arg-type]
-        hf_model_id=hf_model_id,  # type: ignore[arg-type]
-        name=name,  # type: ignore[arg-type]
-        hidden_size=sizes["hidden_size"],  # type: ignore[arg-type]
-        num_layers=sizes["num_layers"],  # type: ignore[arg-type]
-        vocab_size=sizes["vocab_size"],  # type: ignore[arg-type]
+        model_id=model_id,
+        hf_model_id=hf_model_id,
+        name=name,
+        hidden_size=hidden_size,
+        num_layers=num_layers,
+        vocab_size=vocab_size,
         total_params=total,
         total_params_formatted=formatted,
         layer_types=tuple(layers),
@@ -538,8 +415,8 @@ def _check_mtp(check: _Checker, data: Mapping[str, Any], layers: list[LayerTypeD
 def _check_active(check: _Checker, data: Mapping[str, Any], layers: list[LayerTypeDoc]) -> int | None:
     """The derived active_params: None without routed experts (and then the input must not give one)."""
     layers = [layer for layer in layers if not layer.mtp]
-    classes = [catalogue.get(layer.class_name) for layer in layers]
-    if not any(c.has_experts for c in classes):  # type: ignore[union-attr]
+    classes = [catalogue.require(layer.class_name) for layer in layers]
+    if not any(c.has_experts for c in classes):
         for key in ("active_params", "active_params_formatted"):
             if key in data:
                 check.error(
@@ -550,7 +427,7 @@ def _check_active(check: _Checker, data: Mapping[str, Any], layers: list[LayerTy
                 )
         return None
     return sum(
-        layer.count * (c.active_parameter_count(layer.specs) if c.has_experts else layer.parameter_count)  # type: ignore[union-attr]
+        layer.count * (c.active_parameter_count(layer.specs) if c.has_experts else layer.parameter_count)
         for layer, c in zip(layers, classes, strict=True)
     )
 

@@ -28,7 +28,8 @@ from registry.core.hf import (
     register_arch,
 )
 from registry.core.hf_families.common import ATTENTION_BIAS, refuse_null
-from registry.core.validation import Code, _show
+from registry.core.issues import Code
+from registry.core.validation import _show
 
 LayerTypes = list[dict[str, Any]]
 Builder = Callable[[_Reader, Dims], LayerTypes | None]

@@ -4,10 +4,11 @@ expert counts, attention biases and notes. It registers no model_type."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from registry.core.hf import _Reader, mtp_note
-from registry.core.validation import Code, _show
+from registry.core.issues import Code
+from registry.core.validation import _show
 
 SLIDING = "sliding_attention"
 Notes = Callable[[_Reader], list[str]]
@@ -17,8 +18,15 @@ def _attention_bias(c: Mapping[str, Any]) -> bool:
     return bool(c["attention_bias"])
 
 
+class BiasRules(TypedDict):
+    """Keyword arguments of Arch (typed, so that ``Arch(**rules)`` is checked)."""
+
+    qkv_bias: Callable[[Mapping[str, Any]], bool]
+    output_bias: Callable[[Mapping[str, Any]], bool]
+
+
 # Arch's bias rules of a family whose attention_bias puts biases on Q, K, V and the output: Arch(**ATTENTION_BIAS).
-ATTENTION_BIAS: dict[str, Callable[[Mapping[str, Any]], bool]] = {
+ATTENTION_BIAS: BiasRules = {
     "qkv_bias": _attention_bias,
     "output_bias": _attention_bias,
 }

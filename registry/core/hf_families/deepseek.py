@@ -17,7 +17,8 @@ from typing import Any
 from registry.core import hf
 from registry.core.hf import ROUTER_BIAS_NOTE, Arch, Dims, _Reader, expert_specs, mtp_note, norm_layer, register_arch
 from registry.core.hf_families.common import notes_and_mtp
-from registry.core.validation import Code, _show
+from registry.core.issues import Code
+from registry.core.validation import _show
 
 SPARSE, DENSE = "sparse", "dense"
 

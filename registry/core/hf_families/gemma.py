@@ -21,7 +21,8 @@ from typing import Any
 
 from registry.core.hf import Arch, Dims, _attention, _feedforward, _Reader, expert_specs, norm_layer, register_arch
 from registry.core.hf_families.common import ATTENTION_BIAS, layer_kinds, refuse_null, sliding_window
-from registry.core.validation import Code, _show
+from registry.core.issues import Code
+from registry.core.validation import _show
 
 SLIDING, FULL = "sliding_attention", "full_attention"
 # Keys of a Gemma-4 per_layer_config entry the model reads per layer; any other is refused.

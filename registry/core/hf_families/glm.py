@@ -14,7 +14,8 @@ from typing import Any
 from registry.core import hf
 from registry.core.hf import Arch, Dims, _Reader, register_arch
 from registry.core.hf_families.deepseek import dsa_decoder, layer_list, mtp_notes
-from registry.core.validation import Code, _show
+from registry.core.issues import Code
+from registry.core.validation import _show
 
 FULL, SHARED = "full", "shared"
 

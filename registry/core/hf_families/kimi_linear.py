@@ -29,7 +29,8 @@ from registry.core.hf import (
 )
 from registry.core.hf_families.common import layer_kinds, nested_object, nested_or_top
 from registry.core.hf_families.qwen import state_dtype
-from registry.core.validation import Code, _show
+from registry.core.issues import Code
+from registry.core.validation import _show
 
 FULL, LINEAR = "full_attention", "linear_attention"
 DENSE, SPARSE = "dense", "sparse"

@@ -15,7 +15,8 @@ from typing import Any
 
 from registry.core.hf import Arch, Dims, _attention, _moe_specs, _Reader, norm_layer, register_arch
 from registry.core.hf_families.common import ATTENTION_BIAS, fixed_notes, layer_kinds, refuse_null
-from registry.core.validation import Code, _show
+from registry.core.issues import Code
+from registry.core.validation import _show
 
 CHUNKED, FULL = "chunked_attention", "full_attention"
 

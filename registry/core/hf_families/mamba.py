@@ -23,7 +23,8 @@ from registry.core.hf import (
     register_arch,
 )
 from registry.core.hf_families.common import ATTENTION_BIAS, fixed_notes, notes_and_mtp, refuse_null
-from registry.core.validation import Code, _show
+from registry.core.issues import Code
+from registry.core.validation import _show
 
 MAMBA, ATTENTION, MLP, MOE, CONV = "linear_attention", "full_attention", "mlp", "moe", "conv"
 # Names transformers remaps when it reads a layer_types list (configuration_utils._LEGACY_LAYER_TYPE_REMAP).
@@ -49,7 +50,8 @@ def _state_dtype(r: _Reader, key: str) -> str | None:
         wanted = ", ".join(STATE_DTYPE.choices)
         r.error(key, Code.INVALID_VALUE, f"expected one of {wanted}, got {_show(value)}")
         return None
-    return value
+    dtype: str = value
+    return dtype
 
 
 def _kinds(
@@ -208,7 +210,7 @@ def _mamba2(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     h, layers = dims.hidden_size, dims.num_layers
     heads, head_dim, expand = r.dimension("num_heads"), r.integer("head_dim"), r.integer("expand")
     state, groups, kernel = r.integer("state_size"), r.integer("n_groups"), r.integer("conv_kernel")
-    if None in (heads, head_dim, expand, state, groups, kernel):
+    if heads is None or head_dim is None or expand is None or state is None or groups is None or kernel is None:
         return None
     if expand * h != heads * head_dim:
         r.error(
@@ -319,7 +321,7 @@ def _nemotron_h(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
         heads, head_dim = r.dimension("mamba_num_heads"), r.dimension("mamba_head_dim")
         state, groups, kernel = r.integer("ssm_state_size"), r.integer("n_groups"), r.integer("conv_kernel")
         dtype = _state_dtype(r, "mamba_ssm_cache_dtype")
-        if None in (heads, head_dim, state, groups, kernel, dtype):
+        if heads is None or head_dim is None or state is None or groups is None or kernel is None or dtype is None:
             return None
         out.append(
             mamba2_layer(
@@ -402,7 +404,7 @@ def _jamba(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
         return None
     expand, state, kernel = r.integer("mamba_expand"), r.integer("mamba_d_state"), r.integer("mamba_d_conv")
     rank = _time_step_rank(r, "mamba_dt_rank", h)
-    if None in (expand, state, kernel, rank):
+    if expand is None or state is None or kernel is None or rank is None:
         return None
     out: list[dict[str, Any]] = []
     mamba = [i for i, a in enumerate(attention) if not a]

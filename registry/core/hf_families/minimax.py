@@ -26,7 +26,8 @@ from registry.core.hf import (
     register_arch,
 )
 from registry.core.hf_families.common import kinds, nested_object, nested_or_top, notes_and_mtp
-from registry.core.validation import Code, _show
+from registry.core.issues import Code
+from registry.core.validation import _show
 
 FULL, SPARSE_ATTENTION = "full_attention", "minimax_m3_sparse"
 SPARSE, DENSE = "sparse", "dense"

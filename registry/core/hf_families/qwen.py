@@ -33,7 +33,8 @@ from registry.core.hf import (
     register_arch,
 )
 from registry.core.hf_families.common import ATTENTION_BIAS, layer_kinds, refuse_null
-from registry.core.validation import Code, _show
+from registry.core.issues import Code
+from registry.core.validation import _show
 
 FULL, LINEAR = "full_attention", "linear_attention"
 # mamba_ssm_dtype values and the state_dtype spec they give (auto: the cache's dtype, no spec).

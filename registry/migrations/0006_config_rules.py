@@ -1,0 +1,73 @@
+"""The rules a config was validated under get a column of their own, and digests become the hash of the document.
+
+Before, a digest was salted with the rules' version and the catalogue, so every release with a new rule changed
+every ETag. This migration stores each config's digest as the plain hash of its document, once; from then on a
+release changes a config's ETag only when it changes its document. ``rules`` starts empty (unknown): loadconfigs
+validates those configs again, and ``manage.py revalidate`` re-checks and stamps them all.
+"""
+
+from django.db import migrations, models
+
+from registry.core.document import ConfigDoc, LayerTypeDoc, digest, order_specs
+
+# The config's own columns, as this migration's models have them.
+_VALUE_FIELDS = (
+    "model_id",
+    "hf_model_id",
+    "name",
+    "hidden_size",
+    "num_layers",
+    "vocab_size",
+    "max_position_embeddings",
+    "total_params",
+    "total_params_formatted",
+    "active_params",
+    "active_params_formatted",
+    "validated",
+    "validation_notes",
+)
+
+
+def plain_digests(apps, schema_editor):
+    config_model = apps.get_model("registry", "ModelConfig")
+    layer_model = apps.get_model("registry", "LayerType")
+    layers: dict[int, list] = {}
+    for layer in layer_model.objects.order_by("config_id", "position"):
+        layers.setdefault(layer.config_id, []).append(
+            LayerTypeDoc(
+                name=layer.name,
+                class_name=layer.class_name,
+                count=layer.count,
+                specs=order_specs(layer.class_name, layer.specs),
+                parameter_count=layer.parameter_count,
+            )
+        )
+    changed = []
+    for config in config_model.objects.all():
+        doc = ConfigDoc(
+            **{name: getattr(config, name) for name in _VALUE_FIELDS}, layer_types=tuple(layers.get(config.pk, ()))
+        )
+        config.digest = digest(doc.to_document())
+        changed.append(config)
+    config_model.objects.bulk_update(changed, ["digest"], batch_size=1000)
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("registry", "0005_revision_source_choices"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="modelconfig",
+            name="rules",
+            field=models.CharField(
+                default="",
+                editable=False,
+                help_text="The rules (RULES_VERSION and the catalogue) the config was last validated under; empty: "
+                "unknown.",
+                max_length=64,
+            ),
+        ),
+        migrations.RunPython(plain_digests, migrations.RunPython.noop),
+    ]
