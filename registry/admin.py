@@ -6,13 +6,16 @@ import contextlib
 import io
 import math
 import zipfile
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, QuerySet
+from django.forms.formsets import BaseFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -25,7 +28,7 @@ from registry.core import CountError, catalogue, dumps, format_params
 from registry.core.diff import flat_diff
 from registry.core.document import DIGEST_RE
 from registry.core.files import parse_config_bytes
-from registry.core.planning import DTYPE_BITS, Deployment, plan_config
+from registry.core.planning import DTYPE_BITS, Deployment, Plan, plan_config
 from registry.forms import (
     CompareForm,
     ImportForm,
@@ -38,6 +41,16 @@ from registry.forms import (
 )
 from registry.models import ConfigRevision, LayerType, ModelConfig
 from registry.services import Source
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations
+
+
+class LayerTypeCount(TypedDict):
+    """The changelist's annotation (ModelConfigAdmin.get_queryset)."""
+
+    layer_type_count: int
+
 
 HF_URL = "https://huggingface.co/{}"
 # The plan chart's contexts: from 1k tokens (an eighth of a shorter context) up to the config's, two per doubling.
@@ -68,6 +81,11 @@ def byte_size(value: int | None) -> dict[str, Any] | None:
     return {"bytes": value, "human": human, "exact": f"{value:,} bytes"}
 
 
+def _weight_bytes(plan: Plan) -> int | None:
+    """The whole model's weights of a plan, None when it has errors."""
+    return plan.outputs.weight_bytes if plan.outputs is not None else None
+
+
 def chart_contexts(top: int) -> list[int]:
     """Log-spaced context lengths ending at ``top``."""
     start = CHART_START if top >= 8 * CHART_START else max(1, top // 8)
@@ -88,9 +106,9 @@ def plan_panel(config: ModelConfig, form: PlanForm) -> dict[str, Any]:
     panel: dict[str, Any] = {
         "form": form,
         "context_length": context_length,
-        "weights": [(dtype, byte_size(p.outputs and p.outputs.weight_bytes)) for dtype, p in by_dtype.items()],
-        "kv_per_token": byte_size(bf16 and bf16.kv_cache.bytes_per_token),
-        "state_per_sequence": byte_size(bf16 and bf16.kv_cache.state_bytes_per_sequence),
+        "weights": [(dtype, byte_size(_weight_bytes(p))) for dtype, p in by_dtype.items()],
+        "kv_per_token": byte_size(bf16.kv_cache.bytes_per_token if bf16 is not None else None),
+        "state_per_sequence": byte_size(bf16.kv_cache.state_bytes_per_sequence if bf16 is not None else None),
         "cache_rules": [(row.name, row.cache_rule) for row in by_dtype["bf16"].layers],
         "chart_context": context_length or CHART_DEFAULT_CONTEXT,
         "context_text": f"{context_length:,} tokens"
@@ -111,7 +129,7 @@ def plan_panel(config: ModelConfig, form: PlanForm) -> dict[str, Any]:
         panel["issues"] = issues
         return panel
     devices = [plan.outputs.device for plan in points if plan.outputs is not None]
-    fit = top.outputs and top.outputs.fit
+    fit = top.outputs.fit if top.outputs is not None else None
     assert fit is not None  # the form always asks for a device
     panel["notes"] = top.notes
     panel["usable"] = byte_size(fit.usable_bytes)
@@ -164,8 +182,9 @@ class LayerClassFilter(admin.SimpleListFilter):
         return [(name, name) for name in catalogue.names()]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value():
-            return selectors.with_layer_class(queryset, self.value())
+        class_name = self.value()
+        if class_name:
+            return selectors.with_layer_class(queryset, class_name)
         return queryset
 
 
@@ -250,7 +269,7 @@ class ModelConfigAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="Layer types", ordering="layer_type_count")
-    def layer_type_count(self, obj: ModelConfig) -> int:
+    def layer_type_count(self, obj: WithAnnotations[ModelConfig, LayerTypeCount]) -> int:
         return obj.layer_type_count
 
     @admin.display(description="Total params", ordering="total_params")
@@ -294,9 +313,10 @@ class ModelConfigAdmin(admin.ModelAdmin):
         if obj is not None and obj.pk is not None and not add:
             # The saved config, not the instance a rejected POST has changed in memory.
             saved = selectors.config_with_layers(pk=obj.pk) if request.method == "POST" else obj
-            context["plan"] = plan_panel(saved, PlanForm(request.GET))
-            # The panel's GET form keeps the admin's own query parameters (_changelist_filters, _popup).
-            context["plan"]["kept_query"] = [(k, v) for k, v in request.GET.items() if k.startswith("_")]
+            if saved is not None:  # None: deleted by another write since the page's POST was read
+                context["plan"] = plan_panel(saved, PlanForm(request.GET))
+                # The panel's GET form keeps the admin's own query parameters (_changelist_filters, _popup).
+                context["plan"]["kept_query"] = [(k, v) for k, v in request.GET.items() if k.startswith("_")]
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: ModelConfig | None = None) -> tuple[str, ...]:
@@ -364,7 +384,9 @@ class ModelConfigAdmin(admin.ModelAdmin):
             self.message_user(request, f"Not saved: {listing}", messages.ERROR)
             return HttpResponseRedirect(request.get_full_path())
 
-    def construct_change_message(self, request: HttpRequest, form: Any, formsets: Any, add: bool) -> Any:
+    def construct_change_message(
+        self, request: HttpRequest, form: forms.Form, formsets: Iterable[BaseFormSet[Any]], add: bool = False
+    ) -> list[dict[str, dict[str, list[str]]]]:
         # The inline formsets are not saved themselves (see save_related); history is in ConfigRevision.
         return super().construct_change_message(request, form, [], add)
 
@@ -466,14 +488,14 @@ class ModelConfigAdmin(admin.ModelAdmin):
         configs = list(selectors.with_layers(queryset).order_by("model_id"))
         if len(configs) == 1:
             response = HttpResponse(dumps(configs[0].to_document()), content_type="application/json; charset=utf-8")
-            response["Content-Disposition"] = content_disposition_header(True, f"{configs[0].model_id}.json")
+            response["Content-Disposition"] = _attachment(f"{configs[0].model_id}.json")
             return response
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
             for config in configs:
                 archive.writestr(f"{config.model_id}.json", dumps(config.to_document()))
         response = HttpResponse(buffer.getvalue(), content_type="application/zip")
-        response["Content-Disposition"] = content_disposition_header(True, "model-configs.zip")
+        response["Content-Disposition"] = _attachment("model-configs.zip")
         return response
 
     # ---- import and history views --------------------------------------------------------------
@@ -577,7 +599,8 @@ class ModelConfigAdmin(admin.ModelAdmin):
         """Every kept version of the config: who, when, how, and what changed; each one restorable."""
         obj = self.get_object(request, object_id)
         if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            # Django's own answer to a missing object (a message, then the admin index): private, not in the stubs.
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         if not self.has_view_or_change_permission(request, obj):
             raise PermissionDenied
         current = obj.to_document()
@@ -618,7 +641,8 @@ class ModelConfigAdmin(admin.ModelAdmin):
             return HttpResponseNotAllowed(["POST"])
         obj = self.get_object(request, object_id)
         if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            # As in history_view: Django's private answer to a missing object.
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         if not self.has_change_permission(request, obj):
             raise PermissionDenied
         revision = selectors.revision_of(obj.model_id, revision_id)
@@ -662,14 +686,11 @@ class ModelConfigAdmin(admin.ModelAdmin):
         """The configs whose latest revision is a deletion: when, by whom, and a Recover button."""
         if not self.has_view_or_change_permission(request):
             raise PermissionDenied
-        rows = [
-            {
-                "revision": revision,
-                "name": revision.before.get("name"),
-                "total": params(revision.before.get("total_params")),
-            }
-            for revision in selectors.deleted_revisions()
-        ]
+        rows = []
+        for revision in selectors.deleted_revisions():
+            before = revision.before
+            assert before is not None  # a deletion keeps the document it removed
+            rows.append({"revision": revision, "name": before.get("name"), "total": params(before.get("total_params"))})
         context = {
             **self.admin_site.each_context(request),
             "title": "Deleted model configs",
@@ -701,11 +722,21 @@ class ModelConfigAdmin(admin.ModelAdmin):
         return HttpResponseRedirect(reverse("admin:registry_modelconfig_change", args=[result.config.pk]))
 
 
+def _attachment(filename: str) -> str:
+    """The Content-Disposition header of a download named ``filename``."""
+    header = content_disposition_header(True, filename)
+    assert header is not None  # None only when neither an attachment nor a filename
+    return header
+
+
 def _listing(issues: Any) -> str:
     """Issues as one line, as ``ConfigRejected`` gives them."""
     return "; ".join(str(i) for i in issues)
 
 
-def _about(subject: str, text: str) -> str:
-    """A message about an id or a path, which must keep its case (the admin capitalizes messages)."""
+def _about(subject: str | None, text: str) -> str:
+    """A message about an id or a path, which must keep its case (the admin capitalizes messages).
+
+    ``subject`` is an outcome's model_id, None only for a config gone before the selection was read.
+    """
     return format_html("<code>{}</code>: {}", subject, text)

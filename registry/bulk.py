@@ -30,6 +30,14 @@ def gc_paused() -> Iterator[None]:
         gc.enable()
 
 
+def concrete_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """The field ``name`` (or attname) of ``model`` that has a column: not a reverse relation or a generic key."""
+    field = model._meta.get_field(name)
+    if not isinstance(field, models.Field):
+        raise TypeError(f"{model._meta.label}.{name} is not a concrete field")
+    return field
+
+
 def reserve_ids(model: type[models.Model], n: int) -> list[int]:
     """``n`` fresh primary keys from the table's sequence (PostgreSQL), so rows can refer to them before insert."""
     meta = model._meta
@@ -55,7 +63,7 @@ def insert_rows(
     alias = router.db_for_write(model)
     connection = connections[alias]
     meta = model._meta
-    field_objs = [meta.get_field(name) for name in fields]
+    field_objs = [concrete_field(model, name) for name in fields]
     if connection.vendor != "postgresql":
         objs = [
             model(
@@ -63,7 +71,7 @@ def insert_rows(
             )
             for row in rows
         ]
-        model.objects.using(alias).bulk_create(objs, batch_size=500)
+        model._default_manager.using(alias).bulk_create(objs, batch_size=500)
         return [obj.pk for obj in objs] if return_ids else []
     json_columns = [i for i, f in enumerate(field_objs) if isinstance(f, models.JSONField)]
     columns = [f.column for f in field_objs]

@@ -205,6 +205,15 @@ def stale_message(model_id: str, *, shown_again: bool = False, outcome: str = "y
     return f"{text} Open it again to see the current version, then make your change there."
 
 
+def _construct_instance_only(form: forms.BaseModelForm[Any]) -> None:
+    """A model form's _post_clean without the model's validation: the form's values set on its instance."""
+    try:
+        form.instance = construct_instance(form, form.instance, form._meta.fields, form._meta.exclude)
+    except ValidationError as exc:
+        # What Django's own _post_clean does with these errors; _update_errors is private, not in the stubs.
+        form._update_errors(exc)  # type: ignore[attr-defined]
+
+
 class ModelConfigForm(forms.ModelForm):
     """A config's own fields; the whole document is validated by the layer-type formset's clean()."""
 
@@ -232,7 +241,8 @@ class ModelConfigForm(forms.ModelForm):
             self.fields["base_digest"].initial = self.instance.digest
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # Django's returns self.cleaned_data; the stubs allow None (an override may return nothing)
+        cleaned = self.cleaned_data
         base = cleaned.get("base_digest")
         # A plain read, for an early message: the save passes base_digest to config_upsert as
         # if_match, which checks it again under the row lock (ModelConfigAdmin.save_related).
@@ -257,10 +267,7 @@ class ModelConfigForm(forms.ModelForm):
     def _post_clean(self) -> None:
         # Model.full_clean() would re-run the CHECK constraints, repeating the core's messages as
         # anonymous non-field errors; the core judges values (formset clean), uniqueness is above.
-        try:
-            self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
-        except ValidationError as exc:
-            self._update_errors(exc)
+        _construct_instance_only(self)
 
 
 class LayerTypeForm(forms.ModelForm):
@@ -362,10 +369,7 @@ class LayerTypeForm(forms.ModelForm):
 
     def _post_clean(self) -> None:
         # As for ModelConfigForm: the core judges values and names, so no CHECK or unique checks here.
-        try:
-            self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
-        except ValidationError as exc:
-            self._update_errors(exc)
+        _construct_instance_only(self)
 
 
 class LayerTypeFormSet(BaseInlineFormSet):
@@ -402,7 +406,8 @@ class LayerTypeFormSet(BaseInlineFormSet):
         """The forms that make up layer_types, in the order of their position fields (then as shown)."""
         live = []
         for index, form in enumerate(self.forms):
-            if self.can_delete and self._should_delete_form(form):
+            # _should_delete_form (the row's DELETE box) is BaseFormSet's, private and not in the stubs.
+            if self.can_delete and self._should_delete_form(form):  # type: ignore[attr-defined]
                 continue
             if index >= self.initial_form_count() and not form.has_changed():
                 continue
@@ -522,7 +527,11 @@ class MultipleFileField(forms.FileField):
 class ImportForm(forms.Form):
     """Upload config files; they are validated and written as loadconfigs does: all of them, or none."""
 
-    files = MultipleFileField(label="JSON files", help_text="One or several <model_id>.json files.")
+    # The field named "files" (the page's input name) is not the form's files: the form's metaclass moves declared
+    # fields into base_fields, so self.files stays the uploads. The stubs see a clash with BaseForm.files.
+    files = MultipleFileField(  # type: ignore[assignment]
+        label="JSON files", help_text="One or several <model_id>.json files."
+    )
     recompute = forms.BooleanField(
         required=False, help_text="Replace stale derived values (parameter_count, totals) instead of failing."
     )
@@ -564,7 +573,8 @@ class ImportHFForm(forms.Form):
         return value
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # returns cleaned_data, as above
+        cleaned = self.cleaned_data
         has_file = cleaned.get("config_file") is not None
         has_text = bool((cleaned.get("config_text") or "").strip())
         if has_file == has_text:
@@ -653,7 +663,8 @@ class PlanForm(forms.Form):
         super().__init__(data, prefix=self.PREFIX)
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()  # returns cleaned_data, as above
+        cleaned = self.cleaned_data
         if self.errors:
             return cleaned
         deployment, issues = parse_deployment(

@@ -9,6 +9,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
+from registry.bulk import concrete_field
 from registry.core.planning import StackConfig, StackRow
 from registry.models import ConfigRevision, LayerType, ModelConfig
 
@@ -20,8 +21,8 @@ def stored_version(model_id: str) -> tuple[int, str, datetime] | None:
     """
     meta = ModelConfig._meta
     q = connection.ops.quote_name
-    columns = ", ".join(q(meta.get_field(f).column) for f in ("id", "digest", "updated"))
-    sql = f"SELECT {columns} FROM {q(meta.db_table)} WHERE {q(meta.get_field('model_id').column)} = %s"
+    columns = ", ".join(q(concrete_field(ModelConfig, f).column) for f in ("id", "digest", "updated"))
+    sql = f"SELECT {columns} FROM {q(meta.db_table)} WHERE {q(concrete_field(ModelConfig, 'model_id').column)} = %s"
     with connection.cursor() as cursor:
         cursor.execute(sql, [model_id])
         return cursor.fetchone()

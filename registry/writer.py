@@ -80,7 +80,7 @@ def write(writes: Sequence[Write], *, deletes: Sequence[Delete] = (), user: Any 
             stored = selectors.with_layers(ModelConfig.objects.filter(pk__in=missing))
             befores = {c.pk: c.to_document() for c in stored}
             for w in updates:
-                if w.before is None:
+                if w.before is None and w.pk is not None:  # every update has a pk: this narrows it
                     w.before = befores[w.pk]
         rows = []
         for w in updates:

@@ -79,6 +79,7 @@ class HistoryListView(RegistryAPIView):
     def get(self, request: Any, model_id: str) -> Any:
         paginator = StrictLimitOffsetPagination()
         page = paginator.paginate_queryset(revisions_of(model_id), request, view=self)
+        assert page is not None  # None only without a limit, and StrictLimitOffsetPagination always has one
         if paginator.count == 0:
             raise exceptions.NotFound("No history for this model_id.")
         return paginator.get_paginated_response([revision_item(request, r) for r in page])
@@ -97,6 +98,7 @@ class RevisionDetailView(RegistryAPIView):
     def get(self, request: Any, model_id: str, revision: str) -> Any:
         found = get_revision(model_id, revision)
         document = found.after if found.after is not None else found.before
+        assert document is not None  # a revision keeps the document after it, or for a deletion the one before
         return Response({**revision_item(request, found), "document": in_order(document)})
 
 

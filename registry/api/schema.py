@@ -16,7 +16,8 @@ from registry.api.serializers import ErrorSerializer
 from registry.core import catalogue, plan_parameters
 from registry.core.counts import BIGINT_MAX
 from registry.core.examples import llama_like
-from registry.core.validation import MAX_NAME_LENGTH, MODEL_ID_CHARS, MODEL_ID_PATTERN, RESERVED_MODEL_IDS
+from registry.core.keys import RESERVED_MODEL_IDS
+from registry.core.validation import MAX_NAME_LENGTH, MODEL_ID_CHARS, MODEL_ID_PATTERN
 
 
 class RegistryAutoSchema(AutoSchema):

@@ -156,7 +156,9 @@ class IssueSerializer(serializers.Serializer):
 
 
 class ErrorSerializer(serializers.Serializer):
-    errors = IssueSerializer(many=True)
+    # Fields named as Serializer/Field attributes the stubs declare (errors, required, source, fields) carry the API's
+    # keys; DRF's metaclass moves declared fields off the class, so at runtime they override nothing.
+    errors = IssueSerializer(many=True)  # type: ignore[assignment]  # a declared field, see above
 
 
 # Keys a document holds only when they have a value; list items leave them out the same way.
@@ -305,8 +307,9 @@ def parameter_breakdown(doc: ConfigDoc) -> dict[str, Any]:
             "formula": layer_class.formula_text,
         }
         if layer_class.has_experts:
-            row["active_parameter_count"] = layer_class.active_parameter_count(layer.specs)
-            row["active_subtotal"] = layer.count * row["active_parameter_count"]
+            active = layer_class.active_parameter_count(layer.specs)
+            row["active_parameter_count"] = active
+            row["active_subtotal"] = layer.count * active
         rows.append(row)
     out["layer_types"] = rows
     return out
@@ -314,7 +317,7 @@ def parameter_breakdown(doc: ConfigDoc) -> dict[str, Any]:
 
 class ValidationReportSerializer(serializers.Serializer):
     valid = serializers.BooleanField()
-    errors = IssueSerializer(many=True)
+    errors = IssueSerializer(many=True)  # type: ignore[assignment]  # a declared field (see ErrorSerializer)
     warnings = IssueSerializer(many=True)
     recomputed = IssueSerializer(many=True, help_text="Stale derived values replaced (with ?recompute=true).")
     counts = ParameterBreakdownSerializer(allow_null=True, help_text="The derived counts, when valid.")
@@ -337,7 +340,9 @@ class LayerClassSerializer(serializers.Serializer):
 
     name = serializers.CharField()
     description = serializers.CharField()
-    required = SpecSerializer(many=True, help_text="Specs every layer type of this class must give.")
+    required = SpecSerializer(  # type: ignore[assignment]  # a declared field (see ErrorSerializer)
+        many=True, help_text="Specs every layer type of this class must give."
+    )
     optional = SpecSerializer(many=True, help_text="Specs it may give.")
     metadata = serializers.SerializerMethodField(help_text="Specs any class may carry (not architecture).")
     parallelism = serializers.SerializerMethodField(help_text="Supported ways to split the layer across devices.")
@@ -361,8 +366,9 @@ class LayerClassSerializer(serializers.Serializer):
         return cache_text(layer_class)
 
     @extend_schema_field(SpecSerializer(many=True))
-    def get_metadata(self, layer_class: LayerClass) -> list[dict[str, str]]:
-        return SpecSerializer(catalogue.METADATA_SPECS, many=True).data
+    def get_metadata(self, layer_class: LayerClass) -> list[dict[str, Any]]:
+        # What SpecSerializer(..., many=True) builds, which the stubs do not model.
+        return serializers.ListSerializer(catalogue.METADATA_SPECS, child=SpecSerializer()).data
 
     @extend_schema_field(
         serializers.ListField(child=serializers.ChoiceField(choices=[p.value for p in catalogue.Parallelism]))
@@ -422,7 +428,9 @@ class PlanSerializer(serializers.Serializer):
 
     model_id = serializers.CharField()
     deployment = PlanDeploymentSerializer()
-    errors = IssueSerializer(many=True, help_text="Why this config cannot be planned so (non-dividing degrees).")
+    errors = IssueSerializer(  # type: ignore[assignment]  # a declared field (see ErrorSerializer)
+        many=True, help_text="Why this config cannot be planned so (non-dividing degrees)."
+    )
     notes = serializers.ListField(child=serializers.CharField(), help_text="What the figures leave out.")
     # The figures (PlanFigures), absent from a plan with errors.
     locals().update({f.key: _output_field(f, required=False) for f in output_fields(PlanFigures)})
@@ -446,7 +454,9 @@ class RevisionSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(min_value=1)
     action = serializers.ChoiceField(choices=ConfigRevision.Action.choices)
-    source = serializers.ChoiceField(choices=ConfigRevision.Source.choices, help_text="What wrote it.")
+    source = serializers.ChoiceField(  # type: ignore[assignment]  # a declared field (see ErrorSerializer)
+        choices=ConfigRevision.Source.choices, help_text="What wrote it."
+    )
     user = serializers.CharField(allow_null=True, help_text="The acting user's username; null for commands.")
     created = serializers.DateTimeField()
     changed = serializers.ListField(
@@ -494,7 +504,9 @@ class LayerTypeSideSerializer(serializers.Serializer):
 
 class LayerTypeChangeSerializer(serializers.Serializer):
     name = serializers.CharField()
-    fields = ValueChangeSerializer(many=True, help_text="class and count, where they differ.")
+    fields = ValueChangeSerializer(  # type: ignore[assignment]  # a declared field (see ErrorSerializer)
+        many=True, help_text="class and count, where they differ."
+    )
     specs = ValueChangeSerializer(many=True, help_text="The specs that differ (parameter_count aside).")
     parameter_count = DeltaSerializer(help_text="Parameters of one layer.")
     subtotal = DeltaSerializer(help_text="count × parameter_count.")

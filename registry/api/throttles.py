@@ -19,7 +19,9 @@ from rest_framework.throttling import BaseThrottle, SimpleRateThrottle, UserRate
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address as DRF's throttles see it: ``REMOTE_ADDR``, or the ``NUM_PROXIES``-th address from the
     right of ``X-Forwarded-For`` when proxies are declared (django-axes uses it too, so both agree)."""
-    return BaseThrottle().get_ident(request)
+    # get_ident reads only request.headers and request.META, which a plain HttpRequest has (django-axes passes one);
+    # the stubs ask for DRF's Request.
+    return BaseThrottle().get_ident(request)  # type: ignore[arg-type]
 
 
 class ScopedRate:
@@ -28,7 +30,8 @@ class ScopedRate:
     scope: str
 
     def get_rate(self) -> str | None:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        # The stubs type the rates as numbers; DRF's are strings such as "100/hour" (parse_rate splits them).
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)  # type: ignore[return-value]
 
 
 class WriteRateThrottle(ScopedRate, UserRateThrottle):
@@ -52,25 +55,28 @@ class FailedTokenThrottle(ScopedRate, SimpleRateThrottle):
     """
 
     scope = "failed_token"
+    # Set by SimpleRateThrottle.__init__ from the rate (parse_rate): both None when the scope has no rate.
+    num_requests: int | None
+    duration: int | None
 
-    def _window(self, request: Any) -> tuple[str, float]:
+    def _window(self, request: Any, duration: int) -> tuple[str, float]:
         now = self.timer()
-        window = int(now // self.duration)
+        window = int(now // duration)
         key = self.cache_format % {"scope": self.scope, "ident": f"{self.get_ident(request)}_{window}"}
-        return key, (window + 1) * self.duration - now
+        return key, (window + 1) * duration - now
 
     def allow_request(self, request: Any, view: Any = None) -> bool:
         """Whether this address may present a token now (its failures this window are under the limit)."""
-        if self.rate is None:
+        if self.num_requests is None or self.duration is None:  # no rate
             return True
-        key, self.left = self._window(request)
+        key, self.left = self._window(request, self.duration)
         return int(self.cache.get(key, 0)) < self.num_requests
 
     def failed(self, request: Any) -> None:
         """Count one failed attempt of this address."""
-        if self.rate is None:
+        if self.duration is None:  # no rate
             return
-        key, left = self._window(request)
+        key, left = self._window(request, self.duration)
         timeout = int(left) + 1
         self.cache.add(key, 0, timeout)
         try:

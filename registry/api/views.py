@@ -52,7 +52,7 @@ from registry.api.serializers import (
 )
 from registry.core import Code, Issue, catalogue, validate_config
 from registry.core.catalogue import LayerClass
-from registry.core.planning import Deployment, parse_deployment, plan_config, plan_stacks
+from registry.core.planning import Deployment, Plan, parse_deployment, plan_config, plan_stacks
 from registry.models import ModelConfig
 from registry.selectors import planning_stacks, stored_version
 from registry.services import (
@@ -196,12 +196,14 @@ class ConfigListView(RegistryAPIView):
         if expand is None:
             rows = configs.values(*SUMMARY_MODEL_FIELDS)
             page = paginator.paginate_queryset(rows, request, view=self)
+            assert page is not None  # None only without a limit; StrictLimitOffsetPagination always has one
             prefix = request.build_absolute_uri(reverse("api:model-list"))
             return paginator.get_paginated_response(summaries(page, prefix))
         # Rows without their timestamps: the documents do not hold them, and parsing them is most
         # of the cost of loading a page.
-        page = paginator.paginate_queryset(configs.defer("created", "updated"), request, view=self)
-        bodies = documents.bodies(page)
+        config_page = paginator.paginate_queryset(configs.defer("created", "updated"), request, view=self)
+        assert config_page is not None  # as above
+        bodies = documents.bodies(config_page)
         if request.accepted_renderer.format != "json":
             return paginator.get_paginated_response([documents.parse(b) for b in bodies])
         # Splice the cached documents into the page as they are, without parsing them again.
@@ -542,7 +544,8 @@ class PlanListView(RegistryAPIView):
         if fits is not None:
             plans = [p for p in plans if p.fits == fits]  # a plan with errors never fits
         paginator = StrictLimitOffsetPagination()
-        page = paginator.paginate_queryset(plans, request, view=self)
+        # DRF pages any sequence with len() and slices; its stubs want a QuerySet.
+        page: list[Plan] | None = paginator.paginate_queryset(plans, request, view=self)  # type: ignore[arg-type]
         assert page is not None
         for plan in page:  # only the page's plans are written
             plan.errors = query_issues(plan.errors)

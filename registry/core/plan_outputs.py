@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import Any, overload
 
 from registry.core.plan_parameters import Mode
 
@@ -152,11 +152,19 @@ def output_fields(cls: type) -> tuple[OutputField, ...]:
     )  # fmt: skip
 
 
-def to_dict(value: Any) -> Any:
+Output = PlanDeployment | PlanDevice | PlanKVCache | PlanFlops | PlanFit | PlanLayer | PlanFigures
+
+
+@overload
+def to_dict(value: Output) -> dict[str, Any]: ...
+@overload
+def to_dict(value: list[PlanLayer]) -> list[dict[str, Any]]: ...
+def to_dict(value: Output | list[PlanLayer]) -> dict[str, Any] | list[dict[str, Any]]:
     """An output (or a list of them) as JSON-ready dicts: keys in field order, ``omit_none`` fields left out."""
     if isinstance(value, list):
         return [to_dict(v) for v in value]
-    return _writer(type(value))(value)
+    cls: type = type(value)  # as ``type``: mypy takes no type[X] for Hashable (as lru_cache wants)
+    return _writer(cls)(value)
 
 
 @cache
@@ -177,7 +185,8 @@ def _writer(cls: type) -> Callable[[Any], dict[str, Any]]:
         body.append(f"    if x is not None: {put}" if f.omit_none else f"    {put}")
     body.append("    return d")
     exec("\n".join(body), namespace)  # the source is built from the fields above, never from input
-    return namespace["write"]
+    write: Callable[[Any], dict[str, Any]] = namespace["write"]
+    return write
 
 
 OUTPUTS = (PlanDeployment, PlanDevice, PlanKVCache, PlanFlops, PlanFit, PlanLayer, PlanFigures)

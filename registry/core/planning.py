@@ -29,11 +29,11 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from registry.core import catalogue, counts
 from registry.core.catalogue import LayerKind
@@ -147,7 +147,11 @@ def plan_config(document: Mapping[str, Any], deployment: Deployment) -> Plan:
     return plan_stacks([config], rows, deployment, detail=True)[0]
 
 
-def _ceil_div(a: Any, b: Any) -> Any:
+@overload
+def _ceil_div(a: int, b: int) -> int: ...
+@overload
+def _ceil_div(a: np.ndarray, b: int | np.ndarray) -> np.ndarray: ...
+def _ceil_div(a: int | np.ndarray, b: int | np.ndarray) -> int | np.ndarray:
     return -(-a // b)
 
 
@@ -400,13 +404,16 @@ def overflows(stack: Stack, shards: Shards, cache: Cache, weights: np.ndarray, d
 def training_states(psi: np.ndarray, d: Deployment) -> np.ndarray:
     """ZeRO's model states (mixed-precision Adam, K = 12) of the parameters ``psi``, for d.zero over d.dp."""
     dp = d.dp
+    states: np.ndarray
     if d.zero == 0:
-        return 16 * psi
-    if d.zero == 1:
-        return 4 * psi + _ceil_div(12 * psi, dp)
-    if d.zero == 2:
-        return 2 * psi + _ceil_div(14 * psi, dp)
-    return _ceil_div(16 * psi, dp)
+        states = 16 * psi
+    elif d.zero == 1:
+        states = 4 * psi + _ceil_div(12 * psi, dp)
+    elif d.zero == 2:
+        states = 2 * psi + _ceil_div(14 * psi, dp)
+    else:
+        states = _ceil_div(16 * psi, dp)
+    return states
 
 
 @dataclass(slots=True)  # built once per pass, read only
@@ -482,7 +489,8 @@ def _figures(
     heaviest = np.argmax(need, axis=1)
 
     def on_heaviest(per_stage: np.ndarray) -> list[int]:
-        return per_stage[np.arange(stack.n_configs), heaviest].tolist()
+        values: list[int] = per_stage[np.arange(stack.n_configs), heaviest].tolist()
+        return values
 
     return Figures(
         heaviest=heaviest.tolist(),
@@ -562,7 +570,7 @@ def _fill(
 
 def _fit_output(plan: Plan, i: int, total: int, fit: Fit, d: Deployment) -> PlanFit | None:
     """Config ``i``'s fit on the device (None without device_memory), with notes on its max_context."""
-    if fit.usable is None:
+    if fit.usable is None or d.device_memory is None:  # both or neither: fit() reads device_memory
         return None
     unbounded = capped = False
     max_context = None
@@ -603,7 +611,8 @@ def _window(r: StackRow) -> int:
     specs = r.specs
     if "sliding_window" not in specs and "attention_chunk_size" not in specs:
         return MAX_CONTEXT
-    return min(specs[k] for k in ("sliding_window", "attention_chunk_size") if k in specs)
+    window: int = min(specs[k] for k in ("sliding_window", "attention_chunk_size") if k in specs)
+    return window
 
 
 def _state_bits(
@@ -613,7 +622,8 @@ def _state_bits(
     ``recurrent_bits``), on one device with ``degrees``, else whole."""
     conv, _ = counts.evaluate(cols, lambda c: c.state_elements, degrees=degrees)
     recurrent, _ = counts.evaluate(cols, lambda c: c.recurrent_state_elements, degrees=degrees)
-    return conv * DTYPE_BITS[d.kv_dtype] + recurrent * recurrent_bits
+    bits: np.ndarray = conv * DTYPE_BITS[d.kv_dtype] + recurrent * recurrent_bits
+    return bits
 
 
 def _recurrent_bits(rows: Sequence[StackRow], d: Deployment) -> np.ndarray:
@@ -735,8 +745,9 @@ def _interleave(
         if len(members) < 2:
             continue
         layers, period = int(num_layers[config]), len(members)
-        phases = [rows[j].specs.get("layer_idx") for j in members]
-        if sorted(p for p in phases if p is not None) != list(range(period)):
+        layer_idx = [rows[j].specs.get("layer_idx") for j in members]
+        phases = [p for p in layer_idx if p is not None]
+        if sorted(phases) != list(range(period)):  # so none is missing: phases pairs with members
             continue
         if any(
             rows[j].count != (layers - phase + period - 1) // period for j, phase in zip(members, phases, strict=True)
@@ -775,7 +786,7 @@ def flops(stack: Stack, shards: Shards, context: np.ndarray) -> tuple[np.ndarray
 
 
 def _max_context(
-    kv_bits_at: Any,
+    kv_bits_at: Callable[[np.ndarray], np.ndarray],
     weight_bytes: np.ndarray,
     usable: int,
     owner: np.ndarray,
@@ -793,7 +804,9 @@ def _max_context(
     n_configs = weight_bytes.shape[0]
 
     def fits(tokens: np.ndarray) -> np.ndarray:
-        return (weight_bytes + _ceil_div(kv_bits_at(tokens), 8) <= usable).all(axis=1)
+        need: np.ndarray = weight_bytes + _ceil_div(kv_bits_at(tokens), 8)
+        fitting: np.ndarray = np.all(need <= usable, axis=1)  # one flag per config (need is 2-D)
+        return fitting
 
     lo = np.zeros(n_configs, dtype=np.int64)  # fits (or 0 when the weights alone do not)
     hi = bound.copy()

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from registry import health
+from registry import health, selectors
 
 
 class RegistryCommand(BaseCommand):
@@ -25,3 +25,11 @@ class RegistryCommand(BaseCommand):
         unknown = sorted(set(wanted) - set(found))
         if unknown:
             raise CommandError(f"No config with model_id: {', '.join(unknown)}")
+
+    def stored_ids(self, model_ids: list[str]) -> list[int] | None:
+        """The pks of the MODEL_IDs a command was given (all configs: None); fails naming those not stored."""
+        if not model_ids:
+            return None
+        found = selectors.config_pks(model_ids)
+        self.require_stored(model_ids, found)
+        return list(found.values())

@@ -6,26 +6,14 @@ release changes a config's ETag only when it changes its document. ``rules`` sta
 validates those configs again, and ``manage.py revalidate`` re-checks and stamps them all.
 """
 
+import dataclasses
+
 from django.db import migrations, models
 
 from registry.core.document import ConfigDoc, LayerTypeDoc, digest, order_specs
 
-# The config's own columns, as this migration's models have them.
-_VALUE_FIELDS = (
-    "model_id",
-    "hf_model_id",
-    "name",
-    "hidden_size",
-    "num_layers",
-    "vocab_size",
-    "max_position_embeddings",
-    "total_params",
-    "total_params_formatted",
-    "active_params",
-    "active_params_formatted",
-    "validated",
-    "validation_notes",
-)
+# The config's own columns: ConfigDoc's fields but its layer types (mtp_params is derived from them).
+_VALUE_FIELDS = tuple(f.name for f in dataclasses.fields(ConfigDoc) if f.name != "layer_types")
 
 
 def plain_digests(apps, schema_editor):

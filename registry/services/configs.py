@@ -59,7 +59,8 @@ def config_upsert(
     ``PreconditionFailed`` (with nothing written); returns what was done otherwise.
     """
     validation = _validated(data, recompute=recompute, model_id=model_id)
-    doc_id = validation.config.model_id  # type: ignore[union-attr]
+    assert validation.config is not None  # _validated raised ConfigRejected otherwise
+    doc_id = validation.config.model_id
     try:
         with transaction.atomic():
             existing = ModelConfig.objects.select_for_update().filter(model_id=doc_id).first()
@@ -165,10 +166,9 @@ def _write_one(
         return WriteResult(existing, created=False, changed=False, validation=validation)
     if existing is not None:
         change.pk, change.before = existing.pk, before if before is not None else existing.to_document()
-    write([change], user=user, source=source)
-    return WriteResult(
-        ModelConfig.objects.get(pk=change.pk), created=existing is None, changed=True, validation=validation
-    )
+    created_pks = write([change], user=user, source=source)  # the new pk when it is a create
+    pk = existing.pk if existing is not None else created_pks[0]
+    return WriteResult(ModelConfig.objects.get(pk=pk), created=existing is None, changed=True, validation=validation)
 
 
 def config_delete(*, model_id: str, user: Any = None, source: Source = Source.API, if_match: str | None = None) -> None:

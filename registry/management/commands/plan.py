@@ -33,8 +33,12 @@ class Command(RegistryCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model_id")
         for parameter in TABLE:  # --mode, --dtype, --kv-dtype, --context, ..., --device-memory, --utilization
-            choices = {"choices": list(parameter.choices)} if parameter.choices else {}
-            parser.add_argument(parameter.option, dest=parameter.name, help=parameter.help_text, **choices)
+            parser.add_argument(
+                parameter.option,
+                dest=parameter.name,
+                help=parameter.help_text,
+                choices=list(parameter.choices) if parameter.choices else None,  # None: argparse's default
+            )
         parser.add_argument("--json", action="store_true", help="Print the API's JSON body instead of a table.")
 
     def handle(self, *args: Any, **options: Any) -> None:

@@ -6,7 +6,6 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from registry import selectors
 from registry.core import CountError
 from registry.management.base import RegistryCommand
 from registry.services import Source, recompute_counts
@@ -20,11 +19,7 @@ class Command(RegistryCommand):
         parser.add_argument("--dry-run", action="store_true", help="Report what would change without writing.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        ids = None
-        if options["model_ids"]:
-            found = selectors.config_pks(options["model_ids"])
-            self.require_stored(options["model_ids"], found)
-            ids = list(found.values())
+        ids = self.stored_ids(options["model_ids"])
         try:
             recounts = recompute_counts(config_ids=ids, dry_run=options["dry_run"], source=Source.RECOMPUTECOUNTS)
         except CountError as exc:

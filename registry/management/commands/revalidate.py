@@ -6,7 +6,6 @@ from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
 
-from registry import selectors
 from registry.management.base import RegistryCommand
 from registry.services import revalidate
 
@@ -23,11 +22,7 @@ class Command(RegistryCommand):
         parser.add_argument("--dry-run", action="store_true", help="Report without recording anything.")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        ids = None
-        if options["model_ids"]:
-            found = selectors.config_pks(options["model_ids"])
-            self.require_stored(options["model_ids"], found)
-            ids = list(found.values())
+        ids = self.stored_ids(options["model_ids"])
         accepted, refused = revalidate(config_ids=ids, dry_run=options["dry_run"])
         for recheck in refused:
             for issue in recheck.errors:
