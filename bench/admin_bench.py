@@ -54,7 +54,7 @@ def bench(args: argparse.Namespace) -> None:
     from registry.services import config_upsert
 
     call_command("migrate", verbosity=0, stdout=io.StringIO())
-    from registry.api.schema import EXAMPLE_CONFIG as base  # the small config of the API's examples
+    from registry.core.examples import EXAMPLE_CONFIG as base  # the small config of the API's examples
 
     renamed = {**base, "hf_model_id": "bench/admin-512", "model_id": "bench_admin-512"}
     at_cap = with_layer_types(renamed, MAX_LAYER_TYPES)

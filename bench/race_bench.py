@@ -45,7 +45,7 @@ import psycopg
 import requests
 from common import ROOT, bench_env, manage, recreate_database, start_gunicorn
 
-from registry.core.examples import llama_like
+from registry.core.examples import example_config
 
 MODEL_ID = "acme_race-1"
 HF_MODEL_ID = "acme/race-1"
@@ -70,18 +70,7 @@ FRESH_TRIES = 5
 
 def config(notes: str) -> dict:
     """A small valid config under MODEL_ID; ``notes`` makes each write's document its own."""
-    return llama_like(
-        hf_model_id=HF_MODEL_ID,
-        name="Acme Race 1",
-        hidden_size=64,
-        num_layers=2,
-        vocab_size=1000,
-        num_heads=4,
-        num_kv_heads=2,
-        head_dim=16,
-        intermediate_size=256,
-        validation_notes=notes,
-    )
+    return example_config(hf_model_id=HF_MODEL_ID, name="Acme Race 1", validation_notes=notes)
 
 
 @dataclass

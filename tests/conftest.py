@@ -25,7 +25,7 @@ def fixture_document(model_id: str) -> dict[str, Any]:
 
 def small_config(**overrides: Any) -> dict[str, Any]:
     """A small valid config document with no derived values (the schema's example); override top-level keys."""
-    from registry.api.schema import EXAMPLE_CONFIG
+    from registry.core.examples import EXAMPLE_CONFIG
 
     doc = copy.deepcopy(EXAMPLE_CONFIG)
     doc.update(copy.deepcopy(overrides))
@@ -115,6 +115,8 @@ PUBLISHED_ACTIVE = {
 }
 PUBLISHED = {**SEED, **IMPORTED}
 SPEC_EXAMPLE = DATA / "spec_worked_example.json"
+# The format's top-level key order, as its worked example writes it (an independent source for the tests).
+SPEC_KEY_ORDER = list(json.loads(SPEC_EXAMPLE.read_text(encoding="utf-8")))
 SPEC_EXAMPLE_ID = "meta-llama_Llama-3.3-70B-Instruct"
 
 

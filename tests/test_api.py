@@ -13,7 +13,17 @@ from registry.api.urls import urlpatterns
 from registry.core import catalogue
 from registry.core.validation import RESERVED_MODEL_IDS
 from registry.models import ModelConfig
-from tests.conftest import FIXTURE_IDS, LLAMA, MODELS_2026, SEED, fixture_document, small_config, store, store_many
+from tests.conftest import (
+    FIXTURE_IDS,
+    LLAMA,
+    MODELS_2026,
+    SEED,
+    SPEC_KEY_ORDER,
+    fixture_document,
+    small_config,
+    store,
+    store_many,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -195,20 +205,8 @@ def test_lean_read_leaves_browsers_to_drf(api, loaded_fixtures):
 # ---- the list ----------------------------------------------------------------------------------
 
 
-SUMMARY_KEYS = [
-    "model_id",
-    "hf_model_id",
-    "name",
-    "hidden_size",
-    "num_layers",
-    "vocab_size",
-    "total_params",
-    "total_params_formatted",
-    "validated",
-    "validation_notes",
-    "url",
-    "updated",
-]
+# The list's items: the format's keys without the layer types, then the item's URL and its last change.
+SUMMARY_KEYS = [key for key in SPEC_KEY_ORDER if key != "layer_types"] + ["url", "updated"]
 
 
 def test_list_items_are_summaries_with_their_url(api, loaded_fixtures):

@@ -8,21 +8,9 @@ import pytest
 
 from registry.core import digest, dumps
 from registry.core.document import order_specs
-from tests.conftest import FIXTURES, PUBLISHED, SPEC_EXAMPLE, canonical, fixture_document, small_config
+from tests.conftest import FIXTURES, PUBLISHED, SPEC_EXAMPLE, SPEC_KEY_ORDER, canonical, fixture_document, small_config
 
-TOP_LEVEL_ORDER = [
-    "model_id",
-    "hf_model_id",
-    "name",
-    "hidden_size",
-    "num_layers",
-    "vocab_size",
-    "total_params",
-    "total_params_formatted",
-    "layer_types",
-    "validated",
-    "validation_notes",
-]
+TOP_LEVEL_ORDER = SPEC_KEY_ORDER
 
 
 def test_document_keys_follow_the_format():

@@ -9,23 +9,11 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from registry.services import config_upsert
-from tests.conftest import FIXTURE_IDS, FIXTURES, N, small_config
+from tests.conftest import FIXTURE_IDS, FIXTURES, SPEC_KEY_ORDER, N, small_config
 
 pytestmark = pytest.mark.django_db
 
-TOP_LEVEL_ORDER = [
-    "model_id",
-    "hf_model_id",
-    "name",
-    "hidden_size",
-    "num_layers",
-    "vocab_size",
-    "total_params",
-    "total_params_formatted",
-    "layer_types",
-    "validated",
-    "validation_notes",
-]
+TOP_LEVEL_ORDER = SPEC_KEY_ORDER
 
 
 def dump(*args: str) -> str:

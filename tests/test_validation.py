@@ -14,6 +14,7 @@ from tests.conftest import (
     HAND_CLASSES,
     PUBLISHED,
     SPEC_EXAMPLE,
+    SPEC_KEY_ORDER,
     fixture_document,
     hand_parameter_count,
     hand_total,
@@ -218,15 +219,8 @@ def test_requires_each_top_level_key(key):
 
 def test_required_top_level_keys_are_the_formats():
     """The required keys are exactly the format's non-derived, non-optional ones."""
-    assert set(REQUIRED_TOP_LEVEL) == {
-        "model_id",
-        "hf_model_id",
-        "name",
-        "hidden_size",
-        "num_layers",
-        "vocab_size",
-        "layer_types",
-    }
+    derived_or_optional = {"total_params", "total_params_formatted", "validated", "validation_notes"}
+    assert set(REQUIRED_TOP_LEVEL) == set(SPEC_KEY_ORDER) - derived_or_optional
 
 
 def test_reports_every_missing_top_level_key_at_once():

@@ -15,7 +15,7 @@ from registry.api.pagination import StrictLimitOffsetPagination as Page
 from registry.api.serializers import ErrorSerializer
 from registry.core import catalogue, plan_parameters
 from registry.core.counts import BIGINT_MAX
-from registry.core.examples import llama_like
+from registry.core.examples import EXAMPLE_CONFIG, EXAMPLE_MODEL_ID
 from registry.core.keys import RESERVED_MODEL_IDS
 from registry.core.validation import MAX_NAME_LENGTH, MODEL_ID_CHARS, MODEL_ID_PATTERN
 
@@ -113,19 +113,6 @@ def _describe_document(schema: dict[str, Any], direction: str) -> None:
         )
 
 
-EXAMPLE_MODEL_ID = "acme_tiny-1"
-# A small valid config (derived values left out: the registry computes them).
-EXAMPLE_CONFIG: dict[str, Any] = llama_like(
-    hf_model_id="acme/tiny-1",
-    name="Acme Tiny 1",
-    hidden_size=64,
-    num_layers=2,
-    vocab_size=1000,
-    num_heads=4,
-    num_kv_heads=2,
-    head_dim=16,
-    intermediate_size=256,
-)
 EXAMPLE_PATCH: dict[str, Any] = {"validated": True, "validation_notes": "Checked against the model card."}
 
 

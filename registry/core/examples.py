@@ -83,6 +83,28 @@ def llama_like(
     }
 
 
+# The small config of the API's examples, the tests and the benches (derived values left out: the registry
+# computes them); ``example_config`` gives it under other names or notes.
+_EXAMPLE_SHAPE: dict[str, Any] = {
+    "hidden_size": 64,
+    "num_layers": 2,
+    "vocab_size": 1000,
+    "num_heads": 4,
+    "num_kv_heads": 2,
+    "head_dim": 16,
+    "intermediate_size": 256,
+}
+
+
+def example_config(*, hf_model_id: str = "acme/tiny-1", name: str = "Acme Tiny 1", **extra: Any) -> dict[str, Any]:
+    """The example's architecture under ``hf_model_id`` and ``name`` (``extra``: ``llama_like``'s other keywords)."""
+    return llama_like(hf_model_id=hf_model_id, name=name, **{**_EXAMPLE_SHAPE, **extra})
+
+
+EXAMPLE_CONFIG: dict[str, Any] = example_config()
+EXAMPLE_MODEL_ID = EXAMPLE_CONFIG["model_id"]
+
+
 def with_layer_types(document: dict[str, Any], n: int) -> dict[str, Any]:
     """``document`` (as ``llama_like`` builds it) rewritten to exactly ``n`` layer types: its embedding, then
     attention and feedforward layer types of one layer each, its norm once per sublayer and once at the end,
