@@ -8,6 +8,8 @@ Recreates a database, migrates, loads N synthetic configs (load_bench's generato
   4. ``plan_config`` once per config in a Python loop  the per-config path, on the first --loop-configs
                                                        configs, scaled linearly to all of them
   5. GET /plans/?device_memory=80GB&fits=true&limit=50 through Django's test Client (end to end)
+  6. engine=vllm against today's engine=none on an H100-SXM (each config's context), side by side, through
+     plan_stacks and GET /plans/?engine=vllm&device=H100-SXM&fits=true (and a training plan with activations)
 The ratio column is the per-config loop's (scaled) time for the same deployment over the step's time.
 It also asserts, untimed, that the vectorized plans equal the per-config ones (as_dict() without layer_types)
 for the fixtures and for the loop's configs.
@@ -33,6 +35,10 @@ from common import ROOT, bench_env, drop_database, recreate_database, write_synt
 
 CONTEXT, BATCH, MEMORY = 32768, 4, "80GB"
 PLANS_URL = f"/plans/?device_memory={MEMORY}&fits=true&limit=50"
+ENGINE_URLS = {
+    "none": "/plans/?device=H100-SXM&fits=true&limit=50",
+    "vllm": "/plans/?engine=vllm&device=H100-SXM&fits=true&limit=50",
+}
 
 
 def median_time(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -97,7 +103,7 @@ def bench(args: argparse.Namespace, url: str) -> None:
     from django.core.management import call_command
     from django.test import Client
 
-    from registry.core.planning import Deployment, parse_memory, plan_config, plan_stacks
+    from registry.core.planning import Deployment, parse_deployment, parse_memory, plan_config, plan_stacks
     from registry.models import ModelConfig
     from registry.selectors import planning_stacks
 
@@ -124,6 +130,15 @@ def bench(args: argparse.Namespace, url: str) -> None:
         # What GET /plans/?device_memory=80GB plans: each config's own context length, batch 1, tp=1.
         "GET /plans/": Deployment(device_memory=memory),
     }
+    for engine, url in ENGINE_URLS.items():
+        query = dict(
+            part.split("=") for part in url.partition("?")[2].split("&") if not part.startswith(("fits", "limit"))
+        )
+        deployments[f"engine={engine}"] = parse_deployment(query)[0]
+    deployments["training"] = parse_deployment(
+        {"mode": "training", "device": "H100-SXM", "tp": "8", "context": "4096", "recompute": "selective",
+         "sequence_parallel": "true"}
+    )[0]  # fmt: skip
 
     results: dict[str, dict[str, Any]] = {}
     checked = 0
@@ -142,7 +157,7 @@ def bench(args: argparse.Namespace, url: str) -> None:
             "loop": loop * n / subset,  # scaled linearly from `subset` configs to all n
             "loop_measured": loop,
             "errors": sum(not p.ok for p in plans),
-            "fits": sum(p.ok and p.figures["fit"]["fits"] for p in plans),
+            "fits": sum(p.ok and bool(p.fits) for p in plans),
         }
 
     client = Client()
@@ -177,12 +192,27 @@ def bench(args: argparse.Namespace, url: str) -> None:
         "per-config loop for the same deployment, planning only: no reads, no JSON)"
     )
     print(f"  (plan_stacks for GET /plans/'s deployment alone: {results['GET /plans/']['vector']:.3f} s)")
+    print("engine=vllm against today's engine=none, H100-SXM, each config's context (one vectorized pass each):")
+    print(f"{'':<52}{'none':>12}{'vllm':>12}")
+    none, vllm = results["engine=none"], results["engine=vllm"]
+    print(f"{'plan_stacks seconds':<52}{none['vector']:>12.3f}{vllm['vector']:>12.3f}")
+    print(f"{'configs/s':<52}{n / none['vector']:>12,.0f}{n / vllm['vector']:>12,.0f}")
+    print(f"{'fit (none) / will start (vllm)':<52}{none['fits']:>12,}{vllm['fits']:>12,}")
+    e2e = {}
+    for engine, engine_url in ENGINE_URLS.items():
+        assert client.get(engine_url).status_code == 200
+        e2e[engine], response = median_time(lambda u=engine_url: client.get(u), repeat)
+        assert response.status_code == 200, response.content[:500]
+    print(f"{'GET /plans/?[engine=vllm&]device=H100-SXM&fits=true':<52}{e2e['none']:>12.3f}{e2e['vllm']:>12.3f}")
+    print(f"training (selective + SP, tp=8, context 4096): plan_stacks {results['training']['vector']:.3f} s")
     print(
         f"vectorized == per-config for {len(fixture_ids)} fixtures "
         f"(and for the {subset} configs of the loop), under each of {checked} deployments"
     )
     summary = {k: {m: round(v, 4) for m, v in r.items()} for k, r in results.items()}
-    print(json.dumps({"configs": n, "read": round(read, 4), "end_to_end": round(end_to_end, 4), "plans": summary}))
+    e2e_rounded = {k: round(v, 4) for k, v in e2e.items()}
+    print(json.dumps({"configs": n, "read": round(read, 4), "end_to_end": round(end_to_end, 4), "engines": e2e_rounded,
+                      "plans": summary}))  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -30,7 +30,13 @@ def check_api_cache(app_configs: Any = None, **kwargs: Any) -> list[Error]:
 @register()
 def check_settings_types(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     """registry.E002: each REGISTRY_* setting has its type."""
-    wanted = {conf.READS_REQUIRE_AUTH: (bool, "True or False"), conf.FIXTURES_DIR: (str | Path, "a path")}
+    wanted = {
+        conf.READS_REQUIRE_AUTH: (bool, "True or False"),
+        conf.HISTORY_SHOW_USERS: (bool, "True or False"),
+        conf.FIXTURES_DIR: (str | Path, "a path"),
+        conf.MAX_FILE_BYTES: (int, "a whole number of bytes"),
+        conf.READY_CACHE_SECONDS: (int | float, "a number of seconds"),
+    }
     wanted[conf.API_CACHE] = (str, "a cache alias (a string)")
     return [
         Error(f"{setting.name} must be {what}, got {setting.get()!r}.", id="registry.E002", obj=setting.name)

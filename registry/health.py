@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 from django.contrib.staticfiles.storage import ManifestFilesMixin
@@ -12,6 +13,7 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 
+from registry import conf
 from registry.core import Code, Issue
 
 logger = logging.getLogger("registry.database")
@@ -24,7 +26,9 @@ NOTHING_WRITTEN = "Nothing was written."
 # The request attribute holding the database error a request met (read by registry.middleware).
 OUTAGE_ATTRIBUTE = "database_outage"
 
-_migrated = False  # once every migration is applied it stays so for this process: the graph is read once
+# When this process last found every migration applied (time.monotonic()); trusted for REGISTRY_READY_CACHE_SECONDS,
+# so a probe is one query most of the time, yet a database swapped for another (an empty one) is seen soon after.
+_migrated_at: float | None = None
 
 
 def note_outage(request: HttpRequest | None, exc: BaseException) -> None:
@@ -105,16 +109,18 @@ def _database_problem() -> Issue | None:
 
 
 def _migration_problem() -> Issue | None:
-    global _migrated
-    if _migrated:
+    global _migrated_at
+    now = time.monotonic()
+    if _migrated_at is not None and now - _migrated_at < conf.ready_cache_seconds():
         return None
+    _migrated_at = None
     executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if pending:
         names = ", ".join(f"{m.app_label}.{m.name}" for m, _ in pending[:5])
         more = f" and {len(pending) - 5} more" if len(pending) > 5 else ""
         return Issue("$", Code.MIGRATIONS_PENDING, f"{len(pending)} migration(s) not applied: {names}{more}")
-    _migrated = True
+    _migrated_at = now
     return None
 
 

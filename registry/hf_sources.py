@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from registry.core.files import parse_config_bytes
+from registry import conf
+from registry.core.files import is_candidate, read_config_file
 from registry.core.hf import HUB_ID_RE
-from registry.core.issues import Code, Issue
 from registry.health import first_line
 from registry.services import HFSource
 
@@ -25,12 +25,9 @@ class Found:
 
 
 def read_source(found: Found) -> HFSource:
-    """The parsed config.json of a found file (a read problem becomes the input's error)."""
-    try:
-        raw = found.path.read_bytes()
-    except OSError as exc:
-        return HFSource(str(found.path), found.hf_model_id, read_error=Issue("$", Code.UNREADABLE, str(exc)))
-    data, error = parse_config_bytes(raw)
+    """The parsed config.json of a found file (a read problem, a FIFO or device, or a file over the size cap
+    becomes the input's error)."""
+    data, error = read_config_file(found.path, conf.max_file_bytes())
     return HFSource(str(found.path), found.hf_model_id, config=data, read_error=error)
 
 
@@ -49,12 +46,12 @@ def find_in_folder(folder: Path) -> list[Found]:
             parts = repo.name.split("--")
             if len(parts) != 3:
                 continue
-            candidates = [p for p in repo.glob(f"snapshots/*/{CONFIG_NAME}") if p.is_file()]
+            candidates = [p for p in repo.glob(f"snapshots/*/{CONFIG_NAME}") if is_candidate(p)]
             if candidates:
                 newest = max(candidates, key=lambda p: (p.stat().st_mtime, str(p)))
                 found[f"{parts[1]}/{parts[2]}"] = Found(newest, f"{parts[1]}/{parts[2]}")
     if not cache_roots:
-        if (folder / CONFIG_NAME).is_file():
+        if is_candidate(folder / CONFIG_NAME):
             hf_id = f"{folder.resolve().parent.name}/{folder.resolve().name}"
             found[hf_id] = Found(folder / CONFIG_NAME, hf_id)
         for path in sorted(folder.glob(f"*/*/{CONFIG_NAME}")):
@@ -92,7 +89,7 @@ def resolve(sources: list[str], *, hf_id: str | None, download: bool) -> list[Fo
     problems: list[str] = []
     for source in sources:
         path = Path(source)
-        if path.is_file():
+        if is_candidate(path):  # a FIFO or a device too: read_source refuses it by name
             if hf_id is None:
                 problems.append(f"{source}: a config.json file needs --hf-id ORG/NAME (the repo it comes from)")
             else:

@@ -3,9 +3,11 @@
 from collections.abc import Mapping
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Coalesce, Lower
 
 from registry.core.document import ConfigDoc, LayerTypeDoc, order_specs
 from registry.core.issues import Issue
@@ -16,6 +18,7 @@ from registry.core.validation import (
     MAX_LAYER_NAME_LENGTH,
     MAX_NAME_LENGTH,
     MAX_NOTES_LENGTH,
+    MAX_SOURCE_LENGTH,
     MODEL_ID_PATTERN,
     validate_layer_type,
     validate_own_values,
@@ -68,6 +71,19 @@ class ModelConfig(models.Model):
     active_params_formatted = models.CharField(max_length=MAX_FORMATTED_LENGTH, null=True, editable=False)  # noqa: DJ001
     validated = models.BooleanField(default=False, help_text="Checked against the published model card.")
     validation_notes = models.TextField(blank=True, max_length=MAX_NOTES_LENGTH)
+    published_total_params = models.PositiveBigIntegerField(
+        "published total parameters",
+        null=True,
+        blank=True,
+        help_text="The total parameter count the model's publisher gives (optional); a warning when the derived "
+        "total disagrees.",
+    )
+    published_total_params_source = models.CharField(
+        "source of the published total",
+        max_length=MAX_SOURCE_LENGTH,
+        blank=True,
+        help_text="Where the published total comes from: a URL (the model card) or a short citation.",
+    )
     digest = models.CharField(max_length=64, editable=False, help_text="SHA-256 of the config's document: its ETag.")
     # Not part of the ETag: a release with new rules re-checks a config (loadconfigs, revalidate) without
     # changing its digest unless its document changes.
@@ -92,6 +108,10 @@ class ModelConfig(models.Model):
             models.CheckConstraint(condition=Q(vocab_size__gt=0), name="modelconfig_vocab_size_positive"),
             models.CheckConstraint(condition=Q(total_params__gt=0), name="modelconfig_total_params_positive"),
             models.CheckConstraint(
+                condition=Q(published_total_params__isnull=True) | Q(published_total_params__gt=0),
+                name="modelconfig_published_total_params_positive",
+            ),
+            models.CheckConstraint(
                 condition=Q(active_params__isnull=True) | Q(active_params__lte=F("total_params")),
                 name="modelconfig_active_params_at_most_total",
             ),
@@ -101,7 +121,17 @@ class ModelConfig(models.Model):
                 name="modelconfig_active_params_formatted_with_active_params",
             ),
         ]
-        indexes = [models.Index(fields=["total_params"]), models.Index(fields=["updated"])]
+        indexes = [
+            models.Index(fields=["total_params"]),
+            models.Index(fields=["updated"]),
+            # The list's filters (registry/api/filters.py): equality and ranges on these, and on active
+            # parameters as the list reads them (a dense config's are its total).
+            models.Index(fields=["hidden_size"], name="modelconfig_hidden_size"),
+            models.Index(fields=["num_layers"], name="modelconfig_num_layers"),
+            models.Index(fields=["vocab_size"], name="modelconfig_vocab_size"),
+            models.Index(fields=["max_position_embeddings"], name="modelconfig_context"),
+            models.Index(Coalesce("active_params", "total_params"), name="modelconfig_active_or_total"),
+        ]
 
     def __str__(self) -> str:
         return self.model_id
@@ -146,6 +176,8 @@ class LayerType(models.Model):
             models.CheckConstraint(condition=Q(count__gt=0), name="layertype_count_positive"),
             models.CheckConstraint(condition=~Q(name=""), name="layertype_name_not_empty"),
         ]
+        # The list's spec filters (selectors.with_spec): @> for equality, ? (has the key) for ranges.
+        indexes = [GinIndex(fields=["specs"], name="layertype_specs_gin")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.class_name} × {self.count})"
@@ -172,14 +204,37 @@ class LayerType(models.Model):
         return self.count * self.parameter_count
 
 
-class ConfigRevision(models.Model):
-    """A kept version of a config: who changed it, when, how, and the document before and after."""
+class Revision(models.Model):
+    """A kept version of an object: who changed it, when, how, and the document before and after."""
 
     class Action(models.TextChoices):
         CREATED = "created"
         UPDATED = "updated"
         DELETED = "deleted"
         RESTORED = "restored"
+
+    action = models.CharField(max_length=16, choices=Action.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    before = models.JSONField(null=True, blank=True)
+    after = models.JSONField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created", "-id"]
+        get_latest_by = "created"
+
+    def __str__(self) -> str:
+        return f"{self.subject} {self.action} at {self.created:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def subject(self) -> str:
+        """What the revision is of: the model_id or the device name."""
+        raise NotImplementedError
+
+
+class ConfigRevision(Revision):
+    """A kept version of a config: who changed it, when, how, and the document before and after."""
 
     class Source(models.TextChoices):
         """Where a write came from."""
@@ -192,18 +247,75 @@ class ConfigRevision(models.Model):
 
     model_id = models.CharField(max_length=MAX_ID_LENGTH)
     config = models.ForeignKey(ModelConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
-    action = models.CharField(max_length=16, choices=Action.choices)
     source = models.CharField(max_length=32, choices=Source.choices)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-    created = models.DateTimeField(auto_now_add=True)
 
-    class Meta:
-        ordering = ["-created", "-id"]
-        get_latest_by = "created"
+    class Meta(Revision.Meta):
         # A config's history, newest first: the one way revisions are read.
         indexes = [models.Index(fields=["model_id", "-created", "-id"], name="revision_history")]
 
+    @property
+    def subject(self) -> str:
+        return self.model_id
+
+
+class Device(models.Model):
+    """One accelerator of the device catalogue: its validated document (every figure with its source and date) and
+    the columns lists filter and sort on, derived from it by the services (``registry/services/devices.py``)."""
+
+    name = models.CharField(max_length=64, help_text="The device's name, e.g. H100-SXM; its aliases also find it.")
+    position = models.PositiveIntegerField(editable=False, help_text="Order in the fixture file, from 0.")
+    vendor = models.CharField(max_length=1000, editable=False)
+    memory_bytes = models.PositiveBigIntegerField(editable=False, help_text="Device memory, bytes (derived).")
+    price_per_hour = models.FloatField(editable=False, help_text="US dollars per device-hour (derived).")
+    document = models.JSONField(editable=False, help_text="The device document, as parse_device validates it.")
+    digest = models.CharField(max_length=64, editable=False, help_text="SHA-256 of the device's document: its ETag.")
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["name"], name="device_name_unique"),
+            models.CheckConstraint(condition=Q(memory_bytes__gt=0), name="device_memory_positive"),
+            models.CheckConstraint(condition=Q(price_per_hour__gte=0), name="device_price_not_negative"),
+        ]
+
     def __str__(self) -> str:
-        return f"{self.model_id} {self.action} at {self.created:%Y-%m-%d %H:%M:%S}"
+        return self.name
+
+
+class DeviceName(models.Model):
+    """Every name and alias of every device, unique across the catalogue whatever the case."""
+
+    device = models.ForeignKey(Device, on_delete=models.CASCADE, related_name="names")
+    key = models.CharField(max_length=64)
+    alias = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["device", "alias", "id"]
+        constraints = [models.UniqueConstraint(Lower("key"), name="devicename_key_unique_ci")]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class DeviceRevision(Revision):
+    """A kept version of a device: who changed it, when, how, and the document before and after."""
+
+    class Source(models.TextChoices):
+        """Where a write came from."""
+
+        API = "api"
+        ADMIN = "admin"
+        LOADCONFIGS = "loadconfigs"
+
+    name = models.CharField(max_length=64)
+    device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
+    source = models.CharField(max_length=32, choices=Source.choices)
+
+    class Meta(Revision.Meta):
+        indexes = [models.Index(fields=["name", "-created", "-id"], name="device_revision_history")]
+
+    @property
+    def subject(self) -> str:
+        return self.name

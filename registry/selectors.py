@@ -10,8 +10,10 @@ from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from registry.bulk import concrete_field
+from registry.core.devices import DeviceSpec, parse_device
 from registry.core.planning import StackConfig, StackRow
-from registry.models import ConfigRevision, LayerType, ModelConfig
+from registry.core.validation import published_total_agrees
+from registry.models import ConfigRevision, Device, LayerType, ModelConfig
 
 
 def stored_version(model_id: str) -> tuple[int, str, datetime] | None:
@@ -41,6 +43,30 @@ def config_with_layers(**lookup: Any) -> ModelConfig | None:
 def with_layer_class(configs: QuerySet[ModelConfig], class_name: str) -> QuerySet[ModelConfig]:
     """The configs of ``configs`` with a layer type of class ``class_name``."""
     return configs.filter(Exists(LayerType.objects.filter(config=OuterRef("pk"), class_name=class_name)))
+
+
+def with_published_mismatch(configs: QuerySet[ModelConfig], mismatch: bool = True) -> QuerySet[ModelConfig]:
+    """The configs of ``configs`` whose derived total disagrees with their published total (the core's rule,
+    ``published_total_agrees``), or with ``mismatch`` false the others (those without a published total too)."""
+    rows = ModelConfig.objects.filter(published_total_params__isnull=False).values_list(
+        "pk", "total_params", "published_total_params"
+    )
+    pks = [pk for pk, total, published in rows if not published_total_agrees(total, published)]
+    return configs.filter(pk__in=pks) if mismatch else configs.exclude(pk__in=pks)
+
+
+def with_spec(configs: QuerySet[ModelConfig], name: str, op: str, value: Any) -> QuerySet[ModelConfig]:
+    """The configs of ``configs`` with a layer type whose spec ``name`` compares by ``op`` (exact, gte, lte, gt,
+    lt) with ``value``; an optional spec left out of a layer type matches nothing.
+
+    Both forms can use the GIN index on LayerType.specs: ``@>`` (containment) for exact, ``?`` (has the key)
+    to narrow the rows a comparison reads.
+    """
+    if op == "exact":
+        match = Q(specs__contains={name: value})
+    else:
+        match = Q(specs__has_key=name) & Q(**{f"specs__{name}__{op}": value})
+    return configs.filter(Exists(LayerType.objects.filter(match, config=OuterRef("pk"))))
 
 
 def config_pks(model_ids: Iterable[str]) -> dict[str, int]:
@@ -98,3 +124,17 @@ def deleted_revisions() -> QuerySet[ConfigRevision]:
         .exclude(Exists(ModelConfig.objects.filter(model_id=OuterRef("model_id"))))
         .select_related("user")
     )
+
+
+def device_catalogue() -> dict[str, DeviceSpec]:
+    """Every device of the catalogue by its name and by each of its aliases, from the database (one query).
+
+    Nothing until the catalogue is loaded (``manage.py loadconfigs`` loads ``fixtures/devices/devices.json``): the
+    planner then knows no device, rather than figures the database does not hold.
+    """
+    out: dict[str, DeviceSpec] = {}
+    for document in Device.objects.order_by("position", "name").values_list("document", flat=True):
+        spec, _ = parse_device(document)
+        if spec is not None:  # every stored document was validated by the services
+            out.update((key, spec) for key in (spec.name, *spec.aliases))
+    return out

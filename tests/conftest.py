@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import socket
+import subprocess
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +22,51 @@ FIXTURE_IDS = sorted(p.stem for p in FIXTURES.glob("*.json"))
 N = len(FIXTURE_IDS)
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 free right now, for a server a test starts."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def came_up(
+    process: subprocess.Popen[Any],
+    probe: Callable[[], object],
+    refused: type[Exception] | tuple[type[Exception], ...],
+    *,
+    tries: int,
+    pause: float,
+) -> bool:
+    """Whether ``probe()`` answered (raised none of ``refused``) before ``process`` exited or ``tries`` ran out."""
+    for _ in range(tries):
+        try:
+            probe()
+            return True
+        except refused:
+            if process.poll() is not None:
+                return False
+            time.sleep(pause)
+    return False
+
+
 def fixture_document(model_id: str) -> dict[str, Any]:
     """One of the shipped fixture files, parsed."""
     return json.loads((FIXTURES / f"{model_id}.json").read_text())
+
+
+def stack_of(documents: list[dict[str, Any]]) -> tuple[list[Any], list[Any]]:
+    """The configs and layer rows ``planning.plan_stacks`` takes, for these documents (config i's rows say i)."""
+    from registry.core.planning import StackConfig, StackRow
+
+    configs = [StackConfig(d["model_id"], d["num_layers"], d.get("max_position_embeddings")) for d in documents]
+    rows = [
+        StackRow(
+            i, lt["name"], lt["class"], lt["count"], {k: v for k, v in lt["specs"].items() if k != "parameter_count"}
+        )
+        for i, d in enumerate(documents)
+        for lt in d["layer_types"]
+    ]
+    return configs, rows
 
 
 def small_config(**overrides: Any) -> dict[str, Any]:
@@ -62,11 +108,19 @@ def config_data() -> dict[str, Any]:
 
 
 @pytest.fixture
-def loaded_fixtures(db) -> None:
-    """The four shipped configs in the database, through loadconfigs."""
+def loaded_fixtures(db, device_catalogue) -> None:
+    """The shipped configs in the database, through loadconfigs, and the device catalogue the planner reads."""
     from django.core.management import call_command
 
     call_command("loadconfigs", str(FIXTURES), verbosity=0)
+
+
+@pytest.fixture
+def device_catalogue(db) -> None:
+    """The device catalogue (fixtures/devices/devices.json) in the database, as loadconfigs loads it."""
+    from registry.services.devices import load_device_fixture
+
+    load_device_fixture()
 
 
 # ---- helpers added for the registry-core tests ---------------------------------------------------
@@ -115,8 +169,11 @@ PUBLISHED_ACTIVE = {
 }
 PUBLISHED = {**SEED, **IMPORTED}
 SPEC_EXAMPLE = DATA / "spec_worked_example.json"
-# The format's top-level key order, as its worked example writes it (an independent source for the tests).
-SPEC_KEY_ORDER = list(json.loads(SPEC_EXAMPLE.read_text(encoding="utf-8")))
+# The format's key orders, as its worked example writes them (an independent source for the tests): top-level
+# keys, and the spec keys of its first layer type (a GroupedQueryAttentionLayer: parameter_count last).
+_SPEC_EXAMPLE_DOCUMENT = json.loads(SPEC_EXAMPLE.read_text(encoding="utf-8"))
+SPEC_KEY_ORDER = list(_SPEC_EXAMPLE_DOCUMENT)
+SPEC_GQA_SPEC_ORDER = list(_SPEC_EXAMPLE_DOCUMENT["layer_types"][0]["specs"])
 SPEC_EXAMPLE_ID = "meta-llama_Llama-3.3-70B-Instruct"
 
 

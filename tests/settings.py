@@ -4,6 +4,9 @@ import os
 
 import dj_database_url
 
+# The tests run the development configuration, as manage.py starts it (pytest-django turns DEBUG off in each test).
+os.environ.setdefault("DEBUG", "true")
+
 from registry.settings import *  # noqa: F403
 
 DATABASES = {

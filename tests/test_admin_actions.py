@@ -199,7 +199,7 @@ def test_mark_validated_refuses_a_config_breaking_the_rules(admin_client):
 
 @pytest.mark.django_db
 def test_curation_actions_need_the_change_permission(client, django_user_model):
-    """Staff who may only view configs are offered export, not the actions that write."""
+    """Staff who may only view configs are offered export and compare, not the actions that write."""
     from django.contrib.auth.models import Permission
 
     user = django_user_model.objects.create_user("viewer", password="pw", is_staff=True)
@@ -207,7 +207,7 @@ def test_curation_actions_need_the_change_permission(client, django_user_model):
     client.force_login(user)
     services.config_upsert(data=small_config())
     choices = [value for value, _ in client.get(CHANGELIST).context["action_form"].fields["action"].choices]
-    assert [c for c in choices if c] == ["export_json"]
+    assert [c for c in choices if c] == ["export_json", "compare_side_by_side"]
 
 
 @pytest.mark.django_db

@@ -9,7 +9,7 @@ from django.test import Client
 from django.urls import reverse
 
 from registry import services
-from registry.admin import history as admin_history
+from registry.admin import pages as admin_pages
 from registry.core import diff
 from registry.models import ConfigRevision, ModelConfig
 from tests.conftest import LLAMA, change_url, form_data, row, small_config
@@ -135,7 +135,7 @@ def test_only_the_latest_write_is_the_current_version(admin_client, loaded_fixtu
 
 def test_the_history_page_uses_the_core_diff():
     """The admin keeps no diff engine of its own."""
-    assert admin_history.flat_diff is diff.flat_diff
+    assert admin_pages.flat_diff is diff.flat_diff
 
 
 # ---- deleted configs -------------------------------------------------------------------------------------

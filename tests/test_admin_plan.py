@@ -24,7 +24,7 @@ LLAMA_KV_PER_TOKEN = 327680
 
 
 @pytest.fixture
-def configs(db) -> None:
+def configs(db, device_catalogue) -> None:
     call_command("loadconfigs", str(FIXTURES), verbosity=0)
 
 
@@ -53,7 +53,8 @@ def test_chart_contexts_are_log_spaced_up_to_the_context():
 
 @pytest.mark.django_db
 def test_panel_shows_whole_model_weights_per_dtype_and_kv_per_token(admin_client, configs):
-    """Weights per dtype in GB with the exact bytes on hover; the KV cache per token in bf16; no context given."""
+    """Weights per dtype in GiB (powers of 1024, as devices count) with the exact bytes on hover; the KV cache
+    per token in bf16; no context given."""
     response = page(admin_client, LLAMA)
     assert response.status_code == 200
     panel = response.context["plan"]
@@ -63,9 +64,9 @@ def test_panel_shows_whole_model_weights_per_dtype_and_kv_per_token(admin_client
     assert weights["fp32"] == 2 * LLAMA_BF16 and weights["fp8"] == weights["int8"] == LLAMA_BF16 // 2
     assert panel["kv_per_token"]["bytes"] == LLAMA_KV_PER_TOKEN
     html = response.content.decode()
-    assert '<span class="bytes" title="141,107,412,992 bytes" data-bytes="141107412992">141.11 GB</span>' in html
-    assert 'title="35,276,853,248 bytes" data-bytes="35276853248">35.28 GB</span>' in html
-    assert 'title="327,680 bytes" data-bytes="327680">327.68 KB</span>' in html
+    assert '<span class="bytes" title="141,107,412,992 bytes" data-bytes="141107412992">131.42 GiB</span>' in html
+    assert 'title="35,276,853,248 bytes" data-bytes="35276853248">32.85 GiB</span>' in html
+    assert 'title="327,680 bytes" data-bytes="327680">320.00 KiB</span>' in html
     assert "not given (the chart goes to 131,072 tokens)" in html
 
 
@@ -84,7 +85,7 @@ def test_chart_data_by_default_one_h100_tp1_bf16_batch1(admin_client, configs):
     data = chart_data(response)
     assert data is not None
     assert (data["device"], data["tp"], data["dtype"], data["kv_dtype"], data["batch"]) == (
-        "H100-80GB",
+        "H100-SXM",
         1,
         "bf16",
         "bf16",
@@ -191,7 +192,8 @@ def test_form_renders_outside_the_change_form_with_defaults_and_kept_query(admin
     html = response.content.decode()
     assert '<form id="plan-form" method="get" action="#plan" novalidate></form>' in html
     assert re.search(r'<select name="plan-device" form="plan-form" id="id_plan-device">', html)
-    assert '<option value="H100-80GB" selected>H100-80GB (85.9 GB)</option>' in html
+    assert '<option value="H100-SXM" selected>H100-SXM (80 GiB)</option>' in html
+    assert '<option value="H100-80GB">H100-80GB (= H100-SXM)</option>' in html  # the old name, an alias
     assert re.search(r'<input type="number" name="plan-tp" value="1" form="plan-form"', html)
     assert '<input type="hidden" name="_changelist_filters" value="validated__exact=1" form="plan-form">' in html
     # The change form itself does not carry the panel's fields: saving the page posts none of them.
@@ -228,3 +230,44 @@ def test_view_only_staff_see_the_panel(client, django_user_model, configs):
     client.force_login(user)
     data = chart_data(page(client, LLAMA, tp="4"))
     assert data["tp"] == 4 and data["weight_bytes"][0] < LLAMA_BF16 // 3
+
+
+def speed_data(response: Any) -> dict[str, Any] | None:
+    """The speed chart's series as the page hands them to plan_speed.js, or None without them."""
+    match = re.search(
+        r'<script id="plan-speed-data" type="application/json">(.*?)</script>', response.content.decode(), re.S
+    )
+    return json.loads(match.group(1)) if match else None
+
+
+@pytest.mark.django_db
+def test_speed_chart_is_the_estimate_as_concurrency_grows_with_the_cost_line(admin_client, api, configs):
+    """Tokens/s per device against TPOT at concurrency 1 to 256 (and the form's), each point the API's
+    performance at that concurrency; the cost line is the form's concurrency's."""
+    query = {"device": "H200", "tp": "2", "dtype": "fp8", "isl": "2048", "osl": "512", "concurrency": "24"}
+    response = page(admin_client, LLAMA, **query)
+    data = speed_data(response)
+    assert data is not None and data["device"] == "H200-SXM"
+    levels = [p["concurrency"] for p in data["points"]]
+    assert levels == [1, 2, 4, 8, 16, 24, 32, 64, 128, 256]
+    tpots = [p["tpot_ms"] for p in data["points"]]
+    assert tpots == sorted(tpots)  # more requests in flight, slower tokens
+    for point in data["points"][::3]:
+        api_query = "&".join(f"{k}={v}" for k, v in {**query, "concurrency": point["concurrency"]}.items())
+        expected = api.get(f"/models/{LLAMA}/plan?{api_query}").json()["performance"]
+        assert point["tpot_ms"] == expected["tpot_ms"]
+        assert point["tokens_per_second_per_device"] == expected["output_tokens_per_second_per_device"]
+        assert point["cost_per_million_output_tokens"] == expected["cost_per_million_output_tokens"]
+        assert point["fits"] is expected["fits"]
+    at = api.get(f"/models/{LLAMA}/plan?" + "&".join(f"{k}={v}" for k, v in query.items())).json()["performance"]
+    html = response.content.decode()
+    assert f"${at['cost_per_million_output_tokens']:.4f} per million output tokens" in html
+    assert f"TPOT {at['tpot_ms']:.2f} ms (excludes the first token)" in html
+    assert '<canvas id="plan-speed-chart"' in html and "registry/plan_speed.js" in html
+
+
+@pytest.mark.django_db
+def test_speed_fields_refuse_bad_values_at_their_field(admin_client, configs):
+    response = page(admin_client, LLAMA, isl="0")
+    assert any("expected an integer from 1 to" in e for e in response.context["plan"]["form"].errors["isl"])
+    assert speed_data(response) is None

@@ -200,7 +200,7 @@ def test_context_length_is_optional_and_positive(admin_client, llama):
     data["max_position_embeddings"] = 0
     response = admin_client.post(change_url(llama), data)
     assert [e.code for e in response.context["adminform"].form.errors.as_data()["max_position_embeddings"]] == [
-        "min_value"
+        "not_positive"
     ]
 
     data["max_position_embeddings"] = ""

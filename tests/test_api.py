@@ -205,8 +205,19 @@ def test_lean_read_leaves_browsers_to_drf(api, loaded_fixtures):
 # ---- the list ----------------------------------------------------------------------------------
 
 
-# The list's items: the format's keys without the layer types, then the item's URL and its last change.
-SUMMARY_KEYS = [key for key in SPEC_KEY_ORDER if key != "layer_types"] + ["url", "updated"]
+# The list's items: the format's keys without the layer types, then the item's URL and its last change; the
+# published total and its source (absent from the worked example) before validated, as a document has them.
+_PUBLISHED = ["published_total_params", "published_total_params_source"]
+SUMMARY_KEYS = [
+    *(
+        k
+        for key in SPEC_KEY_ORDER
+        if key != "layer_types"
+        for k in ([*_PUBLISHED, key] if key == "validated" else [key])
+    ),
+    "url",
+    "updated",
+]
 
 
 def test_list_items_are_summaries_with_their_url(api, loaded_fixtures):

@@ -51,7 +51,7 @@ def test_nulls_json_and_pre_encoded_json():
 def test_a_copy_that_breaks_a_constraint_is_djangos_integrity_error():
     """COPY's errors are Django's (so the services map them), and the transaction rolls back."""
     config_row()
-    row = ["acme_tiny-1", "acme/tiny-1", "x", 1, 1, 1, None, 1, "1", None, None, False, "", "0" * 64]
+    row = ["acme_tiny-1", "acme/tiny-1", "x", 1, 1, 1, None, 1, "1", None, None, None, "", False, "", "0" * 64]
     fields = (*CONFIG_VALUE_KEYS, "digest")
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_rows(ModelConfig, fields, [row])

@@ -6,7 +6,6 @@ import json
 import os
 import re
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -30,7 +29,15 @@ from registry_client import (
     load_model_config,
 )
 
-from tests.conftest import FIXTURES, ROOT, fixture_document, small_config, subprocess_database_url
+from tests.conftest import (
+    FIXTURES,
+    ROOT,
+    came_up,
+    fixture_document,
+    free_port,
+    small_config,
+    subprocess_database_url,
+)
 
 LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
 MISTRAL = "mistralai_Mistral-7B-v0.1"
@@ -38,12 +45,6 @@ SECRET = secrets.token_urlsafe(50)
 UNREACHABLE_DB = "postgres://registry:registry@127.0.0.1:1/registry"
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -78,14 +79,14 @@ class Server:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        for _ in range(200):
-            try:
-                urllib.request.urlopen(f"{self.url}/healthz", timeout=1).read()
-                return self
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.05)
+        if came_up(
+            self.process,
+            lambda: urllib.request.urlopen(f"{self.url}/healthz", timeout=1).read(),
+            OSError,
+            tries=200,
+            pause=0.05,
+        ):
+            return self
         self.stop()
         raise AssertionError(f"gunicorn did not start:\n{self.log.read_text()}")
 

@@ -35,3 +35,11 @@ def test_a_setting_of_the_wrong_type_is_registry_e002(settings):
     settings.REGISTRY_READS_REQUIRE_AUTH = "yes"
     found = [(e.id, e.obj) for e in checks.run_checks()]
     assert found == [("registry.E002", "REGISTRY_READS_REQUIRE_AUTH")]
+
+
+def test_history_show_users_is_a_bool_or_registry_e002(settings):
+    """REGISTRY_HISTORY_SHOW_USERS defaults to False (anonymous readers see no usernames); a string is refused."""
+    del settings.REGISTRY_HISTORY_SHOW_USERS
+    assert conf.history_shows_users_to_anonymous() is False
+    settings.REGISTRY_HISTORY_SHOW_USERS = "yes"
+    assert [(e.id, e.obj) for e in checks.run_checks()] == [("registry.E002", "REGISTRY_HISTORY_SHOW_USERS")]

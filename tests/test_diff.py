@@ -81,6 +81,12 @@ def test_compare_llama_70b_with_405b():
             {"key": "name", "a": "Meta Llama 3.3 70B Instruct", "b": "Meta Llama 3.1 405B Instruct"},
             h,
             {"key": "num_layers", "a": 80, "b": 126},
+            {"key": "published_total_params", "a": 70_600_000_000, "b": 405_000_000_000},
+            {
+                "key": "published_total_params_source",
+                "a": a["published_total_params_source"],
+                "b": b["published_total_params_source"],
+            },
             {"key": "validation_notes", "a": a["validation_notes"], "b": b["validation_notes"]},
         ],
         "layer_types": {

@@ -8,7 +8,16 @@ import pytest
 
 from registry.core import digest, dumps
 from registry.core.document import order_specs
-from tests.conftest import FIXTURES, PUBLISHED, SPEC_EXAMPLE, SPEC_KEY_ORDER, canonical, fixture_document, small_config
+from tests.conftest import (
+    FIXTURES,
+    PUBLISHED,
+    SPEC_EXAMPLE,
+    SPEC_GQA_SPEC_ORDER,
+    SPEC_KEY_ORDER,
+    canonical,
+    fixture_document,
+    small_config,
+)
 
 TOP_LEVEL_ORDER = SPEC_KEY_ORDER
 
@@ -25,14 +34,7 @@ def test_document_keys_follow_the_format():
     out = canonical(scrambled)
     assert list(out) == TOP_LEVEL_ORDER
     assert [list(lt) for lt in out["layer_types"]] == [["name", "class", "count", "specs"]] * len(doc["layer_types"])
-    assert list(out["layer_types"][0]["specs"]) == [
-        "layer_idx",
-        "hidden_size",
-        "num_heads",
-        "num_kv_heads",
-        "head_dim",
-        "parameter_count",
-    ]
+    assert list(out["layer_types"][0]["specs"]) == SPEC_GQA_SPEC_ORDER
     assert list(out["layer_types"][3]["specs"]) == ["vocab_size", "hidden_size", "parameter_count"]
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from registry.services import config_upsert
-from tests.conftest import FIXTURE_IDS, FIXTURES, SPEC_KEY_ORDER, N, small_config
+from tests.conftest import FIXTURE_IDS, FIXTURES, SPEC_GQA_SPEC_ORDER, SPEC_KEY_ORDER, N, small_config
 
 pytestmark = pytest.mark.django_db
 
@@ -82,14 +82,7 @@ def test_file_text_is_in_the_format(tmp_path):
     doc = json.loads(text)
     assert list(doc) == TOP_LEVEL_ORDER
     assert list(doc["layer_types"][0]) == ["name", "class", "count", "specs"]
-    assert list(doc["layer_types"][0]["specs"]) == [
-        "layer_idx",
-        "hidden_size",
-        "num_heads",
-        "num_kv_heads",
-        "head_dim",
-        "parameter_count",
-    ]
+    assert list(doc["layer_types"][0]["specs"]) == SPEC_GQA_SPEC_ORDER
     assert text == json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
     assert text.splitlines()[1] == '  "model_id": "acme_tiny-1",'
     assert (doc["total_params"], doc["total_params_formatted"]) == (187200, "187.2K")

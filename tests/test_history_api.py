@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
@@ -47,8 +49,9 @@ def deleted(edited) -> ConfigRevision:
 # ---- GET /models/{model_id}/history -------------------------------------------------------------------
 
 
-def test_history_lists_revisions_newest_first(api, edited):
+def test_history_lists_revisions_newest_first(api, edited, settings):
     """Each revision with its id, action, source, user (username or null), time, changed paths and URL."""
+    settings.REGISTRY_HISTORY_SHOW_USERS = True
     response = api.get(HISTORY)
     assert response.status_code == 200
     body = response.json()
@@ -67,6 +70,23 @@ def test_history_lists_revisions_newest_first(api, edited):
     assert (first["id"], first["action"], first["source"], first["user"]) == (created.pk, "created", "api", None)
     assert first["changed"][:3] == ["model_id", "hf_model_id", "name"]
     assert "layer_types[attention].specs.num_kv_heads" in first["changed"]
+
+
+def test_anonymous_readers_see_no_usernames(api, edited):
+    """By default an anonymous reader gets null for every revision's user, in the list and in a revision."""
+    updated = ConfigRevision.objects.get(model_id=TINY, action="updated")
+    assert updated.user is not None and updated.user.username == "writer"
+    assert [r["user"] for r in api.get(HISTORY).json()["results"]] == [None, None]
+    detail = api.get(revision_url(updated)).json()
+    assert detail["user"] is None and "writer" not in json.dumps(detail)
+
+
+def test_authenticated_readers_see_usernames(edited):
+    """A reader with a token sees who made each revision (null only for commands and services)."""
+    reader = token_client(user_with("reader", "view_modelconfig"))
+    assert [r["user"] for r in reader.get(HISTORY).json()["results"]] == ["writer", None]
+    updated = ConfigRevision.objects.get(model_id=TINY, action="updated")
+    assert reader.get(revision_url(updated)).json()["user"] == "writer"
 
 
 def test_history_pages_with_limit_and_offset(api, edited):
@@ -185,13 +205,24 @@ def test_restore_with_a_stale_if_match_is_412(writer, edited):
     assert ConfigRevision.objects.filter(model_id=TINY).count() == 2
 
 
-def test_restore_without_if_match_and_of_the_current_version(writer, edited):
-    """Without If-Match the restore is unguarded; restoring the current version changes nothing."""
+def test_restore_without_if_match_is_428_and_writes_nothing(writer, edited):
+    """A restore of a stored config needs If-Match: without it, 428 precondition_required, nothing written (it
+    would overwrite whatever was written since the caller read the config)."""
     created = ConfigRevision.objects.get(model_id=TINY, action="created")
-    assert writer.post(restore_url(created)).status_code == 200
-    assert ModelConfig.objects.get(model_id=TINY).name == "Acme Tiny 1"
+    response = writer.post(restore_url(created))
+    assert response.status_code == 428
+    assert error_codes(response) == [("header.If-Match", "precondition_required")]
+    assert ModelConfig.objects.get(model_id=TINY).digest == edited.digest
+
+
+def test_restore_of_the_current_version_changes_nothing(writer, edited):
+    """Restoring the version that is already stored writes no revision."""
+    created = ConfigRevision.objects.get(model_id=TINY, action="created")
+    assert writer.post(restore_url(created), HTTP_IF_MATCH=f'"{edited.digest}"').status_code == 200
+    config = ModelConfig.objects.get(model_id=TINY)
+    assert config.name == "Acme Tiny 1"
     count = ConfigRevision.objects.filter(model_id=TINY).count()
-    assert writer.post(restore_url(created)).status_code == 200
+    assert writer.post(restore_url(created), HTTP_IF_MATCH=f'"{config.digest}"').status_code == 200
     assert ConfigRevision.objects.filter(model_id=TINY).count() == count
 
 
@@ -219,7 +250,7 @@ def test_restore_goes_through_validation(writer, edited):
     created = ConfigRevision.objects.get(model_id=TINY, action="created")
     created.after["layer_types"][0]["specs"]["num_kv_heads"] = 3
     created.save()
-    response = writer.post(restore_url(created))
+    response = writer.post(restore_url(created), HTTP_IF_MATCH=f'"{edited.digest}"')
     assert response.status_code == 400
     assert ("layer_types[0].specs.num_kv_heads", "heads_not_divisible") in error_codes(response)
     assert ModelConfig.objects.get(model_id=TINY).digest == edited.digest
@@ -234,7 +265,7 @@ def test_restore_permissions(api, edited):
     adder = token_client(user_with("adder", "add_modelconfig"))
     assert adder.post(restore_url(created)).status_code == 403
     changer = token_client(user_with("changer", "change_modelconfig"))
-    assert changer.post(restore_url(created)).status_code == 200
+    assert changer.post(restore_url(created), HTTP_IF_MATCH=f'"{edited.digest}"').status_code == 200
     services.config_delete(model_id=TINY, source="api")
     deletion = ConfigRevision.objects.get(model_id=TINY, action="deleted")
     assert changer.post(restore_url(deletion)).status_code == 403
@@ -315,7 +346,14 @@ def test_success_and_error_responses_match_the_schema(loaded_fixtures, edited, k
             {"If-Match": '"0123"'},
             412,
         ),
-        ("/models/{model_id}/history/{revision}/restore", "POST", {"model_id": TINY, "revision": created.pk}, {}, 200),
+        ("/models/{model_id}/history/{revision}/restore", "POST", {"model_id": TINY, "revision": created.pk}, {}, 428),
+        (
+            "/models/{model_id}/history/{revision}/restore",
+            "POST",
+            {"model_id": TINY, "revision": created.pk},
+            {"If-Match": "*"},
+            200,
+        ),
     ]
     for path, method, parameters, headers, status in calls:
         case = schema[path][method].Case(path_parameters=parameters)

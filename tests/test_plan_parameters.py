@@ -16,6 +16,7 @@ from drf_spectacular.generators import SchemaGenerator
 
 from registry.api import serializers as api_serializers
 from registry.core import plan_outputs, plan_parameters
+from registry.core.devices import load_devices
 from registry.core.issues import Code
 from registry.core.plan_parameters import BY_NAME, TABLE, Deployment, Mode, Parameter, parse_deployment
 from registry.core.planning import plan_config
@@ -40,6 +41,11 @@ def _a_valid_text(p: Parameter) -> str:
     return {"choice": p.choices[-1] if p.choices else "", "memory": "80GB", "fraction": "0.5"}.get(p.kind, "1")
 
 
+# What a workload parameter needs beside it (isl and osl go together, on a device).
+WORKLOAD = {"isl": {"osl": "1", "device": "H100-SXM"}, "osl": {"isl": "1", "device": "H100-SXM"}}
+WORKLOAD["concurrency"] = {"isl": "1", "osl": "1", "device": "H100-SXM"}
+
+
 def test_the_table_is_the_deployments_fields_with_their_defaults():
     assert {p.name for p in TABLE} == {f.name for f in dataclasses.fields(Deployment)}
     assert len(TABLE) == len(BY_NAME)
@@ -52,7 +58,7 @@ def test_the_table_is_the_deployments_fields_with_their_defaults():
 @pytest.mark.parametrize("p", [p for p in TABLE if p.kind == "integer"], ids=lambda p: p.name)
 def test_the_parser_takes_each_integer_within_its_bounds_only(p):
     low, high = p.bounds
-    mode = {"mode": "training"} if Mode.INFERENCE not in p.modes else {}
+    mode = {"mode": "training"} if Mode.INFERENCE not in p.modes else WORKLOAD.get(p.name, {})
     for text in (str(low), str(high)):
         deployment, issues = parse_deployment({p.name: text, **mode})
         assert issues == [] and getattr(deployment, p.name) == int(text)
@@ -66,10 +72,11 @@ def test_the_parser_takes_each_integer_within_its_bounds_only(p):
 
 @pytest.mark.parametrize("p", [p for p in TABLE if p.choices], ids=lambda p: p.name)
 def test_the_parser_takes_each_choice_only(p):
+    mode = {} if Mode.INFERENCE in p.modes else {"mode": "training"}
     for choice in p.choices:
-        deployment, issues = parse_deployment({p.name: choice})
-        assert issues == [] and getattr(deployment, p.name) == choice
-    _, issues = parse_deployment({p.name: "nonsense"})
+        deployment, issues = parse_deployment({p.name: choice, **mode})
+        assert issues == [] and getattr(deployment, p.name) == p.value(choice)
+    _, issues = parse_deployment({p.name: "nonsense", **mode})
     assert [(i.loc, i.code) for i in issues] == [(p.name, Code.INVALID_CHOICE)]
     assert all(choice in issues[0].msg for choice in p.choices)
 
@@ -79,7 +86,7 @@ def test_a_training_parameter_is_refused_for_inference_unless_default(p):
     text = _a_valid_text(p) if p.kind != "integer" else str(p.bounds[1])
     _, issues = parse_deployment({p.name: text})
     assert [(i.loc, i.code) for i in issues] == [(p.name, Code.NOT_FOR_INFERENCE)]
-    assert parse_deployment({p.name: str(p.default)})[1] == []
+    assert parse_deployment({p.name: p.default_text_value})[1] == []
 
 
 def test_the_fraction_and_the_memory_follow_their_bounds():
@@ -111,10 +118,14 @@ def test_the_command_has_an_option_per_parameter():
     for p in TABLE:
         action = actions[p.name]
         assert action.option_strings == [p.option] and action.help == p.help_text
-        assert list(action.choices or ()) == list(p.choices)
+        if p.choices == ("false", "true"):  # a flag: --sequence-parallel, --enforce-eager
+            assert action.const == "true" and action.nargs == 0
+        else:
+            assert list(action.choices or ()) == list(p.choices)
         assert action.default is None  # the parser's default applies, as for a query without the parameter
 
 
+@pytest.mark.django_db
 def test_the_command_names_the_option_of_a_bad_value():
     from django.core.management import CommandError, call_command
 
@@ -125,16 +136,21 @@ def test_the_command_names_the_option_of_a_bad_value():
 
 
 def test_the_admin_form_fields_are_the_tables():
-    form = PlanForm({})
-    for name in PlanForm.PARAMETERS:
+    catalogue = load_devices()
+    devices = {key: d for d in catalogue for key in (d.name, *d.aliases)}
+    form = PlanForm({}, devices)
+    for name in (*PlanForm.PARAMETERS, *PlanForm.WORKLOAD):
         p, field = BY_NAME[name], form.fields[name]
-        assert PlanForm.DEFAULTS[name] == str(p.default)
+        if name in PlanForm.PARAMETERS or p.default is not None:
+            assert PlanForm.DEFAULTS[name] == str(p.default) or name == "concurrency"
         if p.choices:
             assert [value for value, _ in field.choices] == list(p.choices)
         else:
             assert (field.widget.attrs["min"], field.widget.attrs["max"]) == p.bounds
-    assert [value for value, _ in form.fields["device"].choices] == list(plan_parameters.DEVICES)
-    too_many = PlanForm({"plan-tp": str(BY_NAME["tp"].bounds[1] + 1)})
+    # The catalogue's names, then its aliases (every memory-only name of earlier releases among them).
+    values = [value for value, _ in form.fields["device"].choices]
+    assert values[: len(catalogue)] == catalogue.names() and set(plan_parameters.DEVICES) <= set(values)
+    too_many = PlanForm({"plan-tp": str(BY_NAME["tp"].bounds[1] + 1)}, devices)
     assert not too_many.is_valid() and "expected an integer from 1 to" in too_many.errors["tp"][0]
 
 
@@ -164,12 +180,14 @@ def test_the_plan_json_is_the_output_tree_in_order():
     plan = plan_config(fixture_document(LLAMA), Deployment(tp=2, context=8192, device_memory=80 * 2**30))
     body = plan.as_dict()
     keys = lambda cls: [f.key for f in plan_outputs.output_fields(cls)]  # noqa: E731
-    assert list(body) == ["model_id", "deployment", "errors", "notes", *keys(plan_outputs.PlanFigures), "layer_types"]
+    left_out = ("budget", "training", "performance")  # engine, training, isl and osl
+    figures = [k for k in keys(plan_outputs.PlanFigures) if k not in left_out]
+    assert list(body) == ["model_id", "deployment", "errors", "notes", *figures, "layer_types"]
     assert list(body["deployment"]) == keys(plan_outputs.PlanDeployment)
     assert list(body["device"]) == [k for k in keys(plan_outputs.PlanDevice) if k != "training_state_bytes"]
     assert list(body["fit"]) == keys(plan_outputs.PlanFit)
     assert list(body["layer_types"][0]) == keys(plan_outputs.PlanLayer)
-    assert list(api_serializers.PlanSerializer().fields) == [*body]
+    assert list(api_serializers.PlanSerializer().fields) == [*list(body)[:-1], *left_out, "layer_types"]
 
 
 def test_outputs_left_out_when_none_and_null_otherwise():

@@ -10,29 +10,20 @@ import pytest
 
 from registry.core import planning
 from registry.core.issues import Code
-from registry.core.planning import DEVICES, Deployment, Mode, StackConfig, StackRow
-from tests.conftest import LLAMA, fixture_document
+from registry.core.planning import DEVICES, Deployment, Mode
+from tests.conftest import LLAMA, fixture_document, stack_of
 
 MISTRAL = "mistralai_Mistral-7B-v0.1"
 DEEPSEEK = "deepseek-ai_DeepSeek-V3"
 GPT2 = "openai-community_gpt2"
 
 
-def stack_of(model_ids: list[str]) -> tuple[list[StackConfig], list[StackRow]]:
-    documents = [fixture_document(m) for m in model_ids]
-    configs = [StackConfig(d["model_id"], d["num_layers"], d.get("max_position_embeddings")) for d in documents]
-    rows = [
-        StackRow(
-            i, lt["name"], lt["class"], lt["count"], {k: v for k, v in lt["specs"].items() if k != "parameter_count"}
-        )
-        for i, d in enumerate(documents)
-        for lt in d["layer_types"]
-    ]
-    return configs, rows
+def stack_of_ids(model_ids: list[str]) -> tuple[list[Any], list[Any]]:
+    return stack_of([fixture_document(m) for m in model_ids])
 
 
 def steps(model_ids: list[str], d: Deployment) -> dict[str, Any]:
-    configs, rows = stack_of(model_ids)
+    configs, rows = stack_of_ids(model_ids)
     stack = planning.stacking(configs, rows, d)
     shards = planning.shard_rows(stack, d)
     layout = planning.stage_layout(stack)
@@ -40,7 +31,7 @@ def steps(model_ids: list[str], d: Deployment) -> dict[str, Any]:
 
 
 def test_stacking_leaves_out_mtp_and_caps_the_stages_at_the_deepest_config():
-    configs, rows = stack_of([GPT2, DEEPSEEK])
+    configs, rows = stack_of_ids([GPT2, DEEPSEEK])
     stack = planning.stacking(configs, rows, Deployment(pp=4096))
     assert stack.stages == 61 and stack.with_mtp == {1}
     assert len(stack.rows) < len(rows) and not any("mtp" in r.name for r in stack.rows)
@@ -63,7 +54,7 @@ def test_shards_window_is_the_sliding_window():
 
 
 def test_refusals_name_each_degree():
-    configs, rows = stack_of([LLAMA, GPT2])
+    configs, rows = stack_of_ids([LLAMA, GPT2])
     d = Deployment(tp=3, ep=2, pp=13)
     stack = planning.stacking(configs, rows, d)
     issues = planning.refusals(stack, planning.shard_rows(stack, d), d)
@@ -128,7 +119,7 @@ def test_fit_is_exact_and_searches_max_context_for_inference_only():
 def test_rows_in_any_config_order_give_the_same_plans(deployment):
     """Rows config by config are summed by segments, interleaved rows row by row: the same figures."""
     model_ids = [LLAMA, MISTRAL, DEEPSEEK, GPT2]
-    configs, rows = stack_of(model_ids)
+    configs, rows = stack_of_ids(model_ids)
     by_config = [[r for r in rows if r.config == i] for i in range(len(configs))]
     interleaved = [r for group in zip(*(g + [None] * 99 for g in by_config), strict=False) for r in group if r]
     assert planning.stacking(configs, rows, deployment).segments is not None

@@ -16,14 +16,12 @@ from registry.core.planning import (
     Code,
     Deployment,
     Mode,
-    StackConfig,
-    StackRow,
     parse_deployment,
     parse_memory,
     plan_config,
     plan_stacks,
 )
-from tests.conftest import FIXTURE_IDS, LLAMA, MODELS_2026, dense_config, fixture_document
+from tests.conftest import FIXTURE_IDS, LLAMA, MODELS_2026, dense_config, fixture_document, stack_of
 
 MISTRAL = "mistralai_Mistral-7B-v0.1"
 DEEPSEEK = "deepseek-ai_DeepSeek-V3"
@@ -290,14 +288,7 @@ def test_device_memory_from_sizes_and_names(text, expected):
 def test_the_vectorized_plan_equals_the_one_config_plan(deployment):
     """plan_stacks over every fixture gives, config by config, what plan_config gives alone."""
     documents = [fixture_document(m) for m in FIXTURE_IDS]
-    configs = [StackConfig(d["model_id"], d["num_layers"], d.get("max_position_embeddings")) for d in documents]
-    rows = [
-        StackRow(
-            i, lt["name"], lt["class"], lt["count"], {k: v for k, v in lt["specs"].items() if k != "parameter_count"}
-        )
-        for i, d in enumerate(documents)
-        for lt in d["layer_types"]
-    ]
+    configs, rows = stack_of(documents)
     together = plan_stacks(configs, rows, deployment)
     for document, plan_of_many in zip(documents, together, strict=True):
         alone = plan_config(document, deployment).as_dict()

@@ -7,7 +7,6 @@ import logging
 import os
 import re
 import runpy
-import socket
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from registry.log import JsonFormatter, RequestIdFilter, current_request_id
-from tests.conftest import ROOT, manage, subprocess_database_url
+from tests.conftest import ROOT, free_port, manage, subprocess_database_url
 
 SECRET = "x7Gq2pL9vR4tY8wK1mN6bZ3cF5hJ0dS2aE7uI9oP4lQ8rT6yW1xV3nM5kB"
 # The README's production variables ("Run in production"), for a site served over HTTPS behind a proxy.
@@ -44,6 +43,18 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     # DJANGO_ALLOW_ASYNC_UNSAFE: set for the browser tests (tests/browser/conftest.py), never in production.
     for name in (*PRODUCTION_ENV, "STATIC_ROOT", "LOG_FORMAT", "DJANGO_ALLOW_ASYNC_UNSAFE"):
         monkeypatch.delenv(name, raising=False)
+
+
+def _outer_env(**extra: str) -> dict[str, str]:
+    """This process's environment (as monkeypatched) with ``extra``, without the tests' settings module."""
+    env = {**os.environ, **extra}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    return env
+
+
+def _run(args: list[str], cwd: Path, env: dict[str, str], timeout: int = 60) -> subprocess.CompletedProcess[str]:
+    """``args`` run to their end in ``cwd``: exit code and what they printed, as text."""
+    return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 # ---- fail closed ---------------------------------------------------------------------------------------------
@@ -95,15 +106,9 @@ def test_gunicorn_refuses_to_start_without_a_secret_key(monkeypatch, tmp_path):
     """gunicorn with the repo's config is production (DEBUG off by default): no SECRET_KEY, no server."""
     _clean_env(monkeypatch)
     monkeypatch.delenv("DEBUG", raising=False)
-    env = {**os.environ, "DATABASE_URL": UNREACHABLE, "PORT": str(_free_port())}
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    result = subprocess.run(
-        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "registry.wsgi"],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    env = _outer_env(DATABASE_URL=UNREACHABLE, PORT=str(free_port()))
+    result = _run(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "registry.wsgi"], tmp_path, env
     )
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stdout + result.stderr
@@ -119,6 +124,130 @@ def test_a_misspelt_switch_is_refused_not_read_as_off(monkeypatch, name):
     result = manage("check", database_url=UNREACHABLE)
     assert result.returncode != 0
     assert f"ImproperlyConfigured: {name} must be true or false" in result.stderr
+
+
+def _bare_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The environment of a start outside manage.py and gunicorn.conf.py: no DEBUG, no SECRET_KEY, no settings."""
+    env = {k: v for k, v in os.environ.items() if k not in {*PRODUCTION_ENV, "DJANGO_SETTINGS_MODULE", "LOG_FORMAT"}}
+    env.update(DATABASE_URL=UNREACHABLE, PYTHONPATH=str(ROOT), HOME=str(tmp_path), **extra)
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    return env
+
+
+# Imports registry.wsgi as any WSGI server would, then asks it for a page that does not exist.
+IMPORT_WSGI = """
+from wsgiref.util import setup_testing_defaults
+import registry.wsgi
+from django.conf import settings
+environ = {"PATH_INFO": "/admin/no-such-page/"}
+setup_testing_defaults(environ)
+body = b"".join(registry.wsgi.application(environ, lambda status, headers: None))
+print("DEBUG", settings.DEBUG, settings.SECRET_KEY.startswith("django-insecure"))
+print("technical 404" if b"Using the URLconf" in body else "plain 404")
+"""
+
+
+def test_importing_registry_wsgi_from_elsewhere_without_a_secret_key_does_not_start(tmp_path):
+    """registry.wsgi imported directly, from another directory, with no DEBUG and no SECRET_KEY: production, refused."""
+    result = _run([sys.executable, "-c", IMPORT_WSGI], tmp_path, _bare_env(tmp_path))
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: DEBUG is off (production) but SECRET_KEY is not set" in result.stderr
+
+
+def test_importing_registry_wsgi_with_a_key_runs_with_debug_off(tmp_path):
+    """With a SECRET_KEY and no DEBUG, a direct WSGI start serves with DEBUG off: no routes on a 404 page."""
+    env = _bare_env(tmp_path, SECRET_KEY=SECRET)
+    result = _run([sys.executable, "-c", IMPORT_WSGI], tmp_path, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:2] == ["DEBUG False False", "plain 404"]
+
+
+def test_gunicorn_without_the_repos_config_refuses_to_start_without_a_secret_key(tmp_path):
+    """`gunicorn registry.wsgi` from another directory, without gunicorn.conf.py: no SECRET_KEY, no server."""
+    env = _bare_env(tmp_path)
+    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{free_port()}", "--workers", "1"]
+    result = _run([*command, "--no-control-socket", "registry.wsgi"], tmp_path, env)
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stdout + result.stderr
+
+
+def readme_production_block() -> str:
+    """The variables block of the README's "Run in production", de-indented as a reader pastes it."""
+    section = (ROOT / "README.md").read_text().split("## Run in production", 1)[1]
+    block = re.search(r"```bash\n((?:[ ]*[A-Z_]+=.*\n)+)[ ]*```", section)
+    assert block, "the README's production variables block is missing"
+    return "\n".join(line.strip() for line in block.group(1).splitlines()) + "\n"
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """An env file read as `docker --env-file` and systemd's EnvironmentFile read an unquoted one.
+
+    Lines starting with # are comments; everything after the first = is the value, an inline ``# ...`` included.
+    """
+    values = {}
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith(("#", ";")):
+            name, _, value = line.partition("=")
+            values[name.strip()] = value
+    return values
+
+
+def test_the_readmes_production_block_pasted_into_an_env_file_gives_the_intended_settings(monkeypatch, tmp_path):
+    """Pasted as is into an env file, the README's variables configure HTTPS behind the proxy, not a silent mistake."""
+    env_file = tmp_path / "registry.env"
+    env_file.write_text(readme_production_block().replace("<the key generated above>", SECRET))
+    values = read_env_file(env_file)
+    assert values.pop("DATABASE_URL").startswith("postgres://")
+    assert values == PRODUCTION_ENV  # the tests' production variables are the README's
+    _clean_env(monkeypatch)
+    for name, value in values.items():
+        monkeypatch.setenv(name, value)
+    shown = "from django.conf import settings as s; print(s.SECURE_PROXY_SSL_HEADER, s.ALLOWED_HOSTS, s.DEBUG)"
+    result = manage("shell", "-v0", "-c", shown, database_url=UNREACHABLE)
+    assert result.stdout.strip() == "('HTTP_X_FORWARDED_PROTO', 'https') ['registry.example.com'] False", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto,https   # your proxy sets it"),
+        ("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto https"),
+        ("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto,https,http"),
+        ("ALLOWED_HOSTS", "registry.example.com  # the public name"),
+        ("ALLOWED_HOSTS", "registry.example.com internal.example.com"),
+        ("CSRF_TRUSTED_ORIGINS", "registry.example.com"),
+        ("SECURE_HSTS_SECONDS", "31536000 # a year"),
+        ("SECURE_SSL_REDIRECT", "true # behind the proxy"),
+        ("X_FRAME_OPTIONS", "deny"),
+        ("SECURE_REFERRER_POLICY", "same-origin # default"),
+        ("SECRET_KEY", SECRET + "  # from the vault"),
+        ("DATABASE_URL", "postgres://registry:registry@127.0.0.1:1/registry  # the primary"),
+    ],
+)
+def test_a_malformed_or_commented_value_stops_the_start_with_its_name(monkeypatch, name, value):
+    """A value an env file garbled (an inline comment) or a malformed structured value: ImproperlyConfigured, named."""
+    _clean_env(monkeypatch)
+    for var, production in PRODUCTION_ENV.items():
+        monkeypatch.setenv(var, production)
+    monkeypatch.setenv(name, value)
+    result = _run([sys.executable, str(ROOT / "manage.py"), "check"], ROOT, _outer_env(), timeout=120)
+    assert result.returncode != 0
+    assert f"django.core.exceptions.ImproperlyConfigured: {name} " in result.stderr, result.stderr[-2000:]
+
+
+def test_a_secret_key_holding_hashes_is_not_a_comment(monkeypatch):
+    """Django's generated keys use '#' too: a key starting with or holding one (no space before it) is a key."""
+    _clean_env(monkeypatch)
+    monkeypatch.setenv("DEBUG", "false")
+    monkeypatch.setenv("SECRET_KEY", "#" + SECRET + "#(-_=+)")
+    result = manage(
+        "shell",
+        "-v0",
+        "-c",
+        "from django.conf import settings; print(len(settings.SECRET_KEY))",
+        database_url=UNREACHABLE,
+    )
+    assert result.stdout.strip() == str(len(SECRET) + 8), result.stderr
 
 
 def test_proxy_ssl_header_is_read_as_header_and_value(monkeypatch):
@@ -257,12 +386,6 @@ urlpatterns = [path("boom/", boom), *project]
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Served:
     def __init__(self, base: str, log: Path, home: Path) -> None:
         self.base, self.log, self.home = base, log, home
@@ -287,7 +410,7 @@ def served(django_db_setup, django_db_blocker, tmp_path_factory) -> Iterator[Ser
     (tmp / "boom_urls.py").write_text(BOOM_URLS)
     with django_db_blocker.unblock():
         database_url = subprocess_database_url()
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in {*PRODUCTION_ENV, "LOG_FORMAT", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(
         DEBUG="false",

@@ -397,21 +397,24 @@ def test_rejects_a_model_id_that_is_not_hf_model_id_with_underscores():
 @pytest.mark.parametrize("model_id", ["acme/tiny-1", "acme tiny", "acme_tiny+1", "acmé", "a:b"])
 def test_rejects_model_id_characters_outside_the_allowed_set(model_id):
     """model_id holds only A-Za-z0-9._- (it is a file name and a URL segment)."""
-    result = validate_config(small_config(model_id=model_id, hf_model_id=model_id.replace("_", "/")))
+    result = validate_config(small_config(model_id=model_id))
     assert issues(result) == [("model_id", Code.MODEL_ID_CHARACTERS)]
 
 
 @pytest.mark.parametrize("model_id", ["validate", ".", "..", "..."])
 def test_rejects_model_ids_a_url_cannot_name(model_id):
     """An API route's name or an id of dots only would make /models/<id> point elsewhere."""
-    result = validate_config(small_config(model_id=model_id, hf_model_id=model_id))
+    result = validate_config(small_config(model_id=model_id))
     assert issues(result) == [("model_id", Code.MODEL_ID_RESERVED)]
 
 
-@pytest.mark.parametrize("model_id", ["validated", "validate.v2", ".hidden", "a..b"])
-def test_accepts_ids_that_only_resemble_reserved_ones(model_id):
-    """Only the exact reserved names and dots-only ids are refused."""
-    assert validate_config(small_config(model_id=model_id, hf_model_id=model_id)).ok
+@pytest.mark.parametrize("hf_model_id", ["acme/validate", "validate/v2", "acme/.hidden", "a/..", "acme/a..b"])
+def test_accepts_ids_that_only_resemble_reserved_ones(hf_model_id):
+    """Only the exact reserved names and dots-only ids are refused (a Hub id's model_id is never one)."""
+    model_id = hf_model_id.replace("/", "_")
+    result = validate_config(small_config(model_id=model_id, hf_model_id=hf_model_id))
+    assert result.ok or issues(result) == [("hf_model_id", Code.INVALID_HF_ID)]
+    assert result.ok == (hf_model_id in ("acme/validate", "validate/v2", "acme/a..b"))
 
 
 def test_accepts_every_allowed_model_id_character():
@@ -677,8 +680,9 @@ def test_the_specs_worked_example_is_valid_as_it_is():
 
 @pytest.mark.parametrize("model_id", sorted(PUBLISHED))
 def test_each_fixture_is_valid_under_its_file_name(model_id):
-    """Each shipped fixture passes every rule, with no warnings and nothing recomputed."""
+    """Each shipped fixture passes every rule, with no warnings (but a published total that counts what the format
+    leaves out, tests/test_trust.py) and nothing recomputed."""
     result = validate_config(fixture_document(model_id), filename=f"{model_id}.json")
     assert result.ok, result.errors
-    assert result.warnings == []
+    assert all(issue.code == Code.PUBLISHED_TOTAL_MISMATCH for issue in result.warnings)
     assert (result.config.total_params, result.config.total_params_formatted) == PUBLISHED[model_id]

@@ -2,26 +2,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from django.contrib import admin, messages
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from registry import selectors, services
 from registry.admin.display import about, params
-from registry.core.diff import flat_diff
+from registry.admin.pages import RevisionsAdmin, render_page
 from registry.core.document import DIGEST_RE
 from registry.forms import CompareForm, stale_message
 from registry.models import ConfigRevision, ModelConfig
 from registry.services import Source
 
 
-class ConfigHistory(admin.ModelAdmin):
+class ConfigHistory(RevisionsAdmin):
     """The history, restore, deleted and recover pages of ModelConfigAdmin, and their URLs."""
+
+    revisions_template = "admin/registry/modelconfig/revisions.html"
 
     def get_urls(self) -> list[Any]:
         info = f"{self.opts.app_label}_{self.opts.model_name}"
@@ -32,67 +34,30 @@ class ConfigHistory(admin.ModelAdmin):
                 self.admin_site.admin_view(self.recover_view),
                 name=f"{info}_recover",
             ),
-            path(
-                "<path:object_id>/history/<int:revision_id>/restore/",
-                self.admin_site.admin_view(self.restore_view),
-                name=f"{info}_restore",
-            ),
             *super().get_urls(),
         ]
 
-    def history_view(self, request: HttpRequest, object_id: str, extra_context: dict | None = None) -> HttpResponse:
-        """Every kept version of the config: who, when, how, and what changed; each one restorable."""
-        obj = self.get_object(request, object_id)
-        if obj is None:
-            # Django's own answer to a missing object (a message, then the admin index): private, not in the stubs.
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
-        if not self.has_view_or_change_permission(request, obj):
-            raise PermissionDenied
-        current = obj.to_document()
-        revisions = []
-        found_current = False
-        # Newest first: the current version is the latest write that produced it, never a deletion,
-        # and not an older write that happened to produce the same document.
-        for revision in selectors.revisions_of(obj.model_id):
-            is_current = not found_current and revision.after is not None and revision.after == current
-            found_current = found_current or is_current
-            revisions.append(
-                {
-                    "revision": revision,
-                    "diff": flat_diff(revision.before, revision.after),
-                    "current": is_current,
-                }
-            )
+    def revisions(self, obj: ModelConfig) -> Iterable[ConfigRevision]:
+        return selectors.revisions_of(obj.model_id)
+
+    def revision(self, obj: ModelConfig, revision_id: int) -> ConfigRevision | None:
+        return selectors.revision_of(obj.model_id, revision_id)
+
+    def document(self, obj: ModelConfig) -> dict[str, Any]:
+        return obj.to_document()
+
+    def object_missing(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        # Django's own answer to a missing object (a message, then the admin index): private, not in the stubs.
+        return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
+
+    def history_context(self, request: HttpRequest, obj: ModelConfig, current: dict[str, Any]) -> dict[str, Any]:
+        """The form comparing the config with another, and its comparison."""
         compare_form = CompareForm(request.GET if "compare" in request.GET else None, current=obj.model_id)
         comparison = compare_form.comparison(current) if compare_form.is_valid() else None
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"History: {obj}",
-            "subtitle": None,
-            "opts": self.opts,
-            "object": obj,
-            "revisions": revisions,
-            "compare_form": compare_form,
-            "comparison": comparison,
-            "can_restore": self.has_change_permission(request, obj),
-            "has_view_permission": True,
-            **(extra_context or {}),
-        }
-        return TemplateResponse(request, "admin/registry/modelconfig/revisions.html", context)
+        return {"compare_form": compare_form, "comparison": comparison}
 
-    def restore_view(self, request: HttpRequest, object_id: str, revision_id: int) -> HttpResponse:
-        """Write a past version back through the same validation as any save (POST only)."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
-        obj = self.get_object(request, object_id)
-        if obj is None:
-            # As in history_view: Django's private answer to a missing object.
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
-        if not self.has_change_permission(request, obj):
-            raise PermissionDenied
-        revision = selectors.revision_of(obj.model_id, revision_id)
-        if revision is None:
-            raise Http404(f"No revision {revision_id} of {obj.model_id}.")
+    def restore(self, request: HttpRequest, obj: ModelConfig, revision: ConfigRevision) -> HttpResponse:
+        """Through the same validation as any save, over the version the history page was opened on only."""
         base = request.POST.get("base_digest", "")
         if not DIGEST_RE.fullmatch(base):
             # Not the history page's own form (it always sends the digest it showed): no blind overwrite.
@@ -136,16 +101,8 @@ class ConfigHistory(admin.ModelAdmin):
             before = revision.before
             assert before is not None  # a deletion keeps the document it removed
             rows.append({"revision": revision, "name": before.get("name"), "total": params(before.get("total_params"))})
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Deleted model configs",
-            "subtitle": None,
-            "opts": self.opts,
-            "rows": rows,
-            "can_recover": self.has_add_permission(request),
-            "has_view_permission": True,
-        }
-        return TemplateResponse(request, "admin/registry/modelconfig/deleted.html", context)
+        context = {"title": "Deleted model configs", "rows": rows, "can_recover": self.has_add_permission(request)}
+        return render_page(self, request, "admin/registry/modelconfig/deleted.html", context)
 
     def recover_view(self, request: HttpRequest, revision_id: int) -> HttpResponse:
         """Re-create a deleted config from its deletion's document, through the write path (POST only)."""

@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from registry import selectors
 from registry.core import catalogue, format_params
-from registry.forms import LayerTypeForm, LayerTypeFormSet
+from registry.core.validation import MAX_LAYER_TYPES
+from registry.forms import JsonIntegerField, LayerTypeForm, LayerTypeFormSet
 from registry.models import LayerType, ModelConfig
+
+# The admin's integer model fields typed as the JSON format writes integers (its defaults keep their widgets).
+JSON_INTEGER_OVERRIDES: dict[type[models.Field], dict[str, Any]] = {
+    models.IntegerField: {"form_class": JsonIntegerField},
+    models.BigIntegerField: {"form_class": JsonIntegerField},
+}
 
 
 class LayerClassFilter(admin.SimpleListFilter):
@@ -25,9 +33,12 @@ class LayerClassFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
         class_name = self.value()
-        if class_name:
-            return selectors.with_layer_class(queryset, class_name)
-        return queryset
+        if not class_name:
+            return queryset
+        if catalogue.get(class_name) is None:
+            # No config has a layer of a class the catalogue lacks; and such text (a NUL) may not reach the database.
+            return queryset.none()
+        return selectors.with_layer_class(queryset, class_name)
 
 
 class LayerTypeInline(admin.TabularInline):
@@ -37,7 +48,10 @@ class LayerTypeInline(admin.TabularInline):
     template = "admin/registry/modelconfig/layer_types_inline.html"
     fields = ("position", "name", "class_name", "count", "per_layer", "subtotal")
     readonly_fields = ("per_layer", "subtotal")
+    formfield_overrides = JSON_INTEGER_OVERRIDES
     extra = 0
+    # The page's "Add another" stops at the document's cap; a forged larger TOTAL_FORMS is refused unread.
+    max_num = MAX_LAYER_TYPES
 
     def get_extra(self, request: HttpRequest, obj: ModelConfig | None = None, **kwargs: Any) -> int:
         return 0 if obj else 1

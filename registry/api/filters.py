@@ -6,19 +6,25 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.db import models
 from django.db.models import Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from registry import selectors
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
-from registry.core.issues import Code
+from registry.core.issues import Code, Issue
+from registry.core.spec_filters import SpecFilter, parse_spec_filters
 from registry.core.validation import MAX_NAME_LENGTH
 from registry.models import ModelConfig
 
 ORDERING_FIELDS = ("total_params", "active_params", "name", "num_layers", "updated")
 # Active parameters of any config: a dense config's every parameter is active.
 ACTIVE = "active_or_total"
+# Top-level integers filtered as NAME (exact), NAME__gte, NAME__lte, NAME__gt and NAME__lt (B-tree indexed).
+RANGE_FIELDS = ("hidden_size", "num_layers", "vocab_size", "max_position_embeddings", "total_params", "active_params")
+RANGE_LOOKUPS = ("gte", "lte", "gt", "lt")
+SPEC = "spec"  # repeatable: NAME[__OP]:VALUE (registry.core.spec_filters)
 
 
 class IntegerFilter(django_filters.NumberFilter):
@@ -76,18 +82,47 @@ class ConfigFilterSet(django_filters.FilterSet):
     max_params = IntegerFilter(field_name="total_params", lookup_expr="lte")
     min_active_params = IntegerFilter(field_name=ACTIVE, lookup_expr="gte")
     max_active_params = IntegerFilter(field_name=ACTIVE, lookup_expr="lte")
-    num_layers = IntegerFilter()
-    hidden_size = IntegerFilter()
     validated = StrictBooleanFilter()
+    published_mismatch = StrictBooleanFilter(
+        method="filter_published_mismatch",
+        help_text="true: the derived total_params disagrees with published_total_params at its precision (a "
+        "published_total_mismatch warning); false: the others, configs without a published total included.",
+    )
     ordering = StableOrderingFilter(fields=[(ACTIVE if f == "active_params" else f, f) for f in ORDERING_FIELDS])
 
     class Meta:
         model = ModelConfig
-        fields: list[str] = []
+        # NAME (exact), NAME__gte, NAME__lte, NAME__gt, NAME__lt for each; active_params in get_filters().
+        fields = {name: ["exact", *RANGE_LOOKUPS] for name in RANGE_FIELDS if name != "active_params"}
+        filter_overrides = {models.PositiveBigIntegerField: {"filter_class": IntegerFilter}}
+
+    @classmethod
+    def get_filters(cls) -> dict[str, django_filters.Filter]:
+        filters = super().get_filters()
+        for lookup in ("exact", *RANGE_LOOKUPS):
+            name = "active_params" if lookup == "exact" else f"active_params__{lookup}"
+            filters[name] = IntegerFilter(field_name=ACTIVE, lookup_expr=lookup)
+        return filters
 
     def __init__(self, data: Any = None, queryset: QuerySet | None = None, **kwargs: Any) -> None:
         queryset = ModelConfig.objects.all() if queryset is None else queryset
         super().__init__(data, queryset.annotate(**{ACTIVE: Coalesce("active_params", "total_params")}), **kwargs)
+        values = data.getlist(SPEC) if data is not None and hasattr(data, "getlist") else []
+        self.spec_filters: list[SpecFilter]
+        self.spec_issues: list[Issue]
+        self.spec_filters, self.spec_issues = parse_spec_filters(values)
+
+    def is_valid(self) -> bool:
+        return super().is_valid() and not self.spec_issues
+
+    def filter_queryset(self, queryset: QuerySet) -> QuerySet:
+        queryset = super().filter_queryset(queryset)
+        for spec in self.spec_filters:
+            queryset = selectors.with_spec(queryset, spec.name, spec.op, spec.value)
+        return queryset
+
+    def filter_published_mismatch(self, queryset: QuerySet, name: str, value: bool) -> QuerySet:
+        return selectors.with_published_mismatch(queryset, value)
 
     def filter_search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         return queryset.filter(

@@ -6,12 +6,13 @@ from typing import Any
 
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, serializers
+from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
+from registry import conf
 from registry.api import conditional
 from registry.api.errors import Invalid
-from registry.api.pagination import StrictLimitOffsetPagination
+from registry.api.pagination import paginate
 from registry.api.permissions import require_create_or_replace
 from registry.api.schema import (
     IF_MATCH,
@@ -29,7 +30,7 @@ from registry.api.serializers import (
     RevisionDetailSerializer,
     RevisionPageSerializer,
 )
-from registry.api.views import WRITE_ERRORS, Document, RegistryAPIView, refuse_if_none_match
+from registry.api.views import Document, RegistryAPIView, refuse_if_none_match
 from registry.core import Code, Issue
 from registry.core.counts import BIGINT_MAX
 from registry.core.diff import changed_paths, compare, in_order
@@ -41,11 +42,13 @@ PAGE_PARAMETERS = [p for p in LIST_PARAMETERS if p.name in ("limit", "offset")]
 
 
 def revision_item(request: Any, revision: ConfigRevision) -> dict[str, Any]:
+    # Usernames are for authenticated readers: an anonymous one gets null unless REGISTRY_HISTORY_SHOW_USERS.
+    shown = request.user.is_authenticated or conf.history_shows_users_to_anonymous()
     return {
         "id": revision.pk,
         "action": revision.action,
         "source": revision.source,
-        "user": revision.user.get_username() if revision.user is not None else None,
+        "user": revision.user.get_username() if revision.user is not None and shown else None,
         "created": serializers.DateTimeField().to_representation(revision.created),
         "changed": changed_paths(revision.before, revision.after),
         "url": request.build_absolute_uri(
@@ -77,9 +80,7 @@ class HistoryListView(RegistryAPIView):
         responses={200: RevisionPageSerializer, **errors(400, 404, *READ_ERRORS)},
     )
     def get(self, request: Any, model_id: str) -> Any:
-        paginator = StrictLimitOffsetPagination()
-        page = paginator.paginate_queryset(revisions_of(model_id), request, view=self)
-        assert page is not None  # None only without a limit, and StrictLimitOffsetPagination always has one
+        paginator, page = paginate(revisions_of(model_id), request, self)
         if paginator.count == 0:
             raise exceptions.NotFound("No history for this model_id.")
         return paginator.get_paginated_response([revision_item(request, r) for r in page])
@@ -112,11 +113,13 @@ class RevisionRestoreView(RegistryAPIView):
         summary="Restore a config as it was",
         description="Writes the revision's document (as GET of the revision gives it) back through validation, "
         "recorded as 'restored': 200, or 201 when it re-creates a deleted config (needs the add permission; "
-        "otherwise the change permission). If-Match must name the current ETag; for a deleted config it must be "
-        "absent (412 otherwise). A version that breaks today's rules is a 400 and writes nothing.",
+        "otherwise the change permission). If-Match must name the current ETag (428 without it, 412 when stale); "
+        "for a deleted config it must be absent (412 otherwise). A version that breaks today's rules is a 400 and "
+        "writes nothing.",
         parameters=[MODEL_ID, REVISION, IF_MATCH, IF_NONE_MATCH_WRITE, *VALIDATORS],
         request=None,
-        responses={200: Document, 201: Document, **errors(404, *WRITE_ERRORS, 409, 412)},
+        # No body is read (request=None): never a 413 or 415.
+        responses={200: Document, 201: Document, **errors(400, 401, 403, 404, 406, 409, 412, 428, 429)},
     )
     def post(self, request: Any, model_id: str, revision: str) -> Any:
         found = get_revision(model_id, revision)
@@ -129,6 +132,18 @@ class RevisionRestoreView(RegistryAPIView):
             replacing="Restoring a config",
         )
         refuse_if_none_match(request, current)
+        if current is not None and "HTTP_IF_MATCH" not in request.META:
+            # Without it a restore would overwrite whatever was written since the caller looked (lost update).
+            raise Invalid(
+                [
+                    Issue(
+                        "header.If-Match",
+                        Code.PRECONDITION_REQUIRED,
+                        "expected If-Match with the config's current ETag: a restore replaces the stored version",
+                    )
+                ],
+                status_code=status.HTTP_428_PRECONDITION_REQUIRED,
+            )
         result = config_restore(
             revision=found,
             user=request.user,

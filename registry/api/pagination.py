@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from django.db.models import QuerySet
 from rest_framework.pagination import LimitOffsetPagination
 
 from registry.api.errors import query_error
@@ -38,3 +39,11 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
 
     def get_offset(self, request: Any) -> int:
         return self._integer(request, self.offset_query_param, 0, 0, BIGINT_MAX)
+
+
+def paginate(items: QuerySet[Any], request: Any, view: Any) -> tuple[StrictLimitOffsetPagination, list[Any]]:
+    """The page of ``items`` the request asks for, and its paginator (for the response)."""
+    paginator = StrictLimitOffsetPagination()
+    page = paginator.paginate_queryset(items, request, view=view)
+    assert page is not None  # None only without a limit, and StrictLimitOffsetPagination always has one
+    return paginator, page

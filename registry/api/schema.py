@@ -10,13 +10,14 @@ from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiRespo
 from rest_framework.permissions import SAFE_METHODS
 
 from registry import conf
-from registry.api.filters import ORDERING_FIELDS
+from registry.api.filters import ORDERING_FIELDS, RANGE_FIELDS, RANGE_LOOKUPS, SPEC
 from registry.api.pagination import StrictLimitOffsetPagination as Page
 from registry.api.serializers import ErrorSerializer
 from registry.core import catalogue, plan_parameters
 from registry.core.counts import BIGINT_MAX
 from registry.core.examples import EXAMPLE_CONFIG, EXAMPLE_MODEL_ID
 from registry.core.keys import RESERVED_MODEL_IDS
+from registry.core.spec_filters import MAX_SPEC_FILTERS, SYNTAX
 from registry.core.validation import MAX_NAME_LENGTH, MODEL_ID_CHARS, MODEL_ID_PATTERN
 
 
@@ -199,6 +200,7 @@ _ERRORS = {
     406: "The Accept header asks for a type the API cannot give.",
     409: "A config with this model_id already exists (or a concurrent write won).",
     412: "If-Match names a version that is no longer current; nothing was written.",
+    428: "If-Match is required here (a restore replaces the stored version); nothing was written.",
     413: "The body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE.",
     415: "The body is not application/json.",
     429: "Too many requests (writes per user, or failed token attempts per address); see Retry-After.",
@@ -266,8 +268,22 @@ MODEL_ID = OpenApiParameter(
 )
 
 
+_LOOKUP_WORDS = {"exact": "equal to", "gte": "at least", "lte": "at most", "gt": "greater than", "lt": "less than"}
+
+
 def _integer(name: str, description: str, minimum: int = 0, maximum: int = BIGINT_MAX) -> OpenApiParameter:
     return OpenApiParameter(name, {"type": "integer", "minimum": minimum, "maximum": maximum}, description=description)
+
+
+def _range_parameters() -> list[OpenApiParameter]:
+    """NAME, NAME__gte, NAME__lte, NAME__gt, NAME__lt for each top-level integer the list filters on."""
+    out = []
+    for name in RANGE_FIELDS:
+        note = " A dense config's active_params is its total_params." if name == "active_params" else ""
+        for lookup in ("exact", *RANGE_LOOKUPS):
+            key = name if lookup == "exact" else f"{name}__{lookup}"
+            out.append(_integer(key, f"{name} {_LOOKUP_WORDS[lookup]} this.{note}"))
+    return out
 
 
 LIST_PARAMETERS = [
@@ -286,9 +302,26 @@ LIST_PARAMETERS = [
     _integer("max_params", "total_params at most this."),
     _integer("min_active_params", "Parameters per token at least this (active_params; a dense config's total)."),
     _integer("max_active_params", "Parameters per token at most this (active_params; a dense config's total)."),
-    _integer("num_layers", "num_layers equal to this."),
-    _integer("hidden_size", "hidden_size equal to this."),
+    *_range_parameters(),
+    OpenApiParameter(
+        SPEC,
+        {"type": "array", "items": {"type": "string", "minLength": 3}, "maxItems": MAX_SPEC_FILTERS},
+        style="form",
+        explode=True,
+        description=f"Repeatable, combined with AND: configs with a layer type whose spec compares so: {SYNTAX}; "
+        "e.g. num_experts__gte:64, head_dim:128, qk_norm:per_head. Integer specs take every operator, flags "
+        "and choices exact only. A spec left out of a layer type matches nothing. A name not in the catalogue, "
+        "a bad operator or value is a 400 at query.spec[i].",
+        examples=[OpenApiExample("Many experts", value=["num_experts__gte:64"])],
+    ),
     OpenApiParameter("validated", str, enum=["true", "false"], description="validated is this."),
+    OpenApiParameter(
+        "published_mismatch",
+        str,
+        enum=["true", "false"],
+        description="true: total_params disagrees with published_total_params at its precision (the "
+        "published_total_mismatch warning); false: the others, configs without a published total included.",
+    ),
     OpenApiParameter(
         "ordering",
         {

@@ -23,6 +23,7 @@ from registry.core.hf import HUB_ID_RE
 from registry.core.keys import CONFIG_VALUE_KEYS
 from registry.core.plan_outputs import (
     OutputField,
+    PlanBudget,
     PlanDeployment,
     PlanDevice,
     PlanFigures,
@@ -30,6 +31,8 @@ from registry.core.plan_outputs import (
     PlanFlops,
     PlanKVCache,
     PlanLayer,
+    PlanPerformance,
+    PlanTraining,
     output_fields,
 )
 from registry.core.validation import (
@@ -39,6 +42,7 @@ from registry.core.validation import (
     MAX_LAYER_TYPES,
     MAX_NAME_LENGTH,
     MAX_NOTES_LENGTH,
+    MAX_SOURCE_LENGTH,
     MODEL_ID_RE,
 )
 from registry.models import ConfigRevision, ModelConfig
@@ -102,7 +106,9 @@ def document_serializer(direction: str) -> type[serializers.Serializer]:
         "model_id": serializers.RegexField(
             MODEL_ID_RE.pattern, max_length=MAX_ID_LENGTH, help_text="hf_model_id with '/' replaced by '_'."
         ),
-        "hf_model_id": serializers.CharField(max_length=MAX_ID_LENGTH),
+        "hf_model_id": serializers.RegexField(
+            rf"^{HUB_ID_RE.pattern}$", max_length=MAX_ID_LENGTH, help_text="The Hugging Face repo id, ORG/NAME."
+        ),
         "name": serializers.CharField(max_length=MAX_NAME_LENGTH),
         "hidden_size": _positive(),
         "num_layers": _positive(),
@@ -137,7 +143,25 @@ def document_serializer(direction: str) -> type[serializers.Serializer]:
             ),
             max_length=MAX_LAYER_TYPES,
         ),
-        "validated": serializers.BooleanField(required=derived, help_text="Checked against the model card."),
+        "published_total_params": _positive(
+            required=False,
+            allow_null=not derived,
+            help_text="The total its publisher gives (optional; with its source). When the derived total_params "
+            "differs from it at its precision, a published_total_mismatch warning.",
+        ),
+        "published_total_params_source": serializers.CharField(
+            required=False,
+            allow_null=not derived,
+            allow_blank=not derived,
+            max_length=MAX_SOURCE_LENGTH,
+            help_text="Where the published total comes from: a URL (the model card) or a citation; required with "
+            "published_total_params.",
+        ),
+        "validated": serializers.BooleanField(
+            required=derived,
+            help_text="Checked against the model card. A write that changes total_params or active_params of a "
+            "validated config stores it not validated (unless a PATCH sets validated true).",
+        ),
         "validation_notes": serializers.CharField(
             allow_blank=True,
             required=derived,
@@ -162,7 +186,13 @@ class ErrorSerializer(serializers.Serializer):
 
 
 # Keys a document holds only when they have a value; list items leave them out the same way.
-OPTIONAL_KEYS = ("max_position_embeddings", "active_params", "active_params_formatted")
+OPTIONAL_KEYS = (
+    "max_position_embeddings",
+    "active_params",
+    "active_params_formatted",
+    "published_total_params",
+    "published_total_params_source",  # "" without a published total
+)
 # List items cut validation_notes to this many characters, the last one CUT_MARK, so that a page of
 # configs with long notes stays small; the document at the item's url has them whole.
 SUMMARY_NOTES_LENGTH = 500
@@ -204,7 +234,7 @@ class ConfigSummarySerializer(serializers.ModelSerializer):
     def to_representation(self, instance: ModelConfig) -> dict[str, Any]:
         data = super().to_representation(instance)
         for key in OPTIONAL_KEYS:
-            if data.get(key) is None:
+            if data.get(key) in (None, ""):
                 data.pop(key, None)
         return data
 
@@ -244,7 +274,7 @@ def summaries(rows: list[dict[str, Any]], detail_prefix: str) -> list[dict[str, 
     for row in rows:
         item = dict(row)
         for key in OPTIONAL_KEYS:
-            if item[key] is None:
+            if item[key] is None or item[key] == "":
                 del item[key]
         updated = item.pop("updated")
         item["validation_notes"] = cut_notes(item["validation_notes"])
@@ -413,7 +443,8 @@ def _output_serializer(cls: type, **extra: Any) -> type[serializers.Serializer]:
 
 
 _OUTPUT_SERIALIZERS: dict[str, type[serializers.Serializer]] = {}
-for _cls in (PlanDeployment, PlanDevice, PlanKVCache, PlanFlops, PlanFit, PlanLayer):
+_PLAN_OUTPUTS = (PlanDeployment, PlanDevice, PlanKVCache, PlanFlops, PlanFit, PlanBudget, PlanTraining, PlanPerformance)
+for _cls in (*_PLAN_OUTPUTS, PlanLayer):
     _OUTPUT_SERIALIZERS[_cls.__name__] = _output_serializer(_cls, __module__=__name__)
 PlanDeploymentSerializer = _OUTPUT_SERIALIZERS["PlanDeployment"]
 PlanDeviceSerializer = _OUTPUT_SERIALIZERS["PlanDevice"]
@@ -421,6 +452,9 @@ PlanKVCacheSerializer = _OUTPUT_SERIALIZERS["PlanKVCache"]
 PlanFlopsSerializer = _OUTPUT_SERIALIZERS["PlanFlops"]
 PlanFitSerializer = _OUTPUT_SERIALIZERS["PlanFit"]
 PlanLayerSerializer = _OUTPUT_SERIALIZERS["PlanLayer"]
+PlanBudgetSerializer = _OUTPUT_SERIALIZERS["PlanBudget"]
+PlanTrainingSerializer = _OUTPUT_SERIALIZERS["PlanTraining"]
+PlanPerformanceSerializer = _OUTPUT_SERIALIZERS["PlanPerformance"]
 
 
 class PlanSerializer(serializers.Serializer):
@@ -457,7 +491,11 @@ class RevisionSerializer(serializers.Serializer):
     source = serializers.ChoiceField(  # type: ignore[assignment]  # a declared field (see ErrorSerializer)
         choices=ConfigRevision.Source.choices, help_text="What wrote it."
     )
-    user = serializers.CharField(allow_null=True, help_text="The acting user's username; null for commands.")
+    user = serializers.CharField(
+        allow_null=True,
+        help_text="The acting user's username; null for commands, and for anonymous readers unless the server "
+        "sets REGISTRY_HISTORY_SHOW_USERS.",
+    )
     created = serializers.DateTimeField()
     changed = serializers.ListField(
         child=serializers.CharField(),

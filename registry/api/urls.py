@@ -7,7 +7,7 @@ from django.urls import URLPattern, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.views import APIView
 
-from registry.api import history, views
+from registry.api import compare, devices, history, recommend, views
 from registry.api.lean import lean_detail
 from registry.core.validation import MODEL_ID_CHARS
 
@@ -33,6 +33,7 @@ urlpatterns = [
     *_both("models/import-hf", views.ImportHFView, "model-import-hf", slash=False),
     *_both(f"models/{MODEL_ID}/parameters", views.ConfigParametersView, "model-parameters", slash=False),
     *_both(f"models/{MODEL_ID}/plan", views.ConfigPlanView, "model-plan", slash=False),
+    *_both(f"models/{MODEL_ID}/recommend", recommend.ConfigRecommendView, "model-recommend", slash=False),
     *_both(f"models/{MODEL_ID}/history", history.HistoryListView, "model-history", slash=False),
     *_both(rf"models/{MODEL_ID}/history/{REVISION}", history.RevisionDetailView, "model-revision", slash=False),
     *_both(rf"models/{MODEL_ID}/history/{REVISION}/restore", history.RevisionRestoreView, "model-restore", slash=False),
@@ -43,7 +44,11 @@ urlpatterns = [
         slash=False,
     ),
     *_both("plans", views.PlanListView, "plan-list", slash=True),
+    *_both("recommendations", recommend.RecommendationListView, "recommendation-list", slash=True),
+    *_both("compare", compare.CompareView, "compare", slash=True),
     *_both(f"models/{MODEL_ID}", views.ConfigDetailView, "model-detail", slash=False, wrap=lean_detail),
+    *_both("devices", devices.DeviceListView, "device-list", slash=True),
+    *_both(r"devices/(?P<name>[A-Za-z0-9._-]+)", devices.DeviceDetailView, "device-detail", slash=False),
     *_both("layer-classes", views.LayerClassListView, "layer-class-list", slash=True),
     *_both(r"layer-classes/(?P<name>[A-Za-z0-9_.-]+)", views.LayerClassDetailView, "layer-class-detail", slash=False),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -11,15 +11,18 @@ from django.http import Http404, HttpResponse
 from django.urls import reverse
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from registry import selectors
 from registry.api import conditional, documents
 from registry.api.errors import Invalid, config_not_found, query_error, query_issues
-from registry.api.filters import ConfigFilterSet
+from registry.api.filters import SPEC, ConfigFilterSet
 from registry.api.pagination import StrictLimitOffsetPagination
-from registry.api.permissions import CHANGE, CanRead, ConfigPermissions, require_create_or_replace
+from registry.api.permissions import ADD, CHANGE, CanRead, ConfigPermissions, require_create_or_replace
+from registry.api.renderers import CSVRenderer
 from registry.api.schema import (
     IF_MATCH,
     IF_NONE_MATCH,
@@ -39,6 +42,7 @@ from registry.api.serializers import (
     RESPONSE,
     SUMMARY_MODEL_FIELDS,
     ConfigPageSerializer,
+    ConfigSummarySerializer,
     ErrorSerializer,
     ImportHFRequestSerializer,
     LayerClassSerializer,
@@ -50,9 +54,11 @@ from registry.api.serializers import (
     parameter_breakdown,
     summaries,
 )
-from registry.core import Code, Issue, catalogue, validate_config
+from registry.core import Code, Issue, catalogue, serving, validate_config
 from registry.core.catalogue import LayerClass
-from registry.core.planning import Deployment, Plan, parse_deployment, plan_config, plan_stacks
+from registry.core.devices import DeviceSpec
+from registry.core.planning import Deployment, Plan, parse_deployment
+from registry.core.validation import hf_id_issue, model_id_for
 from registry.models import ModelConfig
 from registry.selectors import planning_stacks, stored_version
 from registry.services import (
@@ -78,6 +84,8 @@ class RegistryAPIView(APIView):
     schema = RegistryAutoSchema()
     # Query parameters each method accepts; "format" (DRF's ?format=json|api) is always allowed.
     query_params: Mapping[str, tuple[str, ...]] = {}
+    # Query parameters that may be given more than once (each other one twice is a 400).
+    repeatable: tuple[str, ...] = ()
 
     def initial(self, request: Any, *args: Any, **kwargs: Any) -> None:
         method = request.method.lower()
@@ -95,7 +103,11 @@ class RegistryAPIView(APIView):
                 Issue(f"query.{name}", Code.UNKNOWN_PARAMETER, f"unknown query parameter {name!r}; allowed: {hint}")
                 for name in unknown
             )
-        repeated = [(name, len(values)) for name, values in request.query_params.lists() if len(values) > 1]
+        repeated = [
+            (name, len(values))
+            for name, values in request.query_params.lists()
+            if len(values) > 1 and name not in self.repeatable
+        ]
         if repeated:
             raise Invalid(
                 Issue(f"query.{name}", Code.REPEATED_PARAMETER, f"expected {name!r} once, got it {n} times")
@@ -109,6 +121,22 @@ class RegistryAPIView(APIView):
             value = request.query_params.get("format")
             formats = ", ".join(r.format for r in self.get_renderers())
             raise query_error("format", Code.INVALID_CHOICE, f"expected one of {formats}, got {value!r}") from None
+
+    def finalize_response(self, request: Any, response: Any, *args: Any, **kwargs: Any) -> Any:
+        # What is not a table (an error, OPTIONS' description) is JSON even where CSV was asked for.
+        renderer = getattr(request, "accepted_renderer", None)
+        if isinstance(renderer, CSVRenderer) and not CSVRenderer.is_table(getattr(response, "data", None)):
+            request.accepted_renderer, request.accepted_media_type = JSONRenderer(), JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
+
+    @staticmethod
+    def refuse_blank(request: Any, names: Any) -> None:
+        """A 400 (``blank``) naming each of ``names`` given with an empty value (``search`` may be empty)."""
+        blank = [
+            name for name, values in request.query_params.lists() if name in names and name != "search" and "" in values
+        ]
+        if blank:
+            raise Invalid(Issue(f"query.{name}", Code.BLANK, "expected a value") for name in blank)
 
     def recompute(self, request: Any) -> bool:
         """``?recompute=true|false``, strictly."""
@@ -131,9 +159,14 @@ class RegistryAPIView(APIView):
         filterset = ConfigFilterSet(params, queryset=ModelConfig.objects.all(), request=request)
         if not filterset.is_valid():
             raise Invalid(
-                Issue(f"query.{name}", error["code"] or Code.INVALID_REQUEST, error["message"])
-                for name, errs in filterset.errors.get_json_data().items()
-                for error in errs
+                [
+                    *(
+                        Issue(f"query.{name}", error["code"] or Code.INVALID_REQUEST, error["message"])
+                        for name, errs in filterset.errors.get_json_data().items()
+                        for error in errs
+                    ),
+                    *query_issues(filterset.spec_issues),
+                ]
             )
         return filterset.qs
 
@@ -165,33 +198,50 @@ class RegistryAPIView(APIView):
 WRITE_ERRORS = (400, 401, 403, 406, 413, 415, 429)
 
 
-class ConfigListView(RegistryAPIView):
-    """GET: the configs, paginated, filtered and ordered. POST: add one."""
+CSV_COLUMNS = list(ConfigSummarySerializer.Meta.fields)  # a list item's keys, in its order
 
+
+class ConfigListView(RegistryAPIView):
+    """GET: the configs, paginated, filtered and ordered (or every one as CSV). POST: add one."""
+
+    renderer_classes = [*api_settings.DEFAULT_RENDERER_CLASSES, CSVRenderer]  # type: ignore[list-item]  # untyped setting
     query_params = {
         "get": tuple(p.name for p in LIST_PARAMETERS),
         "post": ("recompute",),
     }
+    repeatable = (SPEC,)
+
+    def get_renderers(self) -> list[Any]:
+        renderers = super().get_renderers()
+        if getattr(self, "request", None) is not None and self.request.method not in ("GET", "HEAD", "OPTIONS"):
+            return [r for r in renderers if not isinstance(r, CSVRenderer)]  # CSV is the list's, not a write's
+        return renderers
 
     @extend_schema(
         operation_id="models_list",
         summary="List configs",
         description="Paginated, filtered and ordered. Items are the configs' fields with their URL; "
-        "with ?expand=layer_types, the full documents. An unknown parameter or value is a 400.",
+        "with ?expand=layer_types, the full documents. An unknown parameter or value is a 400. With "
+        "?format=csv (or Accept: text/csv), every config the filters select as CSV: a header row (the items' "
+        "keys), then a row per config, in the same order; limit and offset apply only when given.",
         parameters=LIST_PARAMETERS,
         responses={
-            200: ConfigPageSerializer,
-            **errors(400, *READ_ERRORS),
+            (200, "application/json"): ConfigPageSerializer,
+            (200, "text/csv"): OpenApiResponse(
+                {"type": "string"}, description="A header row, then one row per config (RFC 4180)."
+            ),
+            # Errors are JSON whatever the format asked for.
+            **{(code, "application/json"): response for code, response in errors(400, *READ_ERRORS).items()},
         },
     )
     def get(self, request: Any) -> Any:
         expand = request.query_params.get("expand")
         if expand not in (None, "layer_types"):
             raise query_error("expand", Code.INVALID_CHOICE, f"expected layer_types, got {expand!r}")
-        blank = [name for name, values in request.query_params.lists() if name != "search" and "" in values]
-        if blank:
-            raise Invalid(Issue(f"query.{name}", Code.BLANK, "expected a value") for name in blank)
+        self.refuse_blank(request, request.query_params)
         configs = self.filtered(request, request.query_params)
+        if request.accepted_renderer.format == "csv":
+            return self.csv(request, configs, expand)
         paginator = StrictLimitOffsetPagination()
         if expand is None:
             rows = configs.values(*SUMMARY_MODEL_FIELDS)
@@ -216,6 +266,23 @@ class ConfigListView(RegistryAPIView):
             }
         )
         return HttpResponse(head[:-2] + b",".join(bodies) + b"]}", content_type="application/json")
+
+    def csv(self, request: Any, configs: QuerySet[ModelConfig], expand: str | None) -> Response:
+        """Every selected config as a CSV row (limit and offset apply only when given); the list item's values."""
+        if expand is not None:
+            raise query_error("expand", Code.INVALID_CHOICE, "expand=layer_types has no CSV form; leave it out")
+        rows = configs.values(*SUMMARY_MODEL_FIELDS)
+        if "limit" in request.query_params or "offset" in request.query_params:
+            paginator = StrictLimitOffsetPagination()
+            page = paginator.paginate_queryset(rows, request, view=self)
+            assert page is not None  # as in get()
+            selected = list(page)
+        else:
+            selected = list(rows)
+        prefix = request.build_absolute_uri(reverse("api:model-list"))
+        response = Response({"columns": CSV_COLUMNS, "rows": summaries(selected, prefix)})
+        response["Content-Disposition"] = 'attachment; filename="models.csv"'
+        return response
 
     @extend_schema(
         operation_id="models_create",
@@ -330,7 +397,8 @@ class ConfigDetailView(RegistryAPIView):
         operation_id="models_destroy",
         summary="Delete a config",
         parameters=[MODEL_ID, IF_MATCH, IF_NONE_MATCH_WRITE],
-        responses={204: OpenApiResponse(description="Deleted."), **errors(404, 401, 403, 406, 412)},
+        # No body is read: never a 413 or 415. An unknown query parameter is a 400; writes are throttled (429).
+        responses={204: OpenApiResponse(description="Deleted."), **errors(400, 404, 401, 403, 406, 412, 429)},
     )
     def delete(self, request: Any, model_id: str) -> Any:
         current = selectors.current_digest(model_id=model_id)
@@ -405,6 +473,7 @@ class ImportHFView(RegistryAPIView):
     """Convert a Hugging Face config.json into a config and write it (or, with ?dry_run=true, only show it)."""
 
     query_params = {"post": ("dry_run", "replace")}
+    creates_or_replaces = True  # ConfigPermissions: add or change lets it in; post() asks for the one it needs
 
     @extend_schema(
         operation_id="models_import_hf",
@@ -445,6 +514,12 @@ class ImportHFView(RegistryAPIView):
             return Response(doc.to_document())
         if replace and not request.user.has_perm(CHANGE):
             raise exceptions.PermissionDenied("?replace=true needs the change permission.")
+        hf_id = data["hf_model_id"]
+        if not request.user.has_perm(ADD) and not (
+            hf_id_issue("hf_model_id", hf_id) is None
+            and selectors.current_digest(model_id=model_id_for(hf_id)) is not None
+        ):
+            raise exceptions.PermissionDenied("Importing a new config needs the add permission.")
         result = config_import_hf(
             hf_model_id=data["hf_model_id"],
             config=data["config"],
@@ -479,13 +554,15 @@ class ConfigParametersView(RegistryAPIView):
 PLAN_QUERY = tuple(p.name for p in PLAN_PARAMETERS)
 
 
-def deployment_from(request: Any) -> Deployment:
-    """The query's deployment, or a 400 naming every bad parameter."""
-    deployment, issues = parse_deployment({name: request.query_params.get(name) for name in PLAN_QUERY})
+def deployment_from(request: Any) -> tuple[Deployment, DeviceSpec | None]:
+    """The query's deployment and its device of the catalogue (None without one), or a 400 naming every bad
+    parameter."""
+    devices = selectors.device_catalogue()
+    deployment, issues = parse_deployment({name: request.query_params.get(name) for name in PLAN_QUERY}, devices)
     if issues:
         raise Invalid(query_issues(issues))
     assert deployment is not None
-    return deployment
+    return deployment, devices.get(deployment.device) if deployment.device else None
 
 
 class ConfigPlanView(RegistryAPIView):
@@ -498,16 +575,17 @@ class ConfigPlanView(RegistryAPIView):
         summary="Plan a deployment of a config",
         description="Memory per device (weights split by each layer class's parallelism, KV cache), FLOPs per "
         "token, training states (mode=training) and the fit on a device, for the heaviest device. A degree "
-        "that does not split a layer type is a 400 naming the degree and the spec.",
+        "that does not split a layer type is a 400 naming the degree and the spec. With isl, osl and a device "
+        "of the catalogue: performance, the estimated TTFT, TPOT, throughput and cost.",
         parameters=[MODEL_ID, *PLAN_PARAMETERS],
         responses={200: PlanSerializer, **errors(400, 404, *READ_ERRORS)},
     )
     def get(self, request: Any, model_id: str) -> Any:
-        deployment = deployment_from(request)
+        deployment, device = deployment_from(request)
         config = selectors.config_with_layers(model_id=model_id)
         if config is None:
             raise config_not_found()
-        plan = plan_config(config.to_document(), deployment)
+        plan = serving.plan_config(config.to_document(), deployment, device)
         if not plan.ok:
             raise Invalid(query_issues(plan.errors))
         return Response(plan.as_dict())
@@ -517,13 +595,15 @@ class PlanListView(RegistryAPIView):
     """The same plan for every config (the list's filters and ordering apply)."""
 
     query_params = {"get": (*PLAN_QUERY, *(p.name for p in LIST_PARAMETERS if p.name != "expand"), "fits")}
+    repeatable = (SPEC,)
 
     @extend_schema(
         operation_id="plans_list",
         summary="Plan a deployment of every config",
-        description="One vectorized pass over every config the filters select; items are plans without "
-        "layer_types. fits=true keeps the configs that fit device_memory (needed with it); a config the "
-        "degrees cannot split is an item with errors (and never fits).",
+        description="One vectorized pass over every config the filters select (the performance estimate too, "
+        "with isl, osl and a device); items are plans without layer_types. fits=true keeps the configs that "
+        "fit device_memory (needed with it); a config the degrees cannot split is an item with errors (and "
+        "never fits).",
         parameters=[
             *PLAN_PARAMETERS,
             *(p for p in LIST_PARAMETERS if p.name != "expand"),
@@ -532,17 +612,21 @@ class PlanListView(RegistryAPIView):
         responses={200: PlanPageSerializer, **errors(400, *READ_ERRORS)},
     )
     def get(self, request: Any) -> Any:
-        deployment = deployment_from(request)
+        deployment, device = deployment_from(request)
         fits = self.flag(request, "fits", default=None)
         if fits is not None and deployment.device_memory is None:
             raise query_error("fits", Code.REQUIRES_DEVICE_MEMORY, "fits needs device_memory to compare against")
-        selected = self.filtered(
-            request, {k: v for k, v in request.query_params.items() if k not in (*PLAN_QUERY, "fits")}
-        )
+        list_params = request.query_params.copy()
+        for name in (*PLAN_QUERY, "fits"):
+            list_params.pop(name, None)
+        # The list's filters, with the list's rules: a blank value is a 400 there as here.
+        self.refuse_blank(request, list_params)
+        selected = self.filtered(request, list_params)
         configs, rows = planning_stacks(selected)
-        plans = plan_stacks(configs, rows, deployment)
+        plans = serving.plan_stacks(configs, rows, deployment, device)
         if fits is not None:
-            plans = [p for p in plans if p.fits == fits]  # a plan with errors never fits
+            # A plan with errors never fits: fits=false lists it with those that do not fit.
+            plans = [p for p in plans if (p.fits is True) == fits]
         paginator = StrictLimitOffsetPagination()
         # DRF pages any sequence with len() and slices; its stubs want a QuerySet.
         page: list[Plan] | None = paginator.paginate_queryset(plans, request, view=self)  # type: ignore[arg-type]

@@ -272,6 +272,9 @@ class LayerClass:
     # Cross-spec rules: (whole, part) means spec ``part`` must divide spec ``whole`` when both are given
     # (query heads by KV heads; Mamba-2 heads by groups), checked by validation as heads_not_divisible.
     divisors: tuple[tuple[str, str], ...] = ()
+    # Performance (registry.core.performance): the parameters of one routed expert on split specs, so a decode
+    # step reads only the experts its batch touches; None derives it from ``formula`` (local_experts 1 minus 0).
+    expert_parameters: Formula | None = None
 
     @functools.cached_property
     def specs(self) -> tuple[Spec, ...]:
@@ -311,6 +314,14 @@ class LayerClass:
     def active_parameter_count(self, specs: Mapping[str, Any]) -> int:
         """Parameters of one layer that one token uses (all of them unless the class routes experts)."""
         return int(self.token_formula(specs))
+
+    @property
+    def expert_formula(self) -> Formula | None:
+        """The parameters of one routed expert (``expert_parameters``, or derived); None without experts."""
+        if self.expert_parameters is not None or not self.has_experts:
+            return self.expert_parameters
+        whole = self.formula
+        return lambda s: whole({**s, LOCAL_EXPERTS: 1}) - whole({**s, LOCAL_EXPERTS: 0})
 
     def cache_rule(self, specs: Mapping[str, Any]) -> str:
         """What one layer of this type caches, in words: per_token, window W, chunk C, state per sequence,

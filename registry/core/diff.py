@@ -1,11 +1,13 @@
-"""Differences between two config documents: a flat list of changed paths, and a structured comparison."""
+"""Differences between config documents: a flat list of changed paths, a comparison of two, several side by side."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from registry.core.document import in_key_order, order_specs
+from registry.core.issues import Code, Issue
 from registry.core.keys import AUTHORED_VALUE_KEYS, LAYER_TYPE_KEYS, TOP_LEVEL_KEYS
+from registry.core.validation import MODEL_ID_RE
 
 MISSING = object()
 ORDER_PATH = "layer_types (order)"
@@ -138,3 +140,66 @@ def _layer_change(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any] | None
         "parameter_count": _delta(per_a, per_b),
         "subtotal": _delta(a.get("count", 0) * per_a, b.get("count", 0) * per_b),
     }
+
+
+MAX_COMPARED = 10
+
+
+def side_by_side(documents: list[tuple[str, dict[str, Any]]]) -> dict[str, Any]:
+    """Several documents side by side, each list in the order of ``documents`` (``(model_id, document)``).
+
+    ``values``: every top-level value any of them has (derived totals aside) as ``{"key", "values",
+    "differs"}``, None where a document has no such key. ``layer_types``: matched by name, in order of first
+    appearance, ``{"name", "differs", "class", "count", "parameter_count", "subtotal", "specs"}`` with a
+    value per document (None where it has no such layer type) and ``specs`` as ``{"key", "values",
+    "differs"}`` (parameter_count aside). ``total_params`` a value per document; ``active_params`` too when
+    any has it, a config without experts counting all its parameters as active.
+    """
+    docs = [in_order(document) for _, document in documents]
+
+    def row(key: str, values: list[Any]) -> dict[str, Any]:
+        return {"key": key, "values": values, "differs": any(v != values[0] for v in values)}
+
+    keys = [k for k in AUTHORED_VALUE_KEYS if any(k in d for d in docs)]
+    by_name = [{layer["name"]: layer for layer in d.get("layer_types", [])} for d in docs]
+    names = list(dict.fromkeys(name for layers in by_name for name in layers))
+    layer_types = []
+    for name in names:
+        layers = [layers.get(name) for layers in by_name]
+        spec_keys = dict.fromkeys(
+            k for layer in layers if layer is not None for k in layer.get("specs", {}) if k != "parameter_count"
+        )
+        specs = [row(k, [None if ly is None else ly.get("specs", {}).get(k) for ly in layers]) for k in spec_keys]
+        summaries = [None if ly is None else _summary(ly) for ly in layers]
+        fields = {
+            field: [None if s is None else s[field] for s in summaries]
+            for field in ("class", "count", "parameter_count", "subtotal")
+        }
+        differs = any(ly is None for ly in layers) or any(r["differs"] for r in specs)
+        differs = differs or any(any(v != vs[0] for v in vs) for vs in fields.values())
+        layer_types.append({"name": name, "differs": differs, **fields, "specs": specs})
+    result: dict[str, Any] = {
+        "model_ids": [model_id for model_id, _ in documents],
+        "values": [row(k, [d.get(k) for d in docs]) for k in keys],
+        "layer_types": layer_types,
+        "total_params": [d.get("total_params", 0) for d in docs],
+    }
+    if any("active_params" in d for d in docs):
+        result["active_params"] = [_active(d) for d in docs]
+    return result
+
+
+def compared_ids(text: str, loc: str = "model_ids") -> tuple[list[str], list[Issue]]:
+    """The comma-separated model_ids of a side-by-side comparison: 2 to MAX_COMPARED of them, each once."""
+    ids = [part.strip() for part in text.split(",")]
+    if any(not i for i in ids):
+        return [], [Issue(loc, Code.BLANK, "expected comma-separated model_ids, none of them empty")]
+    bad = [i for i in ids if not MODEL_ID_RE.fullmatch(i)]
+    if bad:
+        return [], [Issue(loc, Code.MODEL_ID_CHARACTERS, f"not a model_id: {', '.join(map(repr, bad))}")]
+    repeated = [i for i in dict.fromkeys(ids) if ids.count(i) > 1]
+    if repeated:
+        return [], [Issue(loc, Code.SAME_CONFIG, f"each config once; repeated: {', '.join(repeated)}")]
+    if not 2 <= len(ids) <= MAX_COMPARED:
+        return [], [Issue(loc, Code.OUT_OF_RANGE, f"expected 2 to {MAX_COMPARED} model_ids, got {len(ids)}")]
+    return ids, []

@@ -58,6 +58,9 @@ class ConfigDoc:
     max_position_embeddings: int | None = None
     active_params: int | None = None
     active_params_formatted: str | None = None
+    # The publisher's total and where it says so: both or neither ("" without a published total).
+    published_total_params: int | None = None
+    published_total_params_source: str = ""
 
     @property
     def mtp_params(self) -> int | None:
@@ -86,6 +89,9 @@ class ConfigDoc:
         if (mtp := self.mtp_params) is not None:
             document["mtp_params"] = mtp
         document["layer_types"] = [layer.to_document() for layer in self.layer_types]
+        if self.published_total_params is not None:
+            document["published_total_params"] = self.published_total_params
+            document["published_total_params_source"] = self.published_total_params_source
         document["validated"] = self.validated
         document["validation_notes"] = self.validation_notes
         return document
@@ -123,11 +129,12 @@ def compact(document: dict[str, Any]) -> str:
 # 2: reserved model_ids; 3: architectures (biases, MoE, MLA, tied heads, context length);
 # 4: limits (layer types, notes length) and no control or bidi characters in names and notes;
 # 5: no new rule (key lists, codes and model_id_for moved into it), bumped to be safe, as every change of
-# validation.py is; 6: the 2026 architectures (multi-token prediction, one-mixer blocks, heads that divide)
-RULES_VERSION = "6"
+# validation.py is; 6: the 2026 architectures (multi-token prediction, one-mixer blocks, heads that divide);
+# 7: hf_model_id a Hub id (ORG/NAME, import-hf's rule), the published total with its source and its warning
+RULES_VERSION = "7"
 # The syntax tree of validation.py this version names (tests/test_rules_version.py): a rule changed without
 # a new RULES_VERSION fails that test instead of letting unchanged files skip the new rule.
-RULES_FINGERPRINT = "7237f221fd19cde4"  # type annotations only since 8488f908eac00800 (no rule changed)
+RULES_FINGERPRINT = "b82da9e58c0aad2f"
 
 
 @functools.cache

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import sys
 from collections.abc import Iterable
 from pathlib import Path
@@ -131,23 +133,91 @@ def _loads(raw: bytes, text: str) -> Any:
     return value
 
 
-def read_config_file(path: Path) -> tuple[Any, Issue | None]:
-    """The JSON value in the file at ``path``, or an issue saying why it cannot be read."""
+# The largest config file read (REGISTRY_MAX_FILE_BYTES in the settings): the largest real config is a few KB.
+DEFAULT_MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def read_file_bytes(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[bytes | None, Issue | None]:
+    """The bytes of the regular file at ``path`` (symlinks followed), or an issue saying why not.
+
+    A FIFO, a device (``/dev/zero``), a socket or a folder is refused before anything is read, and so is a
+    file of more than ``max_bytes`` (also one that grows past it while read): none of them can block the
+    reader or fill its memory. The file is opened without blocking, so a FIFO with no writer returns at once.
+    """
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         return None, Issue("$", Code.NOT_FOUND, f"no such file: {path}")
     except OSError as exc:
         return None, Issue("$", Code.UNREADABLE, f"cannot read {path}: {exc.strerror}")
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            return None, Issue("$", Code.UNREADABLE, f"cannot read {path}: it is a folder")
+        if not stat.S_ISREG(mode):
+            return None, Issue(
+                "$", Code.NOT_A_REGULAR_FILE, f"{path} is {_kind(mode)}, not a regular file: nothing was read from it"
+            )
+        with os.fdopen(fd, "rb") as file:
+            fd = -1  # the file object closes it
+            raw = file.read(max_bytes + 1)
+    except OSError as exc:
+        return None, Issue("$", Code.UNREADABLE, f"cannot read {path}: {exc.strerror}")
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    if len(raw) > max_bytes:
+        return None, Issue(
+            "$", Code.FILE_TOO_LARGE, f"{path} is larger than {max_bytes:,} bytes, the most a config file may hold"
+        )
+    return raw, None
+
+
+def _kind(mode: int) -> str:
+    kinds = (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+        (stat.S_ISSOCK, "a socket"),
+    )
+    return next((name for test, name in kinds if test(mode)), "a special file")
+
+
+def read_config_file(path: Path, max_bytes: int = DEFAULT_MAX_FILE_BYTES) -> tuple[Any, Issue | None]:
+    """The JSON value in the regular file at ``path``, or an issue saying why it cannot be read."""
+    raw, error = read_file_bytes(path, max_bytes)
+    if raw is None:
+        return None, error
     return parse_config_bytes(raw)
 
 
+def is_candidate(path: Path) -> bool:
+    """Whether a path found in a folder is an input to read (and refuse if it is not a regular file): anything
+    that exists but a folder. A FIFO or a symlink to a device is listed, so that it is refused by name, not
+    skipped without a word."""
+    return path.exists() and not path.is_dir()
+
+
+# Subfolders of a config folder that hold other fixtures (fixtures/devices/: the device catalogue), never configs.
+NOT_CONFIG_FOLDERS = frozenset({"devices"})
+
+
 def config_paths(paths: Iterable[Path]) -> list[Path]:
-    """The ``*.json`` files named or found (recursively) under the given files and folders, sorted."""
+    """The ``*.json`` files named or found (recursively) under the given files and folders, sorted; a folder's
+    ``NOT_CONFIG_FOLDERS`` subfolders are skipped."""
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted((p for p in path.rglob("*.json") if p.is_file()), key=str))
+            found.extend(
+                sorted(
+                    (
+                        p
+                        for p in path.rglob("*.json")
+                        if is_candidate(p) and p.relative_to(path).parts[0] not in NOT_CONFIG_FOLDERS
+                    ),
+                    key=str,
+                )
+            )
         else:
             found.append(path)
     return found

@@ -7,7 +7,6 @@ does not count is an error naming it, never dropped.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,10 +14,10 @@ from typing import Any
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
 from registry.core.issues import Code, Issue
-from registry.core.validation import _json_type, _show, model_id_for
+from registry.core.validation import HF_ID_RE, _json_type, _show, hf_id_issue, model_id_for
 
-# A Hub repo id as the Hub allows it (ORG/NAME); the registry's model_id is it with '/' as '_'.
-HUB_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
+# A Hub repo id (ORG/NAME): validation's rule, the one documents obey; the registry's model_id is it with '/' as '_'.
+HUB_ID_RE = HF_ID_RE
 # Decoder layers a config.json may declare: per-layer rules are expanded layer by layer.
 MAX_LAYERS = 100_000
 # Keys whose null means something of its own (not "the default").
@@ -382,15 +381,8 @@ def convert(config: Any, hf_model_id: str) -> Conversion:
             None, [Issue("config", Code.NOT_AN_OBJECT, f"expected a JSON object, got {_json_type(config)}")]
         )
     errors: list[Issue] = []
-    if not isinstance(hf_model_id, str) or not HUB_ID_RE.fullmatch(hf_model_id):
-        errors.append(
-            Issue(
-                "hf_model_id",
-                Code.INVALID_HF_ID,
-                f"expected a Hub id ORG/NAME (letters, digits, '.', '_', '-'; each part starting with a letter "
-                f"or digit), got {_show(hf_model_id)}",
-            )
-        )
+    if (issue := hf_id_issue("hf_model_id", hf_model_id)) is not None:
+        errors.append(issue)
     config, model_type, notes = _text_model(config)
     if not isinstance(model_type, str) or model_type not in ARCHITECTURES:
         given = "no model_type" if model_type is None else f"model_type {_show(model_type)}"

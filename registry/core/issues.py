@@ -57,6 +57,8 @@ class Code(enum.StrEnum):
     ACTIVE_PARAMS_WITHOUT_EXPERTS = "active_params_without_experts"
     MTP_PARAMS_MISMATCH = "mtp_params_mismatch"
     MTP_PARAMS_WITHOUT_MTP = "mtp_params_without_mtp"
+    PUBLISHED_TOTAL_MISMATCH = "published_total_mismatch"  # a warning
+    SOURCE_WITHOUT_PUBLISHED_TOTAL = "source_without_published_total"
     # Reading files and bodies (registry.core.files)
     EMPTY_FILE = "empty_file"
     NOT_UTF8 = "not_utf8"
@@ -64,6 +66,8 @@ class Code(enum.StrEnum):
     DUPLICATE_KEY = "duplicate_key"
     NOT_FOUND = "not_found"
     UNREADABLE = "unreadable"
+    NOT_A_REGULAR_FILE = "not_a_regular_file"
+    FILE_TOO_LARGE = "file_too_large"
     # Hugging Face config.json (registry.core.hf)
     UNSUPPORTED_MODEL_TYPE = "unsupported_model_type"
     MISSING_DIMENSION = "missing_dimension"
@@ -72,6 +76,10 @@ class Code(enum.StrEnum):
     UNSUPPORTED_KEY = "unsupported_architecture_key"
     CONTRADICTION = "contradictory_values"
     INVALID_HF_ID = "invalid_hf_model_id"
+    # Devices (registry.core.devices)
+    MISSING_SOURCE = "missing_source"
+    INVALID_DATE = "invalid_date"
+    UNKNOWN_DEVICE = "unknown_device"
     # Deployment plans (registry.core.planning)
     NOT_DIVISIBLE = "not_divisible"
     NO_EXPERTS = "no_experts"
@@ -84,6 +92,7 @@ class Code(enum.StrEnum):
     UNKNOWN_PARAMETER = "unknown_parameter"
     REPEATED_PARAMETER = "repeated_parameter"
     PRECONDITION_FAILED = "precondition_failed"
+    PRECONDITION_REQUIRED = "precondition_required"
     REQUIRES_DEVICE_MEMORY = "requires_device_memory"
     OUT_OF_RANGE = "out_of_range"
     SERVER_ERROR = "server_error"

@@ -19,6 +19,8 @@ TOP_LEVEL_KEYS = (
     "active_params_formatted",
     "mtp_params",
     "layer_types",
+    "published_total_params",
+    "published_total_params_source",
     "validated",
     "validation_notes",
 )

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, overload
 
+from registry.core.activations import Recompute
+from registry.core.engines import Engine
 from registry.core.plan_parameters import Mode
 
 
@@ -48,6 +50,29 @@ class PlanDeployment:
     devices: int = out("tp × pp × ep × cp × dp.")
     device_memory: int | None = out("Bytes of one device, when asked.")
     utilization: float = out()
+    device: str | None = out("The device named, if one was.")
+    engine: str = out(choices=tuple(e.value for e in Engine))
+    gpu_memory_utilization: float = out()
+    block_size: int = out()
+    max_num_batched_tokens: int = out()
+    max_num_seqs: int = out()
+    max_model_len: int | None = out("null: the plan's context.")
+    kv_cache_memory: int | None = out()
+    enforce_eager: bool = out()
+    mem_fraction_static: float = out()
+    page_size: int = out()
+    free_gpu_memory_fraction: float = out()
+    tokens_per_block: int = out()
+    profile_activation_bytes: int | None = out()
+    reserved_bytes: int | None = out()
+    recompute: str = out(choices=tuple(r.value for r in Recompute))
+    sequence_parallel: bool = out()
+    micro_batch: int = out()
+    interleave: int = out()
+    isl: int | None = out("Input tokens per request; null: no performance estimate.")
+    osl: int | None = out("Output tokens per request; null: no performance estimate.")
+    concurrency: int = out("Requests in flight per replica.")
+    price_per_hour: float | None = out("US dollars per device-hour as asked; null: the catalogue's.")
 
 
 @dataclass(kw_only=True, slots=True)
@@ -57,9 +82,13 @@ class PlanDevice:
     stage: int = out("The pipeline stage of the heaviest device (0 first).")
     parameters: int = out("Parameters the heaviest device holds.")
     weight_bytes: int = out()
-    kv_cache_bytes: int | None = out("At the context and batch; null without a context.")
+    kv_cache_bytes: int | None = out(
+        "At the context and batch; null without a context, and in training (no KV cache is held)."
+    )
     training_state_bytes: int | None = out("mode=training: ZeRO model states (K = 12).", omit_none=True)
-    total_bytes: int = out("Weights + KV cache (inference) or training states (training).")
+    total_bytes: int = out(
+        "Weights + KV cache (inference) or training states + activations + reserved_bytes (training)."
+    )
 
 
 @dataclass(kw_only=True, slots=True)
@@ -97,6 +126,96 @@ class PlanFit:
 
 
 @dataclass(kw_only=True, slots=True)
+class PlanBudget:
+    """The engine's memory budget on the heaviest device, line by line in the order the engine takes it, and
+    its KV-cache layout (``registry.core.engines``)."""
+
+    engine: str = out(choices=tuple(e.value for e in Engine if e is not Engine.NONE))
+    version: str = out("The engine version whose code (or documented rule) is followed.")
+    device_memory: int = out("Total memory of one device.")
+    fraction: float = out(
+        "gpu_memory_utilization (vllm), mem_fraction_static (sglang), free_gpu_memory_fraction (trtllm)."
+    )
+    engine_memory_bytes: int = out(
+        "What the engine may use: device_memory × fraction (vllm, sglang); device_memory (trtllm, whose "
+        "fraction applies to what is left)."
+    )
+    weight_bytes: int = out()
+    activation_peak_bytes: int = out("The activation peak of the engine's profile run (0 with kv_cache_memory).")
+    activation_peak_estimated: bool = out("An estimate; replace it with profile_activation_bytes.")
+    non_torch_bytes: int = out("Memory outside PyTorch: NCCL buffers, cuBLAS workspaces.")
+    cuda_graph_bytes: int = out("The CUDA-graph reserve (0 with enforce_eager).")
+    reserved_estimated: bool = out("non_torch and cuda_graph are estimates; replace them with reserved_bytes.")
+    kv_cache_bytes: int = out("What is left for the KV cache (negative: the engine will not start).", signed=True)
+    free_bytes: int = out("device_memory − every line above (what the engine leaves unused).", signed=True)
+    will_start: bool = out()
+    reason: str | None = out("Why the engine will not start; null when it will.")
+    kv_cache_groups: int = out("vLLM's KV-cache groups (1 for sglang and trtllm; 0: nothing cached).")
+    block_size: int = out("Tokens per block (vLLM's smallest group block, after hybrid adjustments).")
+    num_blocks: int = out()
+    kv_cache_tokens: int = out("vLLM's 'GPU KV cache size: N tokens'; SGLang's max_total_num_tokens.")
+    max_concurrency: float | None = out(
+        "vLLM's 'Maximum concurrency for L tokens per request' (blocks over one request's blocks); "
+        "kv_cache_tokens / L otherwise. null when nothing is cached."
+    )
+    max_concurrency_tokens: int = out("L: tokens per request (max_model_len).")
+    max_total_num_tokens: int | None = out("engine=sglang: SGLang's max_total_num_tokens.", omit_none=True)
+
+
+@dataclass(kw_only=True, slots=True)
+class PlanTraining:
+    """mode=training: activations (Korthikanti et al. 2022; ``registry.core.activations``) and the fit."""
+
+    recompute: str = out(choices=tuple(r.value for r in Recompute))
+    sequence_parallel: bool = out()
+    micro_batch: int = out()
+    interleave: int = out()
+    micro_batches_in_flight: int = out("On the first stage: pp (1F1B).")
+    activation_bytes: int = out(
+        "The decoder layers' activations on the heaviest device (the first stage), as the paper's Figure 1."
+    )
+    embedding_activation_bytes: int = out("The embedding's input and dropout mask (Megatron-LM).")
+    output_activation_bytes: int = out("pp = 1: the output layer's input and the loss (Megatron-LM).")
+    activations_approximate: bool = out("Some mixer (Mamba, linear attention) is approximated.")
+    state_bytes: int = out("ZeRO model states (K = 12).")
+    reserved_bytes: int = out("reserved_bytes, as given (0 without).")
+    total_bytes: int = out("state + activations (the three lines) + reserved.")
+    max_micro_batch: int | None = out("The largest micro_batch that fits device_memory × utilization.", omit_none=True)
+
+
+@dataclass(kw_only=True, slots=True)
+class PlanPerformance:
+    """With isl, osl and a device: the performance model's estimates (``registry.core.performance``; roofline
+    times from the exact work per layer, calibrated efficiencies: estimates, not measurements) and the cost."""
+
+    device: str = out("The catalogue's device (an alias resolves to its name).")
+    efficiency: str = out("The efficiencies read: the engine's on this device, or the device's default.")
+    replica_devices: int = out("tp × pp × ep: the devices of one replica.")
+    ttft_ms: float = out(
+        "Time to first token (estimate): the prefill of one prompt, queued behind the others' at this concurrency, "
+        "plus the device's serving overhead."
+    )
+    tpot_ms: float = out(
+        "Time per output token (estimate); excludes the first token: (request latency − TTFT) / (osl − 1), the "
+        "decode step stalled by the other requests' prefills."
+    )
+    request_latency_ms: float = out("TTFT + (osl − 1) × TPOT (estimate).")
+    decode_step_ms: float = out("One decode step of the batch at context isl + osl/2, no prefill in between.")
+    output_tokens_per_second: float = out("The replica's: concurrency × osl / request latency.")
+    output_tokens_per_second_per_device: float = out("output_tokens_per_second / replica_devices.")
+    input_tokens_per_second: float = out("The replica's prompt rate: concurrency × isl / TTFT.")
+    price_per_hour: float = out("US dollars per device-hour: price_per_hour, or the catalogue's list price.")
+    cost_per_million_output_tokens: float = out(
+        "US dollars: price_per_hour × replica_devices / (output tokens/s × 3600) × 10⁶."
+    )
+    cost_per_million_input_tokens: float = out("US dollars, from the prompt rate likewise.")
+    fits: bool = out(
+        "fit.fits: the plan's memory answer at context isl + osl and batch ceil(concurrency / ep), the one "
+        "answer on fit."
+    )
+
+
+@dataclass(kw_only=True, slots=True)
 class PlanLayer:
     """One layer type on the heaviest device (``PlanLayerSerializer``)."""
 
@@ -127,6 +246,11 @@ class PlanFigures:
     kv_cache: PlanKVCache = out()  # noqa: RUF009 (out is a field)
     flops_per_token: PlanFlops = out()  # noqa: RUF009 (out is a field)
     fit: PlanFit | None = out("With device_memory.", omit_none=True)  # noqa: RUF009 (out is a field)
+    budget: PlanBudget | None = out("With an engine and device_memory.", omit_none=True)  # noqa: RUF009
+    training: PlanTraining | None = out("mode=training.", omit_none=True)  # noqa: RUF009 (out is a field)
+    performance: PlanPerformance | None = out(  # noqa: RUF009 (out is a field)
+        "With isl, osl and a device (inference): speed and cost, estimated.", omit_none=True
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,7 +276,18 @@ def output_fields(cls: type) -> tuple[OutputField, ...]:
     )  # fmt: skip
 
 
-Output = PlanDeployment | PlanDevice | PlanKVCache | PlanFlops | PlanFit | PlanLayer | PlanFigures
+Output = (
+    PlanDeployment
+    | PlanDevice
+    | PlanKVCache
+    | PlanFlops
+    | PlanFit
+    | PlanBudget
+    | PlanTraining
+    | PlanPerformance
+    | PlanLayer
+    | PlanFigures
+)
 
 
 @overload
@@ -189,4 +324,15 @@ def _writer(cls: type) -> Callable[[Any], dict[str, Any]]:
     return write
 
 
-OUTPUTS = (PlanDeployment, PlanDevice, PlanKVCache, PlanFlops, PlanFit, PlanLayer, PlanFigures)
+OUTPUTS = (
+    PlanDeployment,
+    PlanDevice,
+    PlanKVCache,
+    PlanFlops,
+    PlanFit,
+    PlanBudget,
+    PlanTraining,
+    PlanPerformance,
+    PlanLayer,
+    PlanFigures,
+)

@@ -22,11 +22,14 @@ max_context); then each plan's outputs (``registry.core.plan_outputs``). The dep
 - FLOPs per token (forward): 2 · (active parameters − input and position embeddings, a tied head's V · h
   counted once) + Σ attention layers 2 · heads · (qk + v head dims) · min(n, W); training 3×.
 - Training states (mixed-precision Adam, ZeRO's K = 12): 16Ψ, 4Ψ + 12Ψ/dp, 2Ψ + 14Ψ/dp, 16Ψ/dp for stages
-  0-3, Ψ the parameters of the heaviest device; activations are not estimated.
+  0-3, Ψ the parameters of the heaviest device; activations (``training_activations``) as
+  ``registry.core.activations`` counts them, per stage with its micro-batches in flight.
+- With an engine (``engine_budget``): the engine's budget and KV-cache layout, ``registry.core.engines``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
@@ -35,10 +38,12 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, overload
 
-from registry.core import catalogue, counts
+from registry.core import activations, catalogue, counts, engines
 from registry.core.catalogue import LayerKind
+from registry.core.engines import Engine
 from registry.core.issues import Code, Issue
 from registry.core.plan_outputs import (
+    PlanBudget,
     PlanDeployment,
     PlanDevice,
     PlanFigures,
@@ -46,6 +51,7 @@ from registry.core.plan_outputs import (
     PlanFlops,
     PlanKVCache,
     PlanLayer,
+    PlanTraining,
     to_dict,
 )
 from registry.core.plan_parameters import (
@@ -176,7 +182,11 @@ def plan_stacks(
     for i in overflows(stack, shards, cache, weights, d):
         plans[i].errors.append(Issue("context", Code.TOO_LARGE, "the figures of this plan exceed 2**62 bits"))
     ok = np.array([p.ok for p in plans], dtype=bool)
-    figures = _figures(stack, shards, cache, weights, np.where(ok, cache.context, 0), d)
+    context = np.where(ok, cache.context, 0)
+    acts = training_activations(stack, layout, context, d) if d.mode is Mode.TRAINING else None
+    figures = _figures(stack, shards, cache, weights, context, d, acts)
+    if d.engine is not Engine.NONE and d.device_memory is not None and d.mode is Mode.INFERENCE:
+        figures.budget = engine_budget(stack, shards, layout, figures, context, d)
     for i in stack.with_mtp:
         plans[i].notes.append(_MTP_NOTE)
     for i, plan in enumerate(plans):
@@ -288,30 +298,44 @@ class Shards:
     window: np.ndarray  # tokens the cache and attention span at most (MAX_CONTEXT without a window)
     state_bits: np.ndarray  # per sequence, one device
     whole_state_bits: np.ndarray
+    recurrent_bits: np.ndarray  # bits per value of each row's recurrent state
     failures: list[counts.ShardFailure]
 
 
-def shard_rows(stack: Stack, d: Deployment) -> Shards:
+def shard_rows(
+    stack: Stack, d: Deployment, *, cols: counts.Columns | None = None, base: Shards | None = None
+) -> Shards:
     """Evaluate every row's formulas once, split by the deployment's degrees (a tied head is untied when the
-    pipeline may put it on another stage than its embedding)."""
+    pipeline may put it on another stage than its embedding). ``cols``: the rows' columns, if already built;
+    ``base``: shards of the same rows and kv_dtype under other degrees, whose whole figures are reused."""
     import numpy as np
 
     rows = stack.rows
-    cols = counts.columns([r.class_name for r in rows], [r.specs for r in rows])
+    if cols is None:
+        cols = counts.columns([r.class_name for r in rows], [r.specs for r in rows])
     degrees = {"tp": d.tp, "ep": d.ep}
     untie = {"tie_word_embeddings": 0} if stack.stages > 1 else None
     device_params, failures = counts.evaluate(cols, lambda c: c.formula, degrees=degrees, overrides=untie)
-    recurrent_bits = _recurrent_bits(rows, d)
-    return Shards(
+    if base is None:
+        recurrent_bits = _recurrent_bits(rows, d)
+        base = Shards(
+            device_params=device_params,
+            full_params=counts.evaluate(cols, lambda c: c.formula)[0],
+            active_params=counts.evaluate(cols, lambda c: c.token_formula)[0],
+            kv_elements=device_params,
+            whole_kv_elements=counts.evaluate(cols, lambda c: c.kv_elements)[0],
+            attention_flops=counts.evaluate(cols, lambda c: c.attention_flops)[0],
+            window=np.fromiter((_window(r) for r in rows), dtype=np.int64, count=len(rows)),
+            state_bits=device_params,
+            whole_state_bits=_state_bits(cols, recurrent_bits, d, None),
+            recurrent_bits=recurrent_bits,
+            failures=failures,
+        )
+    return dataclasses.replace(
+        base,
         device_params=device_params,
-        full_params=counts.evaluate(cols, lambda c: c.formula)[0],
-        active_params=counts.evaluate(cols, lambda c: c.token_formula)[0],
         kv_elements=counts.evaluate(cols, lambda c: c.kv_elements, degrees=degrees)[0],
-        whole_kv_elements=counts.evaluate(cols, lambda c: c.kv_elements)[0],
-        attention_flops=counts.evaluate(cols, lambda c: c.attention_flops)[0],
-        window=np.fromiter((_window(r) for r in rows), dtype=np.int64, count=len(rows)),
-        state_bits=_state_bits(cols, recurrent_bits, d, degrees),
-        whole_state_bits=_state_bits(cols, recurrent_bits, d, None),
+        state_bits=_state_bits(cols, base.recurrent_bits, d, degrees),
         failures=failures,
     )
 
@@ -463,10 +487,19 @@ class Figures:
     forward_matrix: list[int]
     forward: list[int]
     fit: Fit
+    need: list[int]  # the heaviest device's total
+    acts: TrainingActivations | None = None
+    budget: engines.Budget | None = None
 
 
 def _figures(
-    stack: Stack, shards: Shards, cache: Cache, weights: np.ndarray, context: np.ndarray, d: Deployment
+    stack: Stack,
+    shards: Shards,
+    cache: Cache,
+    weights: np.ndarray,
+    context: np.ndarray,
+    d: Deployment,
+    acts: TrainingActivations | None = None,
 ) -> Figures:
     """The figures of every config from the arrays (``context`` 0 for refused configs), in one pass."""
     import numpy as np
@@ -475,7 +508,7 @@ def _figures(
     weight_bytes = _ceil_div(weights * DTYPE_BITS[d.dtype], 8)
     kv_bytes = _ceil_div(cache.bits_at(context), 8)
     states = training_states(weights, d)
-    need = states if d.mode is Mode.TRAINING else weight_bytes + kv_bytes
+    need = states + acts.per_stage + (d.reserved_bytes or 0) if acts is not None else weight_bytes + kv_bytes
     # A tied head on another stage than its embedding holds a copy of the embedding's weights.
     tied_copy = np.fromiter(
         (
@@ -511,6 +544,8 @@ def _figures(
         forward_matrix=matrix.tolist(),
         forward=(matrix + attention).tolist(),
         fit=fit(stack, shards, cache, weight_bytes, d),
+        need=on_heaviest(need),
+        acts=acts,
     )
 
 
@@ -521,12 +556,12 @@ def _fill(
     s, n = f.heaviest[i], f.context[i]
     bits, kv_bits = DTYPE_BITS[d.dtype], DTYPE_BITS[d.kv_dtype]
     training = d.mode is Mode.TRAINING
-    kv_device = f.kv_bytes[i] if n else None
-    total = f.states[i] if training else f.weight_bytes[i] + (f.kv_bytes[i] if n else 0)
+    kv_device = f.kv_bytes[i] if n and not training else None
+    total = f.need[i] if training else f.weight_bytes[i] + (f.kv_bytes[i] if n else 0)
     if training:
         plan.notes.append(
-            "Training states follow ZeRO's mixed-precision Adam accounting (K = 12; the weights and their "
-            "gradients included, whatever dtype says); activations are not estimated."
+            "Training: ZeRO's mixed-precision Adam states (K = 12; the weights and their gradients included, "
+            "whatever dtype says) + activations (Korthikanti et al. 2022, per micro-batch in flight); no KV cache."
         )
     plan.outputs = PlanFigures(
         total_params=f.total_params[i],
@@ -553,7 +588,9 @@ def _fill(
             forward_without_attention=f.forward_matrix[i],
             training=3 * f.forward[i] if n else None,
         ),
-        fit=_fit_output(plan, i, total, f.fit, d),
+        fit=_fit_output(plan, i, total, f, d),
+        budget=_budget_output(plan, i, f, d),
+        training=_training_output(plan, i, f, d),
     )
     _context_notes(plan, n, stack.configs[i].context_length)
     if d.dtype in ("fp8", "int8", "int4"):
@@ -568,10 +605,27 @@ def _fill(
         ]
 
 
-def _fit_output(plan: Plan, i: int, total: int, fit: Fit, d: Deployment) -> PlanFit | None:
+def _fit_output(plan: Plan, i: int, total: int, f: Figures, d: Deployment) -> PlanFit | None:
     """Config ``i``'s fit on the device (None without device_memory), with notes on its max_context."""
+    fit = f.fit
     if fit.usable is None or d.device_memory is None:  # both or neither: fit() reads device_memory
         return None
+    if f.budget is not None:  # the engine's rule: it starts, and the batch's cache fits what it leaves
+        b = f.budget
+        kv_needed = f.kv_bytes[i] if f.context[i] else 0
+        plan.notes.append(
+            f"fits follows {b.engine.value}'s budget (will_start); max_context is null: see "
+            "budget.kv_cache_tokens and budget.max_concurrency."
+        )
+        return PlanFit(
+            device_memory=d.device_memory,
+            usable_bytes=int(b.engine_memory[i]),
+            fits=engines.start_reason(b, i, d.device_memory) is None,
+            headroom_bytes=int(b.kv_cache[i]) - kv_needed,
+            max_context=None,
+        )
+    if d.mode is Mode.TRAINING:
+        plan.notes.append("max_context is null in training: the fit there is training.max_micro_batch.")
     unbounded = capped = False
     max_context = None
     if fit.max_context is not None and fit.unbounded is not None and fit.capped is not None:  # inference
@@ -877,6 +931,205 @@ def _layer_row(
         cache_rule=layer_class.cache_rule(r.specs),
         kv_cache_bytes_per_token=_ceil_div(layers * int(kv_elements[j]) * DTYPE_BITS[d.kv_dtype], 8),
         state_bytes_per_sequence=_ceil_div(layers * int(state_bits[j]), 8),
+    )
+
+
+@dataclass(slots=True)  # built once per pass, read only
+class TrainingActivations:
+    """mode=training, per (config, stage): the activations' numerators over ``denominator`` (tp × the schedule's
+    ``over``) for one sequence per micro-batch, and their bytes at ``micro_batch``."""
+
+    layers: np.ndarray  # object ints: the decoder layers, micro-batches in flight included
+    embedding: np.ndarray  # per config, on the first stage
+    output: np.ndarray  # per config, with pp = 1
+    denominator: int
+    per_stage: np.ndarray  # bytes at micro_batch, every line (int64)
+    approximate: np.ndarray  # per config
+
+
+def training_activations(stack: Stack, layout: np.ndarray, context: np.ndarray, d: Deployment) -> TrainingActivations:
+    """Every config's activations per stage (``registry.core.activations``), at the plan's context."""
+    import numpy as np
+
+    terms = [activations.row_terms(r.class_name, k, r.specs) for r, k in zip(stack.rows, stack.kinds, strict=True)]
+    tokens = context[stack.owner].tolist()
+    sp = d.sequence_parallel
+    numerators = np.empty(len(terms), dtype=object)
+    numerators[:] = activations.row_numerators(terms, tokens, d.tp, d.recompute, sp)
+    schedule = activations.Schedule.of(d.pp, d.interleave, stack.stages)
+    in_flight = np.empty(stack.stages, dtype=object)
+    in_flight[:] = list(schedule.in_flight)
+    layers = stack.per_stage(layout, numerators, dtype=object) * in_flight[None, :]
+    hidden, vocab = [0] * stack.n_configs, [0] * stack.n_configs
+    for r, k in zip(stack.rows, stack.kinds, strict=True):
+        if k is LayerKind.EMBEDDING and not hidden[r.config]:
+            hidden[r.config], vocab[r.config] = r.specs["hidden_size"], r.specs["vocab_size"]
+    contexts = context.tolist()
+    embedding = np.empty(stack.n_configs, dtype=object)
+    embedding[:] = [
+        activations.embedding_numerator(c, h, d.tp, sp) * schedule.in_flight[0]
+        for c, h in zip(contexts, hidden, strict=True)
+    ]
+    output = np.zeros(stack.n_configs, dtype=object)
+    if d.pp == 1:
+        output[:] = [
+            activations.output_numerator(c, h, v, d.tp, sp) * schedule.over
+            for c, h, v in zip(contexts, hidden, vocab, strict=True)
+        ]
+    denominator = d.tp * schedule.over
+    everything = layers.copy()
+    everything[:, 0] += embedding + output
+    per_stage = np.array(
+        [[activations.ceil_div(x * d.micro_batch, denominator) for x in row] for row in everything.tolist()],
+        dtype=np.int64,
+    ).reshape(stack.n_configs, stack.stages)
+    approximate_rows = np.fromiter((t.approximate for t in terms), dtype=bool, count=len(terms))
+    approximate = stack.any_per_config(approximate_rows & (layout.sum(axis=1) > 0))
+    return TrainingActivations(layers, embedding, output, denominator, per_stage, approximate)
+
+
+def _training_output(plan: Plan, i: int, f: Figures, d: Deployment) -> PlanTraining | None:
+    a = f.acts
+    if a is None:
+        return None
+    s, b = f.heaviest[i], d.micro_batch
+    first = s == 0
+    layers = activations.ceil_div(int(a.layers[i, s]) * b, a.denominator)
+    embedding = activations.ceil_div(int(a.embedding[i]) * b, a.denominator) if first else 0
+    output = activations.ceil_div(int(a.output[i]) * b, a.denominator) if first else 0
+    reserved = d.reserved_bytes or 0
+    max_micro_batch = None
+    if f.fit.usable is not None:
+        per_sequence = int(a.layers[i, s]) + (int(a.embedding[i]) + int(a.output[i]) if first else 0)
+        room = f.fit.usable - f.states[i] - reserved
+        max_micro_batch = max(room, 0) * a.denominator // per_sequence if per_sequence else None
+    if bool(a.approximate[i]):
+        plan.notes.append(
+            "Activations of Mamba, linear-attention and other non-attention mixers are approximated as a "
+            "multi-head attention of their width without scores."
+        )
+    return PlanTraining(
+        recompute=d.recompute.value,
+        sequence_parallel=d.sequence_parallel,
+        micro_batch=b,
+        interleave=d.interleave,
+        micro_batches_in_flight=max(d.pp - s, 1),
+        activation_bytes=layers,
+        embedding_activation_bytes=embedding,
+        output_activation_bytes=output,
+        activations_approximate=bool(a.approximate[i]),
+        state_bytes=f.states[i],
+        reserved_bytes=reserved,
+        total_bytes=f.states[i] + layers + embedding + output + reserved,
+        max_micro_batch=max_micro_batch,
+    )
+
+
+def engine_budget(
+    stack: Stack, shards: Shards, layout: np.ndarray, f: Figures, context: np.ndarray, d: Deployment
+) -> engines.Budget:
+    """The engine's budget and KV-cache layout of every config on its heaviest stage (``registry.core.engines``)."""
+    import numpy as np
+
+    heaviest = np.array(f.heaviest, dtype=np.int64)
+    on_stage = layout[np.arange(len(stack.rows)), heaviest[stack.owner]] if len(stack.rows) else stack.count
+    kv_bits = DTYPE_BITS[d.kv_dtype]
+    kinds = [
+        engines.cache_kind(r.specs, int(kv), int(st))
+        for r, kv, st in zip(stack.rows, shards.kv_elements.tolist(), shards.state_bits.tolist(), strict=True)
+    ]
+    # vLLM keeps an indexer's keys in fp8 with a float32 scale per 128 values, whatever kv_dtype says.
+    indexer = np.fromiter((r.class_name in engines.FP8_INDEXERS for r in stack.rows), dtype=bool, count=len(stack.rows))
+    indexer_bytes = np.fromiter(
+        (engines.indexer_bytes(r.specs) if r.class_name in engines.FP8_INDEXERS else 0 for r in stack.rows),
+        dtype=np.int64,
+        count=len(stack.rows),
+    )
+    rows = engines.CacheRows(
+        owner=stack.owner,
+        count=stack.count,
+        on_stage=on_stage,
+        kind=np.fromiter((k for k, _ in kinds), dtype=np.int64, count=len(kinds)),
+        window=np.fromiter((w for _, w in kinds), dtype=np.int64, count=len(kinds)),
+        token_bytes=np.where(indexer, indexer_bytes, _ceil_div(shards.kv_elements * kv_bits, 8)),
+        state_bytes=_ceil_div(shards.state_bits, 8),
+    )
+    # The activation peak estimate: the residual stream + the largest layer's intermediates, or the logits.
+    width = 4 if d.dtype == "fp32" else 2
+    tokens = d.max_num_batched_tokens
+    row_peak = np.fromiter(
+        (engines.peak_elements(r.class_name, k, r.specs, d.tp) for r, k in zip(stack.rows, stack.kinds, strict=True)),
+        dtype=np.int64,
+        count=len(stack.rows),
+    )
+    largest = np.zeros(stack.n_configs, dtype=np.int64)
+    np.maximum.at(largest, stack.owner, np.where(on_stage > 0, row_peak, 0))
+    hidden = np.zeros(stack.n_configs, dtype=np.int64)
+    vocab = np.zeros(stack.n_configs, dtype=np.int64)
+    specs_h = np.fromiter((r.specs.get("hidden_size", 0) for r in stack.rows), dtype=np.int64, count=len(stack.rows))
+    specs_v = np.fromiter((r.specs.get("vocab_size", 0) for r in stack.rows), dtype=np.int64, count=len(stack.rows))
+    np.maximum.at(hidden, stack.owner, specs_h)
+    np.maximum.at(vocab, stack.owner, specs_v)
+    logits = 2 * d.max_num_seqs * _ceil_div(vocab, d.tp) * 4
+    peak = tokens * width * 2 * hidden + np.maximum(tokens * width * largest, logits)
+    length = np.full(stack.n_configs, d.max_model_len) if d.max_model_len else context  # 0: unknown
+    weights = np.array(f.weight_bytes, dtype=np.int64)
+    return engines.budget(d, rows, stack.n_configs, weights, peak, length)
+
+
+def _budget_output(plan: Plan, i: int, f: Figures, d: Deployment) -> PlanBudget | None:
+    b = f.budget
+    if b is None or d.device_memory is None:
+        return None
+    c = b.capacity
+    reason = engines.start_reason(b, i, d.device_memory)
+    used = int(b.weights[i]) + int(b.activation_peak[i]) + int(b.non_torch[i]) + int(b.cuda_graph[i])
+    kv = int(b.kv_cache[i])
+    cached, length = bool(c.cached[i]), int(b.length[i])
+    tokens = int(c.tokens[i])
+    if not length:
+        plan.notes.append("max_concurrency is null: give max_model_len (or a context) for its L.")
+    if b.engine is Engine.VLLM:
+        per_request = int(c.blocks_per_request[i])
+        concurrency = int(c.num_blocks[i]) / per_request if cached and per_request and length else None
+        version = engines.VLLM_VERSION
+    else:
+        concurrency = tokens / length if cached and length else None
+        version = engines.SGLANG_VERSION if b.engine is Engine.SGLANG else engines.TRTLLM_VERSION
+    estimated = d.profile_activation_bytes is None and not (b.engine is Engine.VLLM and d.kv_cache_memory)
+    if b.engine is Engine.SGLANG:
+        estimated = False
+    if estimated or d.reserved_bytes is None:
+        plan.notes.append(
+            "Budget lines marked estimated (activation peak, memory outside PyTorch, CUDA graphs) are this "
+            "registry's estimates: give profile_activation_bytes and reserved_bytes from your engine's log for "
+            "its exact figures."
+        )
+    if not cached:
+        plan.notes.append("No layer caches anything: the engine's KV cache holds no tokens.")
+    return PlanBudget(
+        engine=b.engine.value,
+        version=version,
+        device_memory=d.device_memory,
+        fraction=b.fraction,
+        engine_memory_bytes=int(b.engine_memory[i]),
+        weight_bytes=int(b.weights[i]),
+        activation_peak_bytes=int(b.activation_peak[i]),
+        activation_peak_estimated=estimated,
+        non_torch_bytes=int(b.non_torch[i]),
+        cuda_graph_bytes=int(b.cuda_graph[i]),
+        reserved_estimated=d.reserved_bytes is None and not (b.engine is Engine.VLLM and d.kv_cache_memory),
+        kv_cache_bytes=kv,
+        free_bytes=d.device_memory - used - kv,
+        will_start=reason is None,
+        reason=reason,
+        kv_cache_groups=int(c.groups[i]),
+        block_size=int(c.block_size[i]),
+        num_blocks=int(c.num_blocks[i]),
+        kv_cache_tokens=tokens,
+        max_concurrency=concurrency,
+        max_concurrency_tokens=length,
+        max_total_num_tokens=tokens if b.engine is Engine.SGLANG else None,
     )
 
 

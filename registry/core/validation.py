@@ -26,6 +26,8 @@ from registry.core.keys import (
 MODEL_ID_CHARS = "A-Za-z0-9._-"
 MODEL_ID_PATTERN = rf"^[{MODEL_ID_CHARS}]+$"
 MODEL_ID_RE = re.compile(MODEL_ID_PATTERN)
+# A Hugging Face repo id as the Hub allows it, ORG/NAME: the one rule for documents, import-hf and the admin's link.
+HF_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 MAX_ID_LENGTH = 200
 MAX_NAME_LENGTH = 200
 MAX_LAYER_NAME_LENGTH = 100
@@ -34,6 +36,7 @@ MAX_FORMATTED_LENGTH = 32  # total_params_formatted, active_params_formatted
 # hundred), and notes of a few pages; beyond them a config is refused rather than slowing every reader.
 MAX_LAYER_TYPES = 512
 MAX_NOTES_LENGTH = 10_000
+MAX_SOURCE_LENGTH = 500  # published_total_params_source: a URL or a short citation
 # Characters no name may hold: C0 and C1 controls (with DEL) and the Unicode Bidi_Control characters, which
 # reorder the text around them (U+202E shows "txt.exe" as "exe.txt"). Notes may keep tabs and line breaks.
 _BIDI_CONTROLS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
@@ -179,6 +182,70 @@ class _Checker:
             self.error(f"{prefix}{key}", Code.UNKNOWN_KEY, f"unknown key {key!r}{hint}")
 
 
+# A number as JSON writes it (RFC 8259): ASCII digits, a leading minus only, no leading zero, nothing around it.
+_JSON_NUMBER_RE = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_MAX_INTEGER_DIGITS = len(str(BIGINT_MAX))
+
+
+def integer_from_text(loc: str, text: str, *, minimum: int = 1) -> tuple[int | None, list[Issue]]:
+    """The integer a form's ``text`` writes, judged as the JSON format judges the same characters in a document.
+
+    ``768`` is one; ``768.0`` and ``7.68e2`` are numbers with a decimal point, refused as they are in a
+    document; `` 768``, ``+768``, ``0768`` and digits of other scripts are not numbers in JSON, refused too.
+    """
+    wanted = "a positive integer" if minimum == 1 else "a non-negative integer"
+    if not _JSON_NUMBER_RE.fullmatch(text):
+        msg = f"expected {wanted} written as JSON writes it (ASCII digits, nothing around them), got {_show(text)}"
+        return None, [Issue(loc, Code.NOT_AN_INTEGER, msg)]
+    digits = text.lstrip("-")
+    if digits.isdigit() and len(digits) > _MAX_INTEGER_DIGITS:  # int() of thousands of digits is refused
+        if text[0] == "-":
+            code = Code.NOT_POSITIVE if minimum == 1 else Code.NEGATIVE
+            return None, [Issue(loc, code, f"expected {wanted}, got a negative number of {len(digits)} digits")]
+        msg = f"expected an integer of at most {BIGINT_MAX}, got {len(digits)} digits"
+        return None, [Issue(loc, Code.TOO_LARGE, msg)]
+    number = json.loads(text)
+    if isinstance(number, float):  # shown as typed: the float of 1e3 is 1000.0
+        kind = "a number with an exponent" if "e" in text.lower() else _json_type(number)
+        return None, [Issue(loc, Code.NOT_AN_INTEGER, f"expected {wanted}, got {kind} ({text[:40]})")]
+    check = _Checker()
+    value = check.integer(loc, number, minimum=minimum)
+    return value, check.errors
+
+
+def hf_id_issue(loc: str, value: Any) -> Issue | None:
+    """The issue with ``value`` as a Hugging Face repo id (ORG/NAME), or None when it is one."""
+    if isinstance(value, str) and HF_ID_RE.fullmatch(value):
+        return None
+    return Issue(
+        loc,
+        Code.INVALID_HF_ID,
+        "expected a Hub id ORG/NAME (letters, digits, '.', '_', '-'; each part starting with a letter or digit), "
+        f"got {_show(value)}",
+    )
+
+
+def published_window(published: int) -> tuple[int, int]:
+    """The derived totals a published total allows, ``[low, high)``, at the precision it is written with.
+
+    Its trailing zeros are taken as rounding: 70_600_000_000 ("70.6B") is the last non-zero digit's unit
+    (10**8) wide, and a publisher may round to it or cut at it, so the window is [p - unit/2, p + unit).
+    A figure without trailing zeros is exact: [p, p + 1).
+    """
+    unit = 1
+    while published % (unit * 10) == 0:
+        unit *= 10
+    return published - unit // 2, published + unit
+
+
+def published_total_agrees(total: int, published: int | None) -> bool:
+    """Whether a derived total agrees with the published one (True without a published total)."""
+    if published is None:
+        return True
+    low, high = published_window(published)
+    return low <= total < high
+
+
 def model_id_for(hf_model_id: str) -> str:
     """The model_id of a Hugging Face repo id: ``/`` becomes ``_`` (``meta-llama/X`` -> ``meta-llama_X``)."""
     return hf_model_id.replace("/", "_")
@@ -193,6 +260,8 @@ class _OwnValues:
     context: int | None
     validated: bool | None
     notes: str | None
+    published: int | None = None
+    published_source: str = ""
 
 
 def _check_own_values(check: _Checker, data: Mapping[str, Any], *, filename: str | None = None) -> _OwnValues:
@@ -218,6 +287,9 @@ def _check_own_values(check: _Checker, data: Mapping[str, Any], *, filename: str
             model_id = None
     if "hf_model_id" in data:
         hf_model_id = check.string("hf_model_id", data["hf_model_id"], max_length=MAX_ID_LENGTH)
+        if hf_model_id is not None and (issue := hf_id_issue("hf_model_id", hf_model_id)) is not None:
+            check.errors.append(issue)
+            hf_model_id = None
     if "name" in data:
         name = check.string("name", data["name"], max_length=MAX_NAME_LENGTH, controls=NAME_CONTROL_RE)
     if model_id is not None and hf_model_id is not None and model_id != model_id_for(hf_model_id):
@@ -249,7 +321,36 @@ def _check_own_values(check: _Checker, data: Mapping[str, Any], *, filename: str
             controls=NOTES_CONTROL_RE,
         )
 
-    return _OwnValues(model_id, hf_model_id, name, sizes, context, validated, notes)
+    published, source = _check_published(check, data)
+    return _OwnValues(model_id, hf_model_id, name, sizes, context, validated, notes, published, source)
+
+
+def _check_published(check: _Checker, data: Mapping[str, Any]) -> tuple[int | None, str]:
+    """The published total and its source (both or neither; null or absent is neither)."""
+    published = None
+    if data.get("published_total_params") is not None:
+        published = check.integer("published_total_params", data["published_total_params"])
+    source: str | None = ""
+    if data.get("published_total_params_source") not in (None, ""):
+        source = check.string(
+            "published_total_params_source",
+            data["published_total_params_source"],
+            max_length=MAX_SOURCE_LENGTH,
+            controls=NAME_CONTROL_RE,
+        )
+        if source and data.get("published_total_params") is None:
+            check.error(
+                "published_total_params_source",
+                Code.SOURCE_WITHOUT_PUBLISHED_TOTAL,
+                "expected a published_total_params for this source, or no source",
+            )
+    elif published is not None:
+        check.error(
+            "published_total_params_source",
+            Code.MISSING_SOURCE,
+            "expected where the published total comes from (a URL such as the model card's, or a citation)",
+        )
+    return published, source or ""
 
 
 def validate_own_values(data: Mapping[str, Any]) -> list[Issue]:
@@ -291,6 +392,7 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
     own = _check_own_values(check, data, filename=filename)
     model_id, hf_model_id, name, sizes = own.model_id, own.hf_model_id, own.name, own.sizes
     context, validated, notes = own.context, own.validated, own.notes
+    published = own.published
 
     layers: list[LayerTypeDoc] | None = None
     if "layer_types" in data:
@@ -324,6 +426,19 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
             why = "every parameter but the routed experts, of which num_experts_per_tok of num_experts"
             recomputed += _stale_derived(check, data, "active_params", active, why)
         recomputed += _check_mtp(check, data, layers)
+        if not published_total_agrees(total, published):
+            assert published is not None
+            low, high = published_window(published)
+            check.warnings.append(
+                Issue(
+                    "published_total_params",
+                    Code.PUBLISHED_TOTAL_MISMATCH,
+                    f"the derived total_params {total} ({formatted}) is not the published {published} "
+                    f"({format_params(published)}) at its precision: expected {low} <= total < {high}; "
+                    "the published figure may count what the format leaves out (a vision tower, "
+                    "multi-token-prediction layers)",
+                )
+            )
     else:
         active = None
         if "total_params" in data:
@@ -357,6 +472,8 @@ def validate_config(data: Any, *, filename: str | None = None, recompute: bool =
         max_position_embeddings=context,
         active_params=active,
         active_params_formatted=format_params(active) if active is not None else None,
+        published_total_params=published,
+        published_total_params_source=own.published_source,
     )
     return Validation(warnings=check.warnings, recomputed=recomputed, config=config)
 

@@ -8,14 +8,22 @@ panel); every public name is importable from here, as callers use them.
 
 from __future__ import annotations
 
-from registry.forms.compare import CompareForm
-from registry.forms.configs import PARENT_FORM_ATTR, LayerTypeForm, LayerTypeFormSet, ModelConfigForm, stale_message
+from registry.forms.compare import CompareForm, SideBySideForm
+from registry.forms.configs import (
+    PARENT_FORM_ATTR,
+    PLAN_UNSAVED,
+    LayerTypeForm,
+    LayerTypeFormSet,
+    ModelConfigForm,
+    stale_message,
+)
 from registry.forms.imports import ImportForm, ImportHFForm, MultipleFileField, MultipleFileInput
 from registry.forms.issues import add_issue, attach_issues
 from registry.forms.plan import PlanForm
 from registry.forms.specs import (
     SPEC_PREFIX,
     CatalogueSpec,
+    JsonIntegerField,
     OptionalBooleanSelect,
     catalogue_specs,
     class_choices,
@@ -25,11 +33,13 @@ from registry.forms.widgets import WidgetRenderer
 
 __all__ = [
     "PARENT_FORM_ATTR",
+    "PLAN_UNSAVED",
     "SPEC_PREFIX",
     "CatalogueSpec",
     "CompareForm",
     "ImportForm",
     "ImportHFForm",
+    "JsonIntegerField",
     "LayerTypeForm",
     "LayerTypeFormSet",
     "ModelConfigForm",
@@ -37,6 +47,7 @@ __all__ = [
     "MultipleFileInput",
     "OptionalBooleanSelect",
     "PlanForm",
+    "SideBySideForm",
     "WidgetRenderer",
     "add_issue",
     "attach_issues",

@@ -1,4 +1,4 @@
-"""The history page's comparison with another stored config."""
+"""The history page's comparison with another stored config, and several configs side by side."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 
 from registry import selectors
 from registry.core import Code
-from registry.core.diff import compare
+from registry.core.diff import MAX_COMPARED, compare, compared_ids, side_by_side
 from registry.core.validation import MAX_ID_LENGTH
 
 
@@ -41,3 +41,31 @@ class CompareForm(forms.Form):
             self.add_error("compare", ValidationError(f"no config with model_id {other_id!r}", code=Code.NOT_FOUND))
             return None
         return {"b": other_id, **compare(document, found[other_id])}
+
+
+class SideBySideForm(forms.Form):
+    """The admin's side-by-side comparison: 2 to MAX_COMPARED stored configs (the API's /compare/)."""
+
+    model_ids = forms.CharField(
+        label="Configs",
+        max_length=MAX_COMPARED * (MAX_ID_LENGTH + 1),
+        widget=forms.TextInput(attrs={"placeholder": "model_id,model_id,…", "size": 96, "autocomplete": "off"}),
+        help_text=f"2 to {MAX_COMPARED} model_ids, comma-separated: the columns, in this order.",
+    )
+
+    def clean_model_ids(self) -> list[str]:
+        ids, issues = compared_ids(self.cleaned_data["model_ids"])
+        if issues:
+            raise ValidationError([ValidationError(i.msg, code=i.code) for i in issues])
+        return ids
+
+    def comparison(self) -> dict[str, Any] | None:
+        """``side_by_side`` of the stored configs, or None with an error naming each model_id not stored."""
+        ids = self.cleaned_data["model_ids"]
+        found = selectors.documents_of(ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            for i in missing:
+                self.add_error("model_ids", ValidationError(f"no config with model_id {i!r}", code=Code.NOT_FOUND))
+            return None
+        return side_by_side([(i, found[i]) for i in ids])

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.forms.formsets import TOTAL_FORM_COUNT
 from django.forms.models import BaseInlineFormSet, construct_instance
 from django.utils.functional import cached_property
 
@@ -15,10 +16,23 @@ from registry.core import Code, Validation, catalogue, validate_config
 from registry.core.catalogue import LayerClass
 from registry.core.counts import BIGINT_MAX
 from registry.core.keys import AUTHORED_VALUE_KEYS
+from registry.core.validation import MAX_LAYER_TYPES
 from registry.forms.issues import attach_issues
-from registry.forms.specs import SPEC_PREFIX, CatalogueSpec, catalogue_specs, class_choices, spec_form_field
+from registry.forms.specs import (
+    SPEC_PREFIX,
+    CatalogueSpec,
+    JsonIntegerField,
+    catalogue_specs,
+    class_choices,
+    integer_formfield,
+    spec_form_field,
+)
 from registry.forms.widgets import WidgetRenderer
 from registry.models import LAYER_FIELD_OF_KEY, ConfigRevision, LayerType, ModelConfig
+
+# The name the change page's Plan button posts the change form under when it has unsaved edits: the form's
+# values are planned (ModelConfigAdmin.render_change_form) and nothing is saved.
+PLAN_UNSAVED = "_plan"
 
 # Where ModelConfigForm leaves itself on its instance: the inline formset validates the whole
 # document in its clean(), and the admin hands it only the parent's instance, not the parent form.
@@ -58,10 +72,10 @@ def _construct_instance_only(form: forms.BaseModelForm[Any]) -> None:
 class ModelConfigForm(forms.ModelForm):
     """A config's own fields; the whole document is validated by the layer-type formset's clean()."""
 
-    hidden_size = forms.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Model (residual stream) width.")
-    num_layers = forms.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Number of decoder layers.")
-    vocab_size = forms.IntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Tokens in the vocabulary.")
-    max_position_embeddings = forms.IntegerField(
+    hidden_size = JsonIntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Model (residual stream) width.")
+    num_layers = JsonIntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Number of decoder layers.")
+    vocab_size = JsonIntegerField(min_value=1, max_value=BIGINT_MAX, help_text="Tokens in the vocabulary.")
+    max_position_embeddings = JsonIntegerField(
         label="Context length",
         required=False,
         min_value=1,
@@ -74,6 +88,7 @@ class ModelConfigForm(forms.ModelForm):
     class Meta:
         model = ModelConfig
         fields = AUTHORED_VALUE_KEYS
+        formfield_callback = integer_formfield  # integers typed as JSON writes them, as the fields above
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -92,6 +107,10 @@ class ModelConfigForm(forms.ModelForm):
             if current is not None and current != base:
                 raise ValidationError(stale_message(self.instance.model_id), code=Code.STALE)
         return cleaned
+
+    def is_valid(self) -> bool:
+        # A plan of unsaved values is never a save: the admin re-renders the bound forms (edits kept).
+        return super().is_valid() and PLAN_UNSAVED not in self.data
 
     def _unique(self, field: str) -> Any:
         value = self.cleaned_data[field]
@@ -123,6 +142,7 @@ class LayerTypeForm(forms.ModelForm):
     class Meta:
         model = LayerType
         fields = ("position", "name", "class_name", "count")
+        formfield_callback = integer_formfield
         # Widths in the inline's stylesheet: a style="" attribute is refused by the Content-Security-Policy.
         widgets = {"position": forms.NumberInput(attrs={"min": 0})}
 
@@ -142,7 +162,7 @@ class LayerTypeForm(forms.ModelForm):
         )
         self.fields["position"].required = False
         self.fields["position"].help_text = "Order in layer_types; rows are sorted by it on save."
-        self.fields["count"] = forms.IntegerField(
+        self.fields["count"] = JsonIntegerField(
             min_value=1, max_value=BIGINT_MAX, help_text="How many layers of this type the model has."
         )
         chosen = self.chosen_class()
@@ -221,6 +241,32 @@ class LayerTypeFormSet(BaseInlineFormSet):
 
     document: dict[str, Any] | None = None
     validation: Validation | None = None
+
+    def posted_count(self) -> int | None:
+        """The number of rows the POST says it holds (its TOTAL_FORMS), None when unbound or unreadable."""
+        if not self.is_bound or not self.management_form.is_valid():
+            return None
+        return self.management_form.cleaned_data[TOTAL_FORM_COUNT]
+
+    def too_many(self) -> bool:
+        count = self.posted_count()
+        return count is not None and count > MAX_LAYER_TYPES
+
+    def total_form_count(self) -> int:
+        # Django builds min(TOTAL_FORMS, max_num + 1000) forms before it refuses the excess (seconds of work
+        # for a forged 100000): more rows than a document may hold are refused before any row is built.
+        return 0 if self.too_many() else super().total_form_count()
+
+    def full_clean(self) -> None:
+        if not self.too_many():
+            super().full_clean()
+            return
+        self._errors: list[Any] = []  # BaseFormSet's, unannotated in the stubs
+        message = (
+            f"layer_types: expected at most {MAX_LAYER_TYPES} layer types (one per layer of the deepest "
+            f"models), got {self.posted_count()} rows; nothing was read"
+        )
+        self._non_form_errors = self.error_class([ValidationError(message, code=Code.TOO_MANY)], error_class="nonform")
 
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
         kwargs = super().get_form_kwargs(index)

@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db import models
 
 from registry.core import catalogue
 from registry.core.catalogue import PARAMETER_COUNT, Spec, SpecKind
 from registry.core.counts import BIGINT_MAX
+from registry.core.validation import integer_from_text
 
 SPEC_PREFIX = "spec_"
 
@@ -25,6 +28,29 @@ class CatalogueSpec:
     @property
     def field_name(self) -> str:
         return SPEC_PREFIX + self.spec.name
+
+
+class JsonIntegerField(forms.IntegerField):
+    """An integer typed as the JSON format writes one (the core's integer_from_text): Django's IntegerField
+    would also take ``768.0``, `` 768`` and digits of other scripts, which a document refuses."""
+
+    def to_python(self, value: Any) -> int | None:
+        if value in self.empty_values:
+            return None
+        if type(value) is int:  # an initial value, not text
+            return value
+        minimum = 1 if self.min_value is not None and self.min_value >= 1 else 0
+        number, issues = integer_from_text("", str(value), minimum=minimum)
+        if issues:
+            raise ValidationError(issues[0].msg, code=issues[0].code)
+        return number
+
+
+def integer_formfield(field: Any, **kwargs: Any) -> Any:
+    """A model form's ``formfield_callback``: integer model fields as JsonIntegerField, the others as Django's."""
+    if isinstance(field, models.IntegerField):
+        return field.formfield(form_class=JsonIntegerField, **kwargs)
+    return field.formfield(**kwargs)
 
 
 def catalogue_specs() -> list[CatalogueSpec]:
@@ -83,7 +109,7 @@ def spec_form_field(entry: CatalogueSpec) -> forms.Field:
             empty_value=None,
             help_text=_help(spec),
         )
-    return forms.IntegerField(
+    return JsonIntegerField(
         label=spec.name, required=False, min_value=spec.minimum, max_value=BIGINT_MAX, help_text=_help(spec)
     )
 

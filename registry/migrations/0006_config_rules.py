@@ -12,8 +12,10 @@ from django.db import migrations, models
 
 from registry.core.document import ConfigDoc, LayerTypeDoc, digest, order_specs
 
-# The config's own columns: ConfigDoc's fields but its layer types (mtp_params is derived from them).
-_VALUE_FIELDS = tuple(f.name for f in dataclasses.fields(ConfigDoc) if f.name != "layer_types")
+# The config's own columns as of this migration: ConfigDoc's fields but its layer types (mtp_params is derived from
+# them) and the fields later migrations add (0007: the published total, absent from documents until set).
+_LATER_FIELDS = ("layer_types", "published_total_params", "published_total_params_source")
+_VALUE_FIELDS = tuple(f.name for f in dataclasses.fields(ConfigDoc) if f.name not in _LATER_FIELDS)
 
 
 def plain_digests(apps, schema_editor):

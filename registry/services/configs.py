@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,8 @@ class WriteResult:
     created: bool
     changed: bool
     validation: Validation
+    # The write changed a derived count of a validated config, so the config is no longer validated.
+    validated_cleared: bool = False
 
 
 def config_upsert(
@@ -51,41 +54,48 @@ def config_upsert(
     must_exist: bool = False,
     must_not_exist: bool = False,
     action: str | None = None,
+    keep_validated: bool = False,
 ) -> WriteResult:
     """Validate ``data`` and create or replace the config it describes, atomically.
 
     ``model_id``, when given, is the id the caller addresses (a URL); the document must keep it.
-    ``if_match`` is a digest the stored config must still have. Raises ``ConfigRejected`` or
-    ``PreconditionFailed`` (with nothing written); returns what was done otherwise.
+    ``if_match`` is a digest the stored config must still have. A replace that changes a derived count
+    (total_params, active_params) of a validated config stores it not validated, unless ``keep_validated``.
+    Raises ``ConfigRejected`` or ``PreconditionFailed`` (with nothing written); returns what was done otherwise.
     """
     validation = _validated(data, recompute=recompute, model_id=model_id)
     assert validation.config is not None  # _validated raised ConfigRejected otherwise
     doc_id = validation.config.model_id
-    try:
-        with transaction.atomic():
-            existing = ModelConfig.objects.select_for_update().filter(model_id=doc_id).first()
-            return _write_one(
-                validation,
-                existing,
-                if_match=if_match,
-                must_exist=must_exist,
-                must_not_exist=must_not_exist,
-                action=action,
-                user=user,
-                source=source,
-            )
-    except IntegrityError as exc:
-        # Only a race gets here (validation has checked everything else): another write created the
-        # same config between our check and our insert. The database's own text stays out of the answer.
-        raise ConfigRejected(
-            [
-                Issue(
-                    "model_id",
-                    Code.ALREADY_EXISTS,
-                    f"a config with model_id {doc_id!r} was created by another write at the same time",
+    # A create that loses a race to another create of the same config is tried once more, as the replace it now
+    # is (the row is locked and the write goes over it), unless it may only create.
+    for _attempt in range(1 if must_not_exist else 2):
+        try:
+            with transaction.atomic():
+                existing = ModelConfig.objects.select_for_update().filter(model_id=doc_id).first()
+                return _write_one(
+                    validation,
+                    existing,
+                    if_match=if_match,
+                    must_exist=must_exist,
+                    must_not_exist=must_not_exist,
+                    action=action,
+                    keep_validated=keep_validated,
+                    user=user,
+                    source=source,
                 )
-            ]
-        ) from exc
+        except IntegrityError as exc:
+            race = exc
+    # Only a race gets here (validation has checked everything else): another write created the same config
+    # between our check and our insert. The database's own text stays out of the answer.
+    raise ConfigRejected(
+        [
+            Issue(
+                "model_id",
+                Code.ALREADY_EXISTS,
+                f"a config with model_id {doc_id!r} was created by another write at the same time",
+            )
+        ]
+    ) from race
 
 
 def config_patch(
@@ -112,7 +122,11 @@ def config_patch(
         data = merge_patch(before, patch) if isinstance(patch, dict) else patch
         # The body is judged first (400), then the precondition (412), as for a replace.
         validation = _validated(data, recompute=recompute, model_id=model_id)
-        return _write_one(validation, config, before=before, if_match=if_match, user=user, source=source)
+        # A patch that sets validated true says the new counts were checked too.
+        keep = isinstance(patch, dict) and patch.get("validated") is True
+        return _write_one(
+            validation, config, before=before, if_match=if_match, keep_validated=keep, user=user, source=source
+        )
 
 
 def _validated(data: Any, *, recompute: bool, model_id: str | None) -> Validation:
@@ -143,15 +157,28 @@ def _write_one(
     must_exist: bool = False,
     must_not_exist: bool = False,
     action: str | None = None,
+    keep_validated: bool = False,
     user: Any,
     source: Source,
 ) -> WriteResult:
     """Write one validated config over ``existing`` (its locked row, or None), in the caller's transaction.
 
-    ``before`` is ``existing``'s document when the caller has read it already.
+    ``before`` is ``existing``'s document when the caller has read it already. A validated config whose
+    derived counts change is written not validated (``validated`` said the old counts matched the published
+    figures), unless ``keep_validated``.
     """
     doc = validation.config
     assert doc is not None
+    cleared = (
+        not keep_validated
+        and existing is not None
+        and existing.validated
+        and doc.validated
+        and (existing.total_params, existing.active_params) != (doc.total_params, doc.active_params)
+    )
+    if cleared:
+        doc = dataclasses.replace(doc, validated=False)
+        validation = dataclasses.replace(validation, config=doc)  # callers render the written document from it
     if if_match is not None and (existing is None or existing.digest != if_match):
         raise PreconditionFailed(existing.digest if existing else None)
     if existing is None and must_exist:
@@ -168,7 +195,13 @@ def _write_one(
         change.pk, change.before = existing.pk, before if before is not None else existing.to_document()
     created_pks = write([change], user=user, source=source)  # the new pk when it is a create
     pk = existing.pk if existing is not None else created_pks[0]
-    return WriteResult(ModelConfig.objects.get(pk=pk), created=existing is None, changed=True, validation=validation)
+    return WriteResult(
+        ModelConfig.objects.get(pk=pk),
+        created=existing is None,
+        changed=True,
+        validation=validation,
+        validated_cleared=cleared,
+    )
 
 
 def config_delete(*, model_id: str, user: Any = None, source: Source = Source.API, if_match: str | None = None) -> None:
@@ -210,4 +243,5 @@ def config_restore(
         must_exist=must_exist,
         must_not_exist=must_not_exist,
         action=ConfigRevision.Action.RESTORED,
+        keep_validated=True,  # the version as it was, validated or not with its own counts
     )

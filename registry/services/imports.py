@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -335,9 +336,30 @@ def import_hf(
     """Convert Hugging Face config.json files and import the documents: all of them, or nothing.
 
     A stored config the import would change is refused unless ``replace``: curated configs are not
-    overwritten by accident.
+    overwritten by accident. A stored config's published total and its source, which a config.json does not
+    say, are kept.
     """
-    return import_configs(items=hf_items(sources), dry_run=dry_run, replace=replace, user=user, source=source)
+    items = _with_stored_published(hf_items(sources))
+    return import_configs(items=items, dry_run=dry_run, replace=replace, user=user, source=source)
+
+
+PUBLISHED_KEYS = ("published_total_params", "published_total_params_source")
+
+
+def _with_stored_published(items: list[ImportItem]) -> list[ImportItem]:
+    """``items`` with the published total and source of the stored configs they describe (where one is set)."""
+    ids = [item.data["model_id"] for item in items if isinstance(item.data, dict) and "layer_types" in item.data]
+    stored = ModelConfig.objects.filter(model_id__in=ids, published_total_params__isnull=False)
+    published = {
+        mid: dict(zip(PUBLISHED_KEYS, values, strict=True))
+        for mid, *values in stored.values_list("model_id", *PUBLISHED_KEYS)
+    }
+    return [
+        dataclasses.replace(item, data={**item.data, **published[item.data["model_id"]]})
+        if isinstance(item.data, dict) and item.data.get("model_id") in published
+        else item
+        for item in items
+    ]
 
 
 def hf_document(*, hf_model_id: str, config: Any) -> ConfigDoc:

@@ -7,6 +7,8 @@ from typing import Any
 import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
+# The README's screenshots; the tests rewrite them only when asked (REGISTRY_WRITE_SCREENSHOTS=1).
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 LAUNCH_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -54,3 +56,13 @@ def log_in_to_the_changelist(page: Any, live_server: Any) -> Any:
 def layer_row(page: Any, name: str) -> Any:
     """The inline row of the layer type called ``name``."""
     return page.locator("tr.layer-type-row", has=page.locator(f'input[name$="-name"][value="{name}"]'))
+
+
+def screenshot(target: Any, name: str, **options: Any) -> None:
+    """Save ``target`` (a page or a locator) as docs/screenshots/NAME, only with REGISTRY_WRITE_SCREENSHOTS=1.
+
+    A test run must not rewrite tracked files; the README says how to refresh them.
+    """
+    if os.environ.get("REGISTRY_WRITE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        target.screenshot(path=str(SCREENSHOTS / name), **options)

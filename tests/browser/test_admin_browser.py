@@ -9,13 +9,12 @@ from django.core.management import call_command
 from playwright.sync_api import Page, expect
 
 from registry.models import ConfigRevision, ModelConfig
-from tests.browser.conftest import layer_row, log_in_to_the_changelist
+from tests.browser.conftest import layer_row, log_in_to_the_changelist, screenshot
 from tests.conftest import LLAMA
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ROOT = Path(__file__).resolve().parents[2]
-SCREENSHOTS = ROOT / "docs" / "screenshots"
 NEW_TOTAL = 70553706496 + 80 * 3 * 8192 * (29696 - 28672)
 
 
@@ -29,9 +28,8 @@ def staff(live_server, admin_user, page: Page) -> Page:
 def test_edit_spec_total_follows_and_error_shows_at_field(staff: Page, live_server):
     """Editing intermediate_size moves the total (page and API); a bad num_kv_heads saves nothing; history restores."""
     page = staff
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     expect(page.locator("#result_list")).to_contain_text("70.6B")
-    page.screenshot(path=str(SCREENSHOTS / "changelist.png"))
+    screenshot(page, "changelist.png")
 
     page.click(f"text={LLAMA}")
     expect(page.locator(".field-total_params_display")).to_contain_text("70.6B (70,553,706,496)")
@@ -40,7 +38,7 @@ def test_edit_spec_total_follows_and_error_shows_at_field(staff: Page, live_serv
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
     expect(page.locator(".field-total_params_display")).to_contain_text(f"72.6B ({NEW_TOTAL:,})")
     expect(layer_row(page, "feedforward").locator(".field-per_layer")).to_contain_text(f"{3 * 8192 * 29696:,}")
-    page.screenshot(path=str(SCREENSHOTS / "change_form.png"), full_page=True)
+    screenshot(page, "change_form.png", full_page=True)
 
     response = page.request.get(f"{live_server.url}/models/{LLAMA}")
     assert response.ok, response.status
@@ -65,7 +63,7 @@ def test_edit_spec_total_follows_and_error_shows_at_field(staff: Page, live_serv
     latest = page.locator("tr.revision").first
     expect(latest).to_contain_text("layer_types[feedforward].specs.intermediate_size")
     expect(latest).to_contain_text("admin")
-    page.screenshot(path=str(SCREENSHOTS / "history.png"), full_page=True)
+    screenshot(page, "history.png", full_page=True)
     page.locator("tr.revision", has_text="loadconfigs").locator('input[value="Restore"]').click()
     expect(page.locator(".messagelist")).to_contain_text("Restored the version of")
     assert ModelConfig.objects.get(model_id=LLAMA).total_params == 70553706496

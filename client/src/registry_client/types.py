@@ -24,8 +24,8 @@ LayerType = TypedDict("LayerType", {"name": str, "class": str, "count": int, "sp
 """One layer type of a config; ``specs`` follow its class (``GET /layer-classes/{class}``)."""
 
 
-class ModelConfig(TypedDict):
-    """A config document, exactly as ``GET /models/{model_id}`` returns it (``ConfigDocument``)."""
+class _ConfigHead(TypedDict):
+    """The values a config document and a list item of it both begin with."""
 
     model_id: str
     hf_model_id: str
@@ -38,6 +38,11 @@ class ModelConfig(TypedDict):
     total_params_formatted: str
     active_params: NotRequired[int]
     active_params_formatted: NotRequired[str]
+
+
+class ModelConfig(_ConfigHead):
+    """A config document, exactly as ``GET /models/{model_id}`` returns it (``ConfigDocument``)."""
+
     mtp_params: NotRequired[int]
     layer_types: list[LayerType]
     published_total_params: NotRequired[int]
@@ -46,20 +51,9 @@ class ModelConfig(TypedDict):
     validation_notes: str
 
 
-class ConfigSummary(TypedDict):
+class ConfigSummary(_ConfigHead):
     """An item of ``GET /models/`` (without ``expand=layer_types``)."""
 
-    model_id: str
-    hf_model_id: str
-    name: str
-    hidden_size: int
-    num_layers: int
-    vocab_size: int
-    max_position_embeddings: NotRequired[int]
-    total_params: int
-    total_params_formatted: str
-    active_params: NotRequired[int]
-    active_params_formatted: NotRequired[str]
     published_total_params: NotRequired[int | None]
     published_total_params_source: NotRequired[str]
     validated: bool
@@ -137,6 +131,10 @@ class PlanDeployment(TypedDict):
     sequence_parallel: bool
     micro_batch: int
     interleave: int
+    isl: int | None
+    osl: int | None
+    concurrency: int
+    price_per_hour: float | None
 
 
 class PlanDevice(TypedDict):
@@ -234,6 +232,25 @@ PlanLayer = TypedDict(
 )
 
 
+class PlanPerformance(TypedDict):
+    """With isl, osl and a device: estimated speed and cost (TPOT excludes the first token)."""
+
+    device: str
+    efficiency: str
+    replica_devices: int
+    ttft_ms: float
+    tpot_ms: float
+    request_latency_ms: float
+    decode_step_ms: float
+    output_tokens_per_second: float
+    output_tokens_per_second_per_device: float
+    input_tokens_per_second: float
+    price_per_hour: float
+    cost_per_million_output_tokens: float
+    cost_per_million_input_tokens: float
+    fits: bool
+
+
 class Plan(TypedDict):
     """``GET /models/{model_id}/plan``: memory per device, KV cache, FLOPs and fit of one deployment."""
 
@@ -250,6 +267,7 @@ class Plan(TypedDict):
     fit: NotRequired[PlanFit]
     budget: NotRequired[PlanBudget]
     training: NotRequired[PlanTraining]
+    performance: NotRequired[PlanPerformance]
     layer_types: NotRequired[list[PlanLayer]]
 
 
@@ -314,6 +332,7 @@ COMPONENTS: dict[str, Any] = {
     "PlanLayer": PlanLayer,
     "PlanBudget": PlanBudget,
     "PlanTraining": PlanTraining,
+    "PlanPerformance": PlanPerformance,
     "Plan": Plan,
     "PlanPage": PlanPage,
     "ValidationReport": ValidationReport,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.management.base import CommandError, CommandParser
+from django.db import transaction
 from tqdm import tqdm
 
 from registry import conf
@@ -14,6 +15,7 @@ from registry.bulk import gc_paused
 from registry.core.files import config_paths, read_config_file
 from registry.management.base import RegistryCommand
 from registry.services import ImportItem, ImportReport, Status, import_configs
+from registry.services.devices import device_file, import_devices_with
 
 NOTHING_WRITTEN = "Nothing was written: {failed} of {total} files failed."
 DRY_RUN = "Dry run: nothing was written."
@@ -38,6 +40,13 @@ class Command(RegistryCommand):
             "--prune", action="store_true", help="Delete stored configs whose file is not among the inputs."
         )
         parser.add_argument("--no-progress", action="store_true", help="Never show a progress bar.")
+        parser.add_argument(
+            "--devices",
+            type=Path,
+            default=None,
+            help="The device catalogue to load with the configs, in the same transaction (default: "
+            "fixtures/devices/devices.json when no paths are given; none otherwise). --prune applies to it too.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         paths: list[Path] = options["paths"] or [conf.fixtures_dir()]
@@ -59,10 +68,12 @@ class Command(RegistryCommand):
         with (
             gc_paused(),
             tqdm(total=len(files), unit="file", disable=not show_bar, file=sys.stderr, leave=False) as bar,
+            transaction.atomic(),
         ):
             items = []
+            max_bytes = conf.max_file_bytes()
             for path in files:
-                data, error = read_config_file(path)
+                data, error = read_config_file(path, max_bytes)
                 items.append(ImportItem(source=str(path), data=data, filename=path.name, read_error=error))
             report = import_configs(
                 items=items,
@@ -71,11 +82,24 @@ class Command(RegistryCommand):
                 prune=options["prune"],
                 progress=bar,
             )
-        self._report(report, options)
+            devices = import_devices_with(
+                report, self._devices(options), dry_run=options["dry_run"], prune=options["prune"]
+            )
+        self._report(report, options, devices)
 
-    def _report(self, report: ImportReport, options: dict[str, Any]) -> None:
+    @staticmethod
+    def _devices(options: dict[str, Any]) -> Path | None:
+        """The device catalogue to load: --devices, else the fixtures folder's when no paths are given."""
+        if options["devices"] is not None:
+            if not options["devices"].is_file():
+                raise CommandError(f"No such file: {options['devices']}")
+            return Path(options["devices"])
+        default = device_file(conf.fixtures_dir())
+        return default if not options["paths"] and default.is_file() else None
+
+    def _report(self, report: ImportReport, options: dict[str, Any], devices: ImportReport | None = None) -> None:
         verbosity = options["verbosity"]
-        for entry in report.sources:
+        for entry in [*report.sources, *(devices.sources if devices else [])]:
             if entry.errors:
                 self.stderr.write(self.style.ERROR(f"{entry.source}: {len(entry.errors)} error(s)"))
                 for issue in entry.errors:
@@ -89,13 +113,17 @@ class Command(RegistryCommand):
             for issue in entry.warnings:
                 if verbosity >= 2:
                     self.stdout.write(self.style.WARNING(f"  warning {issue}"))
-        for model_id in report.pruned:
+        for model_id in [*report.pruned, *(devices.pruned if devices else [])]:
             if verbosity >= 1:
                 self.stdout.write(f"{'would prune' if options['dry_run'] else 'pruned'}: {model_id}")
         summary = report.summary()
-        if not report.ok:
-            failed = report.count(Status.FAILED)
-            raise CommandError(f"{summary}. {NOTHING_WRITTEN.format(failed=failed, total=len(report.sources))}")
+        if not report.ok or (devices and not devices.ok):
+            summary += f"; devices: {devices.summary()}" if devices else ""
+            failed = report.count(Status.FAILED) + (devices.count(Status.FAILED) if devices else 0)
+            total = len(report.sources) + (len(devices.sources) if devices else 0)
+            raise CommandError(f"{summary}. {NOTHING_WRITTEN.format(failed=failed, total=total)}")
         if options["dry_run"]:
             summary += f". {DRY_RUN}"
         self.stdout.write(self.style.SUCCESS(summary))
+        if devices is not None:  # after the configs' line, which scripts read first
+            self.stdout.write(self.style.SUCCESS(f"devices: {devices.summary()}"))

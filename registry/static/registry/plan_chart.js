@@ -1,9 +1,9 @@
 /* The Plan panel's chart: one device's memory (weights + KV cache) against the context length.
  * Reads the series the server computed (json_script "plan-chart-data", bytes) and draws them with
- * the vendored Chart.js; nothing is computed here but the unit (GB, powers of 1000). */
+ * the vendored Chart.js; nothing is computed here but the unit (GiB, powers of 1024). */
 "use strict";
 (function () {
-  const GB = 1e9;
+  const GB = 1073741824; // GiB: devices' memory is counted in powers of 1024
 
   function tokens(n) {
     if (n >= 1048576 && n % 1048576 === 0) return n / 1048576 + "M";
@@ -12,7 +12,7 @@
   }
 
   function gigabytes(bytes) {
-    return (bytes / GB).toLocaleString("en-US", { maximumFractionDigits: 2 }) + " GB";
+    return (bytes / GB).toLocaleString("en-US", { maximumFractionDigits: 2 }) + " GiB";
   }
 
   function colour(name, fallback) {
@@ -98,7 +98,7 @@
           },
           y: {
             beginAtZero: true,
-            title: { display: true, text: "Memory per device (GB)", color: text },
+            title: { display: true, text: "Memory per device (GiB)", color: text },
             ticks: { color: text },
             grid: { color: grid },
           },
