@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -410,6 +410,22 @@ def parse_memory(text: str) -> int | None:
     return int(value) if 1 <= value <= MAX_MEMORY else None
 
 
+def parse_values(table: Sequence[Parameter], params: Mapping[str, str | None]) -> tuple[dict[str, Any], list[Issue]]:
+    """Each given parameter of ``table`` read from its text: the values by name, and every issue (loc = name)."""
+    issues: list[Issue] = []
+    values: dict[str, Any] = {}
+    for parameter in table:
+        text = params.get(parameter.name)
+        if text is None:
+            continue
+        value, issue = parameter.parse(text)
+        if issue is not None:
+            issues.append(issue)
+        else:
+            values[parameter.name] = value
+    return values, issues
+
+
 def parse_deployment(
     params: Mapping[str, str | None], devices: Mapping[str, DeviceSpec] | None = None
 ) -> tuple[Deployment | None, list[Issue]]:
@@ -419,17 +435,7 @@ def parse_deployment(
     and takes its memory, its canonical name kept. Without it (the core alone), ``device`` names one of the
     memory-only ``DEVICES``.
     """
-    issues: list[Issue] = []
-    values: dict[str, Any] = {}
-    for parameter in TABLE:
-        text = params.get(parameter.name)
-        if text is None:
-            continue
-        value, issue = parameter.parse(text)
-        if issue is not None:
-            issues.append(issue)
-        else:
-            values[parameter.name] = value
+    values, issues = parse_values(TABLE, params)
     mode = values.get("mode", Deployment.mode)
     for parameter in TABLE:
         name = parameter.name

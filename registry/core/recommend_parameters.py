@@ -13,7 +13,14 @@ from registry.core.devices import DeviceSpec
 from registry.core.engines import Engine
 from registry.core.issues import Code, Issue
 from registry.core.performance import Workload
-from registry.core.plan_parameters import DTYPE_BITS, MAX_CONCURRENCY, MAX_TOKENS, Parameter, device_named
+from registry.core.plan_parameters import (
+    DTYPE_BITS,
+    MAX_CONCURRENCY,
+    MAX_TOKENS,
+    Parameter,
+    device_named,
+    parse_values,
+)
 from registry.core.planning import StackConfig, StackRow
 from registry.core.recommend import Candidate, Limits, search
 
@@ -114,17 +121,7 @@ def parse_search(
 ) -> tuple[Search | None, list[Issue]]:
     """A search from text parameters; every problem at once (loc = name). ``devices``: the catalogue by name and
     alias; the search's devices are its canonical names."""
-    issues: list[Issue] = []
-    values: dict[str, Any] = {}
-    for parameter in TABLE:
-        text = params.get(parameter.name)
-        if text is None:
-            continue
-        value, issue = parameter.parse(text)
-        if issue is not None:
-            issues.append(issue)
-        else:
-            values[parameter.name] = value
+    values, issues = parse_values(TABLE, params)
     if "devices" in values:
         names: list[str] = []
         for name in values["devices"]:
