@@ -112,7 +112,15 @@ def bench(args: argparse.Namespace, url: str) -> None:
         folder = Path(tmp) / "configs"
         write_synthetic_configs(folder, args.configs)
         fixtures = str(ROOT / "fixtures")
-        call_command("loadconfigs", str(folder), fixtures, no_progress=True, verbosity=0, stdout=io.StringIO())
+        call_command(
+            "loadconfigs",
+            str(folder),
+            fixtures,
+            devices=ROOT / "fixtures" / "devices" / "devices.json",  # named paths load no catalogue of their own
+            no_progress=True,
+            verbosity=0,
+            stdout=io.StringIO(),
+        )
     fixture_ids = [json.loads(p.read_text())["model_id"] for p in sorted((ROOT / "fixtures").glob("*.json"))]
 
     repeat = args.repeat

@@ -47,7 +47,7 @@ from urllib.parse import quote
 
 from common import PYTHON, ROOT, bench_env, drop_database, manage, recreate_database, start_gunicorn
 
-from registry.core.examples import llama_like
+from registry.core.examples import example_config
 from tests.private_redis import PrivateRedis, available, free_port
 
 MODEL_ID = "trial_tiny"
@@ -56,17 +56,9 @@ WORKERS = 2
 
 
 def document(name: str = "Trial tiny", hf_model_id: str = "trial/tiny", num_layers: int = 2) -> dict:
-    return llama_like(
-        hf_model_id=hf_model_id,
-        name=name,
-        hidden_size=64,
-        num_layers=num_layers,
-        vocab_size=320,
-        num_heads=4,
-        num_kv_heads=2,
-        head_dim=16,
-        intermediate_size=128,
-        tied=None,
+    """The API's example architecture with a 320-token vocabulary, a 128-wide MLP and an untied head."""
+    return example_config(
+        hf_model_id=hf_model_id, name=name, num_layers=num_layers, vocab_size=320, intermediate_size=128, tied=None
     )
 
 

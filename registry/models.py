@@ -1,6 +1,7 @@
 """Stored configs, their layer types, and the history of every change."""
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
@@ -218,6 +219,7 @@ class Revision(models.Model):
     before = models.JSONField(null=True, blank=True)
     after = models.JSONField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
+    subject_field: ClassVar[str]  # the field naming what the revision is of
 
     class Meta:
         abstract = True
@@ -230,7 +232,7 @@ class Revision(models.Model):
     @property
     def subject(self) -> str:
         """What the revision is of: the model_id or the device name."""
-        raise NotImplementedError
+        return str(getattr(self, self.subject_field))
 
 
 class ConfigRevision(Revision):
@@ -249,13 +251,11 @@ class ConfigRevision(Revision):
     config = models.ForeignKey(ModelConfig, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
     source = models.CharField(max_length=32, choices=Source.choices)
 
+    subject_field = "model_id"
+
     class Meta(Revision.Meta):
         # A config's history, newest first: the one way revisions are read.
         indexes = [models.Index(fields=["model_id", "-created", "-id"], name="revision_history")]
-
-    @property
-    def subject(self) -> str:
-        return self.model_id
 
 
 class Device(models.Model):
@@ -313,9 +313,7 @@ class DeviceRevision(Revision):
     device = models.ForeignKey(Device, null=True, blank=True, on_delete=models.SET_NULL, related_name="revisions")
     source = models.CharField(max_length=32, choices=Source.choices)
 
+    subject_field = "name"
+
     class Meta(Revision.Meta):
         indexes = [models.Index(fields=["name", "-created", "-id"], name="device_revision_history")]
-
-    @property
-    def subject(self) -> str:
-        return self.name

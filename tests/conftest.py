@@ -78,6 +78,19 @@ def small_config(**overrides: Any) -> dict[str, Any]:
     return doc
 
 
+def moe_config(name: str = "feedforward", **specs: Any) -> dict[str, Any]:
+    """``small_config()`` with its gated MLP (both layers) a MoE layer: 4 experts of width 32, 2 per token, unless
+    ``specs`` says otherwise; ``name`` names that layer type."""
+    doc = small_config()
+    doc["layer_types"][1] = {
+        "name": name,
+        "class": "MoELayer",
+        "count": 2,
+        "specs": {"hidden_size": 64, "num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 32, **specs},
+    }
+    return doc
+
+
 def dense_config(
     hidden: int, layers: int, heads: int, kv_heads: int, intermediate: int, vocab: int, **extra: Any
 ) -> dict[str, Any]:
@@ -549,6 +562,13 @@ def canonical(document: dict[str, Any]) -> dict[str, Any]:
 def error_codes(response: Any) -> list[tuple[str, str]]:
     """An API error response's ``(loc, code)`` pairs, in order."""
     return [(e["loc"], e["code"]) for e in response.json()["errors"]]
+
+
+def get_errors(client: Any, url: str) -> list[tuple[str, str]]:
+    """GET ``url``, which must answer 400: its ``(loc, code)`` pairs, in order."""
+    response = client.get(url)
+    assert response.status_code == 400, response.content
+    return error_codes(response)
 
 
 # ---- Hugging Face imports (shared by tests/test_hf_*.py) ---------------------------------------------------

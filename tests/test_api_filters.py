@@ -10,7 +10,7 @@ from django.db import connection
 
 from registry.api.serializers import ConfigSummarySerializer
 from registry.core.spec_filters import MAX_SPEC_FILTERS, parse_spec_filters
-from tests.conftest import FIXTURE_IDS, MODELS_2026
+from tests.conftest import FIXTURE_IDS, MODELS_2026, error_codes, get_errors
 
 pytestmark = pytest.mark.django_db
 
@@ -24,11 +24,6 @@ def _ids(api, path: str) -> list[str]:
     response = api.get(path)
     assert response.status_code == 200, response.content
     return [item["model_id"] for item in response.json()["results"]]
-
-
-def _errors(response) -> list[tuple[str, str]]:
-    assert response.status_code == 400, response.content
-    return [(e["loc"], e["code"]) for e in response.json()["errors"]]
 
 
 # ---- spec values and top-level fields --------------------------------------------------------------------
@@ -92,7 +87,7 @@ def test_spec_and_field_filters_select_the_configs_they_describe(api, loaded_fix
 @pytest.mark.parametrize("path", ["/models/", "/plans/"])
 def test_a_bad_filter_is_a_400_with_its_path_and_code(api, loaded_fixtures, path, query, errors):
     """A spec not in the catalogue, a bad operator or value is a 400 at query.spec[i], never a 500 or ignored."""
-    assert _errors(api.get(f"{path}?{query}")) == errors
+    assert get_errors(api, f"{path}?{query}") == errors
 
 
 def test_spec_values_are_typed_by_the_catalogue():
@@ -116,7 +111,7 @@ BLANK_FILTERS = ["num_layers", "ordering", "validated", "layer_class", "min_para
 @pytest.mark.parametrize("path", ["/models/", "/plans/"])
 def test_a_blank_filter_is_a_400_on_both_lists(api, loaded_fixtures, path, name):
     """``name=`` is a 400 (blank) on /plans/ as on /models/, never every config."""
-    assert _errors(api.get(f"{path}?{name}=")) == [(f"query.{name}", "blank")]
+    assert get_errors(api, f"{path}?{name}=") == [(f"query.{name}", "blank")]
 
 
 def test_plans_search_may_be_blank(api, loaded_fixtures):
@@ -179,15 +174,15 @@ def test_csv_takes_the_same_filters_and_ordering(api, loaded_fixtures):
 def test_csv_errors_are_json(api, loaded_fixtures):
     """A bad filter with format=csv is the usual JSON 400; expand has no CSV form."""
     response = api.get("/models/?format=csv&spec=nope:1")
-    assert response["Content-Type"] == "application/json"
-    assert _errors(response) == [("query.spec[0]", "unknown_key")]
-    assert _errors(api.get("/models/?format=csv&expand=layer_types")) == [("query.expand", "invalid_choice")]
+    assert response.status_code == 400 and response["Content-Type"] == "application/json"
+    assert error_codes(response) == [("query.spec[0]", "unknown_key")]
+    assert get_errors(api, "/models/?format=csv&expand=layer_types") == [("query.expand", "invalid_choice")]
 
 
 def test_csv_leaves_the_detail_and_its_lean_path_alone(api, loaded_fixtures):
     """A document has no CSV form (400); the plain read still answers JSON with its ETag."""
     model_id = FIXTURE_IDS[0]
-    assert _errors(api.get(f"/models/{model_id}?format=csv")) == [("query.format", "invalid_choice")]
+    assert get_errors(api, f"/models/{model_id}?format=csv") == [("query.format", "invalid_choice")]
     plain = api.get(f"/models/{model_id}")
     assert plain.status_code == 200 and plain["Content-Type"] == "application/json" and plain["ETag"]
 

@@ -13,7 +13,7 @@ from registry.api import views
 from registry.core import validate_config
 from registry.core.counts import BIGINT_MAX
 from registry.models import ConfigRevision, LayerType, ModelConfig
-from tests.conftest import error_codes, small_config, store
+from tests.conftest import error_codes, moe_config, small_config, store
 
 pytestmark = pytest.mark.django_db
 
@@ -120,85 +120,46 @@ def _rejected(**changes: Any) -> dict[str, Any]:
 
 _DELETE = object()
 
+
+def _case(loc: str, code: str, *, id: str | None = None, **changes: Any) -> Any:
+    """The example config with ``changes`` (as ``_rejected`` takes them), rejected at ``loc`` with ``code``; the
+    test's id is ``code`` unless ``id`` is given."""
+    return pytest.param(_rejected(**changes), loc, code, id=id or code)
+
+
 # One rejected body per validation rule: (body, loc, code). Same codes as loadconfigs.
 REJECTED = [
     pytest.param([], "$", "not_an_object", id="not_an_object"),
-    pytest.param(_rejected(layer_types={"a": 1}), "layer_types", "not_a_list", id="not_a_list"),
-    pytest.param(_rejected(hidden_size="64"), "hidden_size", "not_an_integer", id="not_an_integer"),
-    pytest.param(_rejected(num_layers=2.0), "num_layers", "not_an_integer", id="not_an_integer_float"),
-    pytest.param(_rejected(validated="yes"), "validated", "not_a_boolean", id="not_a_boolean"),
-    pytest.param(_rejected(name=7), "name", "not_a_string", id="not_a_string"),
-    pytest.param(_rejected(validation_notes="a\x00b"), "validation_notes", "nul_character", id="nul_character"),
-    pytest.param(_rejected(vocab_size=0), "vocab_size", "not_positive", id="not_positive"),
-    pytest.param(
-        _rejected(layer_types__0__specs__layer_idx=-1), "layer_types[0].specs.layer_idx", "negative", id="negative"
+    _case("layer_types", "not_a_list", layer_types={"a": 1}),
+    _case("hidden_size", "not_an_integer", hidden_size="64"),
+    _case("num_layers", "not_an_integer", id="not_an_integer_float", num_layers=2.0),
+    _case("validated", "not_a_boolean", validated="yes"),
+    _case("name", "not_a_string", name=7),
+    _case("validation_notes", "nul_character", validation_notes="a\x00b"),
+    _case("vocab_size", "not_positive", vocab_size=0),
+    _case("layer_types[0].specs.layer_idx", "negative", layer_types__0__specs__layer_idx=-1),
+    _case("vocab_size", "too_large", vocab_size=BIGINT_MAX + 1),
+    _case("name", "blank", name="  "),
+    _case("name", "too_long", name="x" * 201),
+    _case("vocab_size", "required", vocab_size=_DELETE),
+    _case("layer_types[0].specs.head_dim", "required", id="required_spec", layer_types__0__specs__head_dim=_DELETE),
+    _case("colour", "unknown_key", colour="red"),
+    _case("layer_types[2].specs.num_heads", "unknown_key", id="unknown_spec", layer_types__2__specs__num_heads=4),
+    _case("layer_types", "empty", layer_types=[]),
+    _case("layer_types[1].name", "duplicate_name", layer_types__1__name="attention"),
+    _case("layer_types[0].class", "unknown_class", layer_types__0__class="GQALayer"),
+    _case("model_id", "model_id_characters", model_id="acme tiny", hf_model_id="acme tiny"),
+    _case("model_id", "model_id_mismatch", model_id="acme_tiny-2"),
+    _case("layer_types[1].specs.hidden_size", "hidden_size_mismatch", layer_types__1__specs__hidden_size=65),
+    _case("layer_types[3].specs.vocab_size", "vocab_size_mismatch", layer_types__3__specs__vocab_size=999),
+    _case("layer_types[0].specs.num_kv_heads", "heads_not_divisible", layer_types__0__specs__num_kv_heads=3),
+    _case(
+        "layer_types[2].specs.parameter_count", "parameter_count_mismatch", layer_types__2__specs__parameter_count=65
     ),
-    pytest.param(_rejected(vocab_size=BIGINT_MAX + 1), "vocab_size", "too_large", id="too_large"),
-    pytest.param(_rejected(name="  "), "name", "blank", id="blank"),
-    pytest.param(_rejected(name="x" * 201), "name", "too_long", id="too_long"),
-    pytest.param(_rejected(vocab_size=_DELETE), "vocab_size", "required", id="required"),
-    pytest.param(
-        _rejected(layer_types__0__specs__head_dim=_DELETE),
-        "layer_types[0].specs.head_dim",
-        "required",
-        id="required_spec",
-    ),
-    pytest.param(_rejected(colour="red"), "colour", "unknown_key", id="unknown_key"),
-    pytest.param(
-        _rejected(layer_types__2__specs__num_heads=4),
-        "layer_types[2].specs.num_heads",
-        "unknown_key",
-        id="unknown_spec",
-    ),
-    pytest.param(_rejected(layer_types=[]), "layer_types", "empty", id="empty"),
-    pytest.param(
-        _rejected(layer_types__1__name="attention"), "layer_types[1].name", "duplicate_name", id="duplicate_name"
-    ),
-    pytest.param(
-        _rejected(layer_types__0__class="GQALayer"), "layer_types[0].class", "unknown_class", id="unknown_class"
-    ),
-    pytest.param(
-        _rejected(model_id="acme tiny", hf_model_id="acme tiny"),
-        "model_id",
-        "model_id_characters",
-        id="model_id_characters",
-    ),
-    pytest.param(_rejected(model_id="acme_tiny-2"), "model_id", "model_id_mismatch", id="model_id_mismatch"),
-    pytest.param(
-        _rejected(layer_types__1__specs__hidden_size=65),
-        "layer_types[1].specs.hidden_size",
-        "hidden_size_mismatch",
-        id="hidden_size_mismatch",
-    ),
-    pytest.param(
-        _rejected(layer_types__3__specs__vocab_size=999),
-        "layer_types[3].specs.vocab_size",
-        "vocab_size_mismatch",
-        id="vocab_size_mismatch",
-    ),
-    pytest.param(
-        _rejected(layer_types__0__specs__num_kv_heads=3),
-        "layer_types[0].specs.num_kv_heads",
-        "heads_not_divisible",
-        id="heads_not_divisible",
-    ),
-    pytest.param(
-        _rejected(layer_types__2__specs__parameter_count=65),
-        "layer_types[2].specs.parameter_count",
-        "parameter_count_mismatch",
-        id="parameter_count_mismatch",
-    ),
-    pytest.param(_rejected(total_params=187201), "total_params", "total_params_mismatch", id="total_params_mismatch"),
-    pytest.param(
-        _rejected(total_params_formatted="187K"),
-        "total_params_formatted",
-        "total_params_formatted_mismatch",
-        id="total_params_formatted_mismatch",
-    ),
-    pytest.param(_rejected(layer_types=[7]), "layer_types[0]", "not_an_object", id="layer_not_an_object"),
-    pytest.param(
-        _rejected(layer_types__0__specs=[]), "layer_types[0].specs", "not_an_object", id="specs_not_an_object"
-    ),
+    _case("total_params", "total_params_mismatch", total_params=187201),
+    _case("total_params_formatted", "total_params_formatted_mismatch", total_params_formatted="187K"),
+    _case("layer_types[0]", "not_an_object", id="layer_not_an_object", layer_types=[7]),
+    _case("layer_types[0].specs", "not_an_object", id="specs_not_an_object", layer_types__0__specs=[]),
 ]
 
 
@@ -386,13 +347,7 @@ def test_patch_result_is_validated_as_a_whole(writer):
 
 def test_patch_of_a_moe_config_recomputes_active_params(writer):
     """Changing a MoE config's layer types, or making it dense, recomputes (or drops) active_params."""
-    moe = small_config()
-    moe["layer_types"][1] = {
-        "name": "feedforward",
-        "class": "MoELayer",
-        "count": 2,
-        "specs": {"hidden_size": 64, "num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 32},
-    }
+    moe = moe_config()
     store(moe)
     layers = copy.deepcopy(moe["layer_types"])
     layers[1]["specs"]["num_experts_per_tok"] = 1

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from registry.core import Code, catalogue, dumps, format_params, validate_config
-from tests.conftest import fixture_document, hand_parameter_count, issues, small_config
+from tests.conftest import fixture_document, hand_parameter_count, issues, moe_config, small_config
 
 # Positions of the layer types in small_config().
 ATTN, MLP, NORM, EMB, HEAD = 0, 1, 2, 3, 4
@@ -207,20 +207,9 @@ def test_moe_router_bias_and_shared_expert_gate():
     assert count("MoELayer", **specs, shared_expert_gate=True) - count("MoELayer", **specs) == 4096
 
 
-def _moe_config(**specs: Any) -> dict[str, Any]:
-    doc = small_config()
-    doc["layer_types"][MLP] = {
-        "name": "feedforward",
-        "class": "MoELayer",
-        "count": 2,
-        "specs": {"hidden_size": 64, "num_experts": 4, "num_experts_per_tok": 2, "moe_intermediate_size": 32, **specs},
-    }
-    return doc
-
-
 def test_a_config_with_experts_gets_active_params():
     """active_params = total − routed experts not used: (E − k) · 3·h·I per MoE layer."""
-    result = validate_config(_moe_config())
+    result = validate_config(moe_config())
     config = result.config
     assert config.total_params - config.active_params == 2 * (4 - 2) * 3 * 64 * 32
     document = config.to_document()
@@ -237,7 +226,7 @@ def test_a_config_with_experts_gets_active_params():
 
 def test_rejects_a_wrong_active_params_unless_recomputed():
     """A stale active_params is active_params_mismatch; with recompute it is replaced and reported."""
-    doc = validate_config(_moe_config()).config.to_document()
+    doc = validate_config(moe_config()).config.to_document()
     doc["active_params"] += 1
     assert issues(validate_config(doc)) == [("active_params", Code.ACTIVE_PARAMS_MISMATCH)]
     result = validate_config(doc, recompute=True)
@@ -252,19 +241,19 @@ def test_rejects_active_params_on_a_dense_config():
 
 def test_rejects_more_experts_per_token_than_experts():
     """k > E contradicts itself."""
-    result = validate_config(_moe_config(num_experts_per_tok=5))
+    result = validate_config(moe_config(num_experts_per_tok=5))
     assert issues(result) == [(f"layer_types[{MLP}].specs.num_experts_per_tok", Code.EXPERTS_PER_TOKEN)]
 
 
 def test_rejects_a_shared_expert_gate_without_a_shared_expert():
     """The gate scales the shared expert: none, no gate."""
-    result = validate_config(_moe_config(shared_expert_gate=True))
+    result = validate_config(moe_config(shared_expert_gate=True))
     assert issues(result) == [(f"layer_types[{MLP}].specs.shared_expert_gate", Code.SHARED_GATE_WITHOUT_SHARED_EXPERT)]
 
 
 def test_rejects_a_moe_without_its_expert_count():
     """num_experts is required, named at its place."""
-    doc = _moe_config()
+    doc = moe_config()
     del doc["layer_types"][MLP]["specs"]["num_experts"]
     assert issues(validate_config(doc)) == [(f"layer_types[{MLP}].specs.num_experts", Code.REQUIRED)]
 

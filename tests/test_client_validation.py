@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from registry.core import validate_config
 from registry.core.files import parse_config_bytes
 from tests.conftest import FIXTURE_IDS, FIXTURES, fixture_document
 
+ROOT = Path(__file__).resolve().parent.parent
 LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
 # Top-level keys whose checks need the catalogue (whether the config has experts or multi-token prediction).
 CATALOGUE_KEYS = ("active_params", "active_params_formatted", "mtp_params")
@@ -151,6 +153,15 @@ def test_the_cases_cover_every_structural_code():
     """Every code the client reports is met by at least one case (so none is untested against the server)."""
     met = {code for case in BROKEN for _, code in _pairs(structural_issues(_broken(case)))}
     assert client_validation.CODES - met == {"filename_mismatch"}
+
+
+def test_the_client_ships_the_servers_key_lists():
+    """The client's keys.json is the server's file: a link to it in the repository, its content in the package."""
+    from registry.core import keys
+
+    server_file = Path(keys.__file__).with_name("keys.json")
+    assert (ROOT / "client/src/registry_client/keys.json").resolve() == server_file.resolve()
+    assert resources.files("registry_client").joinpath("keys.json").read_bytes() == server_file.read_bytes()
 
 
 def test_the_clients_lists_are_the_servers():

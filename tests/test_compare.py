@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 
 from registry.core.diff import MAX_COMPARED, compared_ids, side_by_side
-from tests.conftest import FIXTURE_IDS, LLAMA, fixture_document
+from tests.conftest import FIXTURE_IDS, LLAMA, error_codes, fixture_document
 
 MISTRAL, MIXTRAL, TINY = (
     "mistralai_Mistral-7B-v0.1",
@@ -97,7 +97,7 @@ def test_api_compares_three_configs(api, loaded_fixtures):
 def test_api_compare_errors(api, loaded_fixtures, query, status, errors):
     response = api.get(f"/compare/?{query}")
     assert response.status_code == status
-    assert [(e["loc"], e["code"]) for e in response.json()["errors"]] == errors
+    assert error_codes(response) == errors
 
 
 @pytest.mark.django_db

@@ -9,7 +9,7 @@ import pytest
 from registry.core.devices import FIXTURE, SOURCED
 from registry.models import Device, DeviceRevision
 from registry.services.devices import load_device_fixture
-from tests.conftest import token_client, user_with
+from tests.conftest import error_codes, token_client, user_with
 
 pytestmark = pytest.mark.django_db
 FILE = json.loads(FIXTURE.read_text())["devices"]
@@ -96,10 +96,10 @@ def test_patch_with_if_match_changes_the_price_and_keeps_history(editor, api, ca
 def test_bad_writes_are_400_with_paths(editor, catalogue):
     response = editor.patch("/devices/L4", {"sources": {"tdp_watts": {"date": "soon"}}}, format="json")
     assert response.status_code == 400
-    assert ("sources.tdp_watts.date", "invalid_date") in [(e["loc"], e["code"]) for e in response.json()["errors"]]
+    assert ("sources.tdp_watts.date", "invalid_date") in error_codes(response)
     clash = editor.patch("/devices/L4", {"aliases": ["H200"]}, format="json")
     assert clash.status_code == 400
-    assert [(e["loc"], e["code"]) for e in clash.json()["errors"]] == [("aliases[0]", "duplicate_name")]
+    assert error_codes(clash) == [("aliases[0]", "duplicate_name")]
 
 
 def test_reads_are_public_writes_are_not(api, catalogue):

@@ -18,7 +18,16 @@ from registry.core import validate_config
 from registry.core.document import dumps
 from registry.core.hf import SUPPORTED_MODEL_TYPES, Code, convert
 from registry.models import ConfigRevision, ModelConfig
-from tests.conftest import FIXTURES, HF_DATA, IMPORTED, PUBLISHED_ACTIVE, hub_config, token_client, user_with
+from tests.conftest import (
+    FIXTURES,
+    HF_DATA,
+    IMPORTED,
+    PUBLISHED_ACTIVE,
+    error_codes,
+    hub_config,
+    token_client,
+    user_with,
+)
 
 # Every model_type the issue names, with the test config.json that covers it.
 HUB_FILES = {
@@ -442,9 +451,9 @@ def test_api_import_errors_name_the_key(writer):
     del config["vocab_size"]
     response = writer.post("/models/import-hf", {"hf_model_id": "acme/x", "config": config}, format="json")
     assert response.status_code == 400
-    assert [(e["loc"], e["code"]) for e in response.json()["errors"]] == [("config.vocab_size", Code.MISSING_DIMENSION)]
+    assert error_codes(response) == [("config.vocab_size", Code.MISSING_DIMENSION)]
     response = writer.post("/models/import-hf", {"config": config, "colour": 1}, format="json")
-    assert [(e["loc"], e["code"]) for e in response.json()["errors"]] == [
+    assert error_codes(response) == [
         ("hf_model_id", "required"),
         ("colour", "unknown_key"),
     ]

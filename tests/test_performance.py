@@ -28,6 +28,7 @@ from registry.core.performance import (
     steady_state,
 )
 from registry.core.planning import Deployment, plan_config
+from tests.conftest import moe_config
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 GQA = {"hidden_size": 4096, "num_heads": 32, "num_kv_heads": 8, "head_dim": 128}
@@ -181,13 +182,7 @@ def test_collectives_follow_only_attention_feedforward_and_moe_layers():
 def test_all_to_alls_follow_only_moe_layers():
     """ep=2 with MoE feed-forward layers (8 experts, k 2): per MoE layer a dispatch and a combine of
     1 · 2 · 64 · 2 bytes, (1/2) · 256 B / 1 GB/s + 1 s each; 2 layers, so 4 latencies, nothing else."""
-    doc = _tiny()
-    doc["layer_types"][1] = {
-        "name": "moe",
-        "class": "MoELayer",
-        "count": 2,
-        "specs": {"hidden_size": 64, "num_experts": 8, "num_experts_per_tok": 2, "moe_intermediate_size": 128},
-    }
+    doc = moe_config(name="moe", num_experts=8, moe_intermediate_size=128)
     out = estimate_config(doc, _ideal_device(latency_us=1e6), Layout(ep=2), Workload(8, 2, 1))
     assert not out["errors"]
     per = (2 - 1) / 2 * (1 * 2 * 64 * 2) / 1e9 + 1.0

@@ -43,7 +43,6 @@ LLAMA = "meta-llama_Llama-3.3-70B-Instruct"
 DISAGREEING = {
     "Qwen_Qwen3.5-397B-A17B",
     "deepseek-ai_DeepSeek-V3.2-Exp",
-    "google_gemma-4-26B-A4B",
     "meta-llama_Llama-4-Scout-17B-16E-Instruct",
 }
 NOT_HUB_IDS = ["/", "adv//h2", "../h3", ".a/.b", "acme", "acme/x/y", "-a/b", "a/b c"]

@@ -12,7 +12,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Model, QuerySet
 from django.forms.formsets import BaseFormSet
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -23,6 +23,7 @@ from registry.admin.display import about, params
 from registry.admin.history import ConfigHistory
 from registry.admin.imports import ConfigImports
 from registry.admin.layer_types import JSON_INTEGER_OVERRIDES, LayerClassFilter, LayerTypeInline
+from registry.admin.pages import SaveRefused, WritePathAdmin
 from registry.admin.plan_panel import plan_panel
 from registry.core.validation import HF_ID_RE, MODEL_ID_RE
 from registry.forms import PLAN_UNSAVED, LayerTypeFormSet, ModelConfigForm, PlanForm, stale_message
@@ -44,13 +45,18 @@ PLANNED_UNSAVED = "The Plan panel shows the form's values, which are not saved: 
 PLANNED_SAVED = "The form has errors, so the Plan panel shows the saved config; your edits are kept below, not saved."
 
 
-class StaleSave(Exception):
+class StaleSave(SaveRefused):
     """The config changed (or was deleted) between the form's check and its save; nothing was written."""
 
-    def __init__(self, model_id: str, *, deleted: bool) -> None:
-        super().__init__(model_id)
+    def __init__(self, model_id: str, *, deleted: bool, page: str) -> None:
+        # A deleted config's page is gone: back to the list. A changed one's is shown again, with the new version.
+        super().__init__(model_id, reverse("admin:registry_modelconfig_changelist") if deleted else page)
         self.model_id = model_id
         self.deleted = deleted
+
+    def message(self) -> str:
+        # Read after the undo: the message names the write that stands, not one this save half made.
+        return stale_message(self.model_id, shown_again=not self.deleted)
 
 
 class PublishedMismatchFilter(admin.SimpleListFilter):
@@ -86,7 +92,7 @@ class ConfigChangeList(ChangeList):
 
 
 @admin.register(ModelConfig)
-class ModelConfigAdmin(ConfigActions, ConfigCompare, ConfigImports, ConfigHistory):
+class ModelConfigAdmin(WritePathAdmin, ConfigActions, ConfigCompare, ConfigImports, ConfigHistory):
     """Staff editing of configs; its actions, import pages and history pages come from the classes it joins."""
 
     form = ModelConfigForm
@@ -256,7 +262,9 @@ class ModelConfigAdmin(ConfigActions, ConfigCompare, ConfigImports, ConfigHistor
                 must_not_exist=not change,
             )
         except services.PreconditionFailed as exc:
-            raise StaleSave(obj.model_id, deleted=exc.current is None) from exc
+            raise StaleSave(obj.model_id, deleted=exc.current is None, page=request.get_full_path()) from exc
+        except services.ConfigRejected as exc:  # a config of the same id created meanwhile
+            raise SaveRefused(f"Not saved: {exc}", request.get_full_path()) from exc
         saved = result.config
         obj.pk = saved.pk
         obj._state.adding = False
@@ -284,23 +292,6 @@ class ModelConfigAdmin(ConfigActions, ConfigCompare, ConfigImports, ConfigHistor
             self.message_user(request, f"Active parameters: {params(old_active)} → {params(saved.active_params)}.")
         for warning in result.validation.warnings:
             self.message_user(request, about(warning.loc, warning.msg), messages.WARNING)
-
-    def changeform_view(
-        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponse:
-        # Django runs the whole save in one transaction: a write refused at save time leaves it by an
-        # exception, so nothing of this save (nor its LogEntry) is kept, and the user gets a message.
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except StaleSave as exc:
-            self.message_user(request, stale_message(exc.model_id, shown_again=not exc.deleted), messages.ERROR)
-            if exc.deleted:
-                return HttpResponseRedirect(reverse("admin:registry_modelconfig_changelist"))
-            return HttpResponseRedirect(request.get_full_path())
-        except services.ConfigRejected as exc:  # a config of the same id created meanwhile
-            listing = str(exc)
-            self.message_user(request, f"Not saved: {listing}", messages.ERROR)
-            return HttpResponseRedirect(request.get_full_path())
 
     def construct_change_message(
         self, request: HttpRequest, form: forms.Form, formsets: Iterable[BaseFormSet[Any]], add: bool = False

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from registry import conf
-from registry.admin.pages import RevisionsAdmin
+from registry.admin.pages import RevisionsAdmin, SaveRefused, WritePathAdmin
 from registry.core.device_documents import get_path, set_path
 from registry.core.devices import PEAK_DTYPES, SOURCED, DeviceSpec, parse_device
 from registry.core.files import read_config_file
@@ -37,62 +37,47 @@ from registry.services.devices import (
 REFERENCE_MODEL = "Qwen_Qwen2.5-7B-Instruct"
 REFERENCE_WORKLOAD = Workload(isl=1024, osl=256, concurrency=16)
 
-# (document path, form field factory, label, help text): every figure of the document, in its order.
-_FIGURES: list[tuple[str, Any, str, str]] = [
+# (document path, form field factory, label, help text): a field of the form. Factories, as each form needs its own.
+Figure = tuple[str, Any, str, str]
+
+
+def _integer(doc_path: str, label: str, help_text: str = "", *, required: bool = True) -> Figure:
+    """An integer from 1 (bytes, FLOP/s, devices, watts)."""
+    return doc_path, lambda: forms.IntegerField(min_value=1, required=required), label, help_text
+
+
+def _number(doc_path: str, label: str, help_text: str = "") -> Figure:
+    """A number from 0 (latency, price)."""
+    return doc_path, lambda: forms.FloatField(min_value=0), label, help_text
+
+
+# Every figure of the document, in its order.
+_FIGURES: list[Figure] = [
     ("vendor", lambda: forms.CharField(max_length=1000), "vendor", "The maker."),
     ("notes", lambda: forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2})), "notes", ""),
-    (
-        "memory_bytes",
-        lambda: forms.IntegerField(min_value=1),
-        "memory (bytes)",
-        "Device memory in bytes (80 GiB: 85899345920).",
-    ),
-    ("memory_bandwidth", lambda: forms.IntegerField(min_value=1), "memory bandwidth (bytes/s)", "Bytes per second."),
+    _integer("memory_bytes", "memory (bytes)", "Device memory in bytes (80 GiB: 85899345920)."),
+    _integer("memory_bandwidth", "memory bandwidth (bytes/s)", "Bytes per second."),
     *(
-        (
+        _integer(
             f"peak_flops.{d}",
-            lambda: forms.IntegerField(min_value=1, required=False),
             f"dense peak {d} (FLOP/s)",
             "Dense (no 2:4 sparsity) FLOP/s (int8: OP/s); blank: not supported."
             if d != "bf16"
             else "Dense bf16 FLOP/s; bf16 or fp16 is required.",
+            required=False,
         )
         for d in PEAK_DTYPES
     ),
-    (
-        "scale_up.bandwidth",
-        lambda: forms.IntegerField(min_value=1),
-        "scale-up bandwidth (bytes/s)",
-        "Per direction per device (NVLink, Infinity Fabric, ICI).",
+    _integer(
+        "scale_up.bandwidth", "scale-up bandwidth (bytes/s)", "Per direction per device (NVLink, Infinity Fabric, ICI)."
     ),
-    (
-        "scale_up.domain",
-        lambda: forms.IntegerField(min_value=1),
-        "scale-up domain (devices)",
-        "Devices per node or NVLink domain.",
-    ),
-    (
-        "scale_up.latency_us",
-        lambda: forms.FloatField(min_value=0),
-        "scale-up latency (µs)",
-        "Fixed latency of one small collective.",
-    ),
-    (
-        "scale_out.bandwidth",
-        lambda: forms.IntegerField(min_value=1),
-        "scale-out bandwidth (bytes/s)",
-        "Network per device, per direction.",
-    ),
-    ("scale_out.latency_us", lambda: forms.FloatField(min_value=0), "scale-out latency (µs)", ""),
-    (
-        "tdp_watts",
-        lambda: forms.IntegerField(min_value=1, required=False),
-        "TDP (W)",
-        "Blank where the maker publishes none.",
-    ),
-    (
+    _integer("scale_up.domain", "scale-up domain (devices)", "Devices per node or NVLink domain."),
+    _number("scale_up.latency_us", "scale-up latency (µs)", "Fixed latency of one small collective."),
+    _integer("scale_out.bandwidth", "scale-out bandwidth (bytes/s)", "Network per device, per direction."),
+    _number("scale_out.latency_us", "scale-out latency (µs)"),
+    _integer("tdp_watts", "TDP (W)", "Blank where the maker publishes none.", required=False),
+    _number(
         "price_per_hour",
-        lambda: forms.FloatField(min_value=0),
         "price per hour (US$)",
         "An editable default: US dollars per device-hour. Say where it comes from below.",
     ),
@@ -188,7 +173,7 @@ def reference_cost(spec: DeviceSpec) -> str:
 
 
 @admin.register(Device)
-class DeviceAdmin(RevisionsAdmin):
+class DeviceAdmin(WritePathAdmin, RevisionsAdmin):
     """The device catalogue: figures with sources, the reference cost, history."""
 
     form = DeviceForm
@@ -249,22 +234,12 @@ class DeviceAdmin(RevisionsAdmin):
                 must_exist=change,
             )
         except (PreconditionFailed, Device.DoesNotExist, DeviceRejected) as exc:
-            raise _NotSaved(str(exc)) from exc
+            raise SaveRefused(f"Not saved: {exc}", request.path) from exc
         form.instance = obj.__class__.objects.get(pk=result.device.pk)
         obj.pk, obj.digest = result.device.pk, result.device.digest
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Names are the service's."""
-
-    def changeform_view(
-        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
-    ) -> HttpResponse:
-        try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
-        except _NotSaved as exc:
-            self.message_user(request, f"Not saved: {exc}", messages.ERROR)
-            target = request.path
-            return HttpResponseRedirect(target)
 
     def delete_model(self, request: HttpRequest, obj: Device) -> None:
         from registry.services.devices import device_delete
@@ -307,7 +282,3 @@ class DeviceAdmin(RevisionsAdmin):
         when = f"{revision.created:%Y-%m-%d %H:%M:%S}"
         self.message_user(request, f"Restored the version of {when}." if result.changed else "Nothing changed.")
         return back
-
-
-class _NotSaved(Exception):
-    """A save the service refused after the form passed (a concurrent write): shown as a message."""

@@ -1,13 +1,14 @@
-"""The registry's own admin pages: their common context, and the history with restore of configs and devices."""
+"""The registry's own admin pages: their common context, the history with restore of configs and devices, and a
+change form whose save the write path may refuse."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path
 
@@ -122,3 +123,31 @@ class RevisionsAdmin(admin.ModelAdmin):
         if revision is None:
             raise Http404(f"No revision {revision_id} of {obj}.")
         return self.restore(request, obj, revision)
+
+
+class SaveRefused(Exception):
+    """A save the write path refused after the form passed (a concurrent write): ``message()`` is shown, then
+    ``url``."""
+
+    def __init__(self, text: str, url: str) -> None:
+        super().__init__(text)
+        self.url = url
+
+    def message(self) -> str:
+        """What the user is told; read once the save's transaction is undone."""
+        return str(self)
+
+
+class WritePathAdmin(admin.ModelAdmin):
+    """A change form saved through a service, whose refusal at save time (``SaveRefused``) becomes a message."""
+
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        # Django runs the whole save in one transaction: a write refused at save time leaves it by an
+        # exception, so nothing of this save (nor its LogEntry) is kept, and the user gets a message.
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except SaveRefused as exc:
+            self.message_user(request, exc.message(), messages.ERROR)
+            return HttpResponseRedirect(exc.url)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -28,6 +29,14 @@ def not_modified(request: Any, digest: str, updated: datetime) -> HttpResponse |
     if not match:
         return None
     return set_validators(HttpResponseNotModified(), digest, updated)
+
+
+def respond(request: Any, digest: str, updated: datetime, build: Callable[[], HttpResponse]) -> HttpResponse:
+    """A conditional GET: the 304 of ``not_modified``, else ``build()``'s response with the validators."""
+    unchanged = not_modified(request, digest, updated)
+    if unchanged is not None:
+        return unchanged
+    return set_validators(build(), digest, updated)
 
 
 # Matches no digest (those are hex): passed on when If-Match cannot match, so the services still

@@ -21,7 +21,7 @@ from registry.api.errors import Invalid
 from registry.api.filters import IntegerFilter
 from registry.api.pagination import paginate
 from registry.api.permissions import CanRead
-from registry.api.schema import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, READ_ERRORS, errors
+from registry.api.schema import IF_MATCH, IF_NONE_MATCH, NOT_MODIFIED, READ_ERRORS, errors, path_parameter
 from registry.api.views import RegistryAPIView
 from registry.core import Code, Issue
 from registry.core.device_documents import device_document
@@ -72,13 +72,12 @@ LIST_PARAMETERS = [
     OpenApiParameter("limit", int, description="Items per page, 1 to 500 (default 50)."),
     OpenApiParameter("offset", int, description="Items to skip."),
 ]
-NAME = OpenApiParameter(
+NAME = path_parameter(
     "name",
     str,
-    OpenApiParameter.PATH,
+    "A device's name or one of its aliases (any case).",
     pattern=r"^[A-Za-z0-9._-]+$",
-    description="A device's name or one of its aliases (any case).",
-    examples=[OpenApiExample("H100 (an alias of H100-SXM)", value="H100")],
+    example=("H100 (an alias of H100-SXM)", "H100"),
 )
 WRITE_ERRORS = (400, 401, 403, 404, 406, 413, 415, 429)
 NOT_FOUND = "No device with this name or alias."
@@ -177,10 +176,7 @@ class DeviceDetailView(DeviceView):
     )
     def get(self, request: Any, name: str) -> Any:
         device = self._found(name)
-        unchanged = conditional.not_modified(request, device.digest, device.updated)
-        if unchanged is not None:
-            return unchanged
-        return conditional.set_validators(Response(document_of(device)), device.digest, device.updated)
+        return conditional.respond(request, device.digest, device.updated, lambda: Response(document_of(device)))
 
     @extend_schema(
         operation_id="devices_update",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from django.db.models import QuerySet
@@ -41,9 +42,12 @@ class StrictLimitOffsetPagination(LimitOffsetPagination):
         return self._integer(request, self.offset_query_param, 0, 0, BIGINT_MAX)
 
 
-def paginate(items: QuerySet[Any], request: Any, view: Any) -> tuple[StrictLimitOffsetPagination, list[Any]]:
-    """The page of ``items`` the request asks for, and its paginator (for the response)."""
+def paginate(
+    items: QuerySet[Any] | Sequence[Any], request: Any, view: Any
+) -> tuple[StrictLimitOffsetPagination, list[Any]]:
+    """The page of ``items`` (a query or a list) the request asks for, and its paginator (for the response)."""
     paginator = StrictLimitOffsetPagination()
-    page = paginator.paginate_queryset(items, request, view=view)
+    # DRF pages any sequence with len() and slices; its stubs want a QuerySet.
+    page = paginator.paginate_queryset(items, request, view=view)  # type: ignore[arg-type]
     assert page is not None  # None only without a limit, and StrictLimitOffsetPagination always has one
     return paginator, page

@@ -5,30 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from registry import selectors
-from registry.api.errors import Invalid, config_not_found, query_issues
+from registry.api.errors import config_not_found
 from registry.api.filters import SPEC
-from registry.api.pagination import StrictLimitOffsetPagination
-from registry.api.schema import LIST_PARAMETERS, MODEL_ID, READ_ERRORS, errors
-from registry.api.views import RegistryAPIView
+from registry.api.pagination import paginate
+from registry.api.schema import FILTER_PARAMETERS, MODEL_ID, READ_ERRORS, errors, table_parameter
+from registry.api.views import RegistryAPIView, parse_query
 from registry.core import recommend_parameters
 from registry.core.devices import DeviceSpec
 from registry.core.recommend_parameters import Search, chosen, parse_search, recommendations
 
-
-def _parameter(p: Any) -> OpenApiParameter:
-    if p.choices:
-        return OpenApiParameter(p.name, str, enum=list(p.choices), description=p.help_text)
-    return OpenApiParameter(p.name, p.json_schema(), description=p.help_text)
-
-
-SEARCH_PARAMETERS = [_parameter(p) for p in recommend_parameters.TABLE]
+SEARCH_PARAMETERS = [table_parameter(p) for p in recommend_parameters.TABLE]
 SEARCH_QUERY = tuple(p.name for p in recommend_parameters.TABLE)
-_FILTERS = [p for p in LIST_PARAMETERS if p.name != "expand"]
 
 
 class CandidateSerializer(serializers.Serializer):
@@ -89,11 +81,7 @@ class RecommendationPageSerializer(serializers.Serializer):
 
 def search_from(request: Any) -> tuple[Search, list[DeviceSpec]]:
     """The query's search and the devices it considers, or a 400 naming every bad parameter."""
-    catalogue = selectors.device_catalogue()
-    found, issues = parse_search({name: request.query_params.get(name) for name in SEARCH_QUERY}, catalogue)
-    if issues:
-        raise Invalid(query_issues(issues))
-    assert found is not None
+    found, catalogue = parse_query(request, parse_search, SEARCH_QUERY)
     return found, list(chosen(found, catalogue))
 
 
@@ -123,7 +111,7 @@ class ConfigRecommendView(RegistryAPIView):
 class RecommendationListView(RegistryAPIView):
     """The cheapest deployment of every config the list's filters select."""
 
-    query_params = {"get": (*SEARCH_QUERY, *(p.name for p in _FILTERS))}
+    query_params = {"get": (*SEARCH_QUERY, *(p.name for p in FILTER_PARAMETERS))}
     repeatable = (SPEC,)
 
     @extend_schema(
@@ -131,18 +119,11 @@ class RecommendationListView(RegistryAPIView):
         summary="The cheapest deployment of every config",
         description="One vectorized search over every config the filters select (the list's filters and "
         "ordering), paginated as the list is.",
-        parameters=[*SEARCH_PARAMETERS, *_FILTERS],
+        parameters=[*SEARCH_PARAMETERS, *FILTER_PARAMETERS],
         responses={200: RecommendationPageSerializer, **errors(400, *READ_ERRORS)},
     )
     def get(self, request: Any) -> Any:
         s, devices = search_from(request)
-        list_params = request.query_params.copy()
-        for name in SEARCH_QUERY:
-            list_params.pop(name, None)
-        self.refuse_blank(request, list_params)
-        configs, rows = selectors.planning_stacks(self.filtered(request, list_params))
-        items = recommendations(configs, rows, s, devices)
-        paginator = StrictLimitOffsetPagination()
-        page: list[dict[str, Any]] | None = paginator.paginate_queryset(items, request, view=self)  # type: ignore[arg-type]
-        assert page is not None
+        configs, rows = selectors.planning_stacks(self.selected(request, SEARCH_QUERY))
+        paginator, page = paginate(recommendations(configs, rows, s, devices), request, self)
         return paginator.get_paginated_response(page)

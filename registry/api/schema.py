@@ -215,40 +215,33 @@ def errors(*codes: int) -> dict[int, OpenApiResponse]:
 READ_ERRORS = (401, 403, 406, 429)
 NOT_MODIFIED = {304: OpenApiResponse(description="Not modified: If-None-Match names the current ETag.")}
 
+
+def _header(name: str, description: str, **kwargs: Any) -> OpenApiParameter:
+    """A string header: of the request, or with ``response`` (its statuses) of the response."""
+    return OpenApiParameter(name, OpenApiTypes.STR, OpenApiParameter.HEADER, description=description, **kwargs)
+
+
+def path_parameter(
+    name: str, schema: Any, description: str, *, example: tuple[str, str] | None = None, **kwargs: Any
+) -> OpenApiParameter:
+    """A path parameter; ``example``: its (summary, value)."""
+    if example is not None:
+        kwargs["examples"] = [OpenApiExample(example[0], value=example[1])]
+    return OpenApiParameter(name, schema, OpenApiParameter.PATH, description=description, **kwargs)
+
+
 VALIDATORS = [
-    OpenApiParameter(
-        "ETag",
-        OpenApiTypes.STR,
-        OpenApiParameter.HEADER,
-        response=[200, 201, 304],
-        description="Strong validator: the SHA-256 of the config's document, quoted.",
-    ),
-    OpenApiParameter(
-        "Last-Modified",
-        OpenApiTypes.STR,
-        OpenApiParameter.HEADER,
-        response=[200, 201, 304],
-        description="When the config last changed (HTTP date).",
-    ),
+    _header("ETag", "Strong validator: the SHA-256 of the config's document, quoted.", response=[200, 201, 304]),
+    _header("Last-Modified", "When the config last changed (HTTP date).", response=[200, 201, 304]),
 ]
-IF_NONE_MATCH = OpenApiParameter(
+IF_NONE_MATCH = _header("If-None-Match", "An ETag from an earlier response: 304 when the config has not changed since.")
+IF_NONE_MATCH_WRITE = _header(
     "If-None-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="An ETag from an earlier response: 304 when the config has not changed since.",
+    "On a write: `*` writes only while no such config exists; ETags write only while the config is at none of "
+    "them. 412 otherwise, nothing written.",
 )
-IF_NONE_MATCH_WRITE = OpenApiParameter(
-    "If-None-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="On a write: `*` writes only while no such config exists; ETags write only while the config "
-    "is at none of them. 412 otherwise, nothing written.",
-)
-IF_MATCH = OpenApiParameter(
-    "If-Match",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    description="The ETag the write is based on: 412 (nothing written) when the config has changed since.",
+IF_MATCH = _header(
+    "If-Match", "The ETag the write is based on: 412 (nothing written) when the config has changed since."
 )
 RECOMPUTE = OpenApiParameter(
     "recompute",
@@ -257,14 +250,13 @@ RECOMPUTE = OpenApiParameter(
     description="true: replace wrong derived values (parameter_count, total_params, total_params_formatted) "
     "instead of rejecting them. Default false.",
 )
-MODEL_ID = OpenApiParameter(
+MODEL_ID = path_parameter(
     "model_id",
     str,
-    OpenApiParameter.PATH,
+    "The config's model_id (hf_model_id with '/' replaced by '_').",
     # The reserved ids are routes of their own (/models/validate, /models/import-hf), not configs.
     pattern=rf"^(?!(?:{'|'.join(sorted(RESERVED_MODEL_IDS))})$)[{MODEL_ID_CHARS}]+$",
-    description="The config's model_id (hf_model_id with '/' replaced by '_').",
-    examples=[OpenApiExample("Llama 3.3 70B", value="meta-llama_Llama-3.3-70B-Instruct")],
+    example=("Llama 3.3 70B", "meta-llama_Llama-3.3-70B-Instruct"),
 )
 
 
@@ -337,31 +329,30 @@ LIST_PARAMETERS = [
 ]
 
 
-def _plan_parameters() -> list[OpenApiParameter]:
-    """The deployment parameters of ``/models/{model_id}/plan`` and ``/plans/``, from the core's table."""
-    return [_plan_parameter(p) for p in plan_parameters.TABLE]
+# The list's filters, ordering and paging, for the endpoints that plan or search over the configs it selects.
+FILTER_PARAMETERS = [p for p in LIST_PARAMETERS if p.name != "expand"]
 
 
-def _plan_parameter(p: plan_parameters.Parameter) -> OpenApiParameter:
+def table_parameter(p: plan_parameters.Parameter) -> OpenApiParameter:
+    """A query parameter of a core table (``plan_parameters.TABLE``, ``recommend_parameters.TABLE``)."""
     if p.choices:  # as a str with an enum, which drf-spectacular lists sorted
         return OpenApiParameter(p.name, str, enum=list(p.choices), description=p.help_text)
     return OpenApiParameter(p.name, p.json_schema(), description=p.help_text)
 
 
-PLAN_PARAMETERS = _plan_parameters()
+# The deployment parameters of ``/models/{model_id}/plan`` and ``/plans/``.
+PLAN_PARAMETERS = [table_parameter(p) for p in plan_parameters.TABLE]
 
 # ---- history and comparison (registry/api/history.py) ------------------------------------------------
 
-REVISION = OpenApiParameter(
+REVISION = path_parameter(
     "revision",
     {"type": "integer", "minimum": 1, "maximum": BIGINT_MAX},
-    OpenApiParameter.PATH,
-    description="A revision's id, as the config's history lists it.",
+    "A revision's id, as the config's history lists it.",
 )
-OTHER_MODEL_ID = OpenApiParameter(
+OTHER_MODEL_ID = path_parameter(
     "other_model_id",
     {"type": "string", "pattern": MODEL_ID_PATTERN},
-    OpenApiParameter.PATH,
-    description="The model_id of the config to compare with (b; model_id is a).",
-    examples=[OpenApiExample("Llama 3.1 405B", value="meta-llama_Llama-3.1-405B-Instruct")],
+    "The model_id of the config to compare with (b; model_id is a).",
+    example=("Llama 3.1 405B", "meta-llama_Llama-3.1-405B-Instruct"),
 )

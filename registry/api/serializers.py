@@ -21,20 +21,7 @@ from registry.core.catalogue_doc import cache_text
 from registry.core.counts import BIGINT_MAX
 from registry.core.hf import HUB_ID_RE
 from registry.core.keys import CONFIG_VALUE_KEYS
-from registry.core.plan_outputs import (
-    OutputField,
-    PlanBudget,
-    PlanDeployment,
-    PlanDevice,
-    PlanFigures,
-    PlanFit,
-    PlanFlops,
-    PlanKVCache,
-    PlanLayer,
-    PlanPerformance,
-    PlanTraining,
-    output_fields,
-)
+from registry.core.plan_outputs import OUTPUTS, OutputField, PlanFigures, output_fields
 from registry.core.validation import (
     MAX_FORMATTED_LENGTH,
     MAX_ID_LENGTH,
@@ -443,9 +430,9 @@ def _output_serializer(cls: type, **extra: Any) -> type[serializers.Serializer]:
 
 
 _OUTPUT_SERIALIZERS: dict[str, type[serializers.Serializer]] = {}
-_PLAN_OUTPUTS = (PlanDeployment, PlanDevice, PlanKVCache, PlanFlops, PlanFit, PlanBudget, PlanTraining, PlanPerformance)
-for _cls in (*_PLAN_OUTPUTS, PlanLayer):
-    _OUTPUT_SERIALIZERS[_cls.__name__] = _output_serializer(_cls, __module__=__name__)
+for _cls in OUTPUTS:
+    if _cls is not PlanFigures:  # a plan's figures are PlanSerializer's own fields, below
+        _OUTPUT_SERIALIZERS[_cls.__name__] = _output_serializer(_cls, __module__=__name__)
 PlanDeploymentSerializer = _OUTPUT_SERIALIZERS["PlanDeployment"]
 PlanDeviceSerializer = _OUTPUT_SERIALIZERS["PlanDevice"]
 PlanKVCacheSerializer = _OUTPUT_SERIALIZERS["PlanKVCache"]

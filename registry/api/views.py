@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db.models import QuerySet
 from django.http import Http404, HttpResponse
@@ -20,10 +20,11 @@ from registry import selectors
 from registry.api import conditional, documents
 from registry.api.errors import Invalid, config_not_found, query_error, query_issues
 from registry.api.filters import SPEC, ConfigFilterSet
-from registry.api.pagination import StrictLimitOffsetPagination
+from registry.api.pagination import paginate
 from registry.api.permissions import ADD, CHANGE, CanRead, ConfigPermissions, require_create_or_replace
 from registry.api.renderers import CSVRenderer
 from registry.api.schema import (
+    FILTER_PARAMETERS,
     IF_MATCH,
     IF_NONE_MATCH,
     IF_NONE_MATCH_WRITE,
@@ -57,7 +58,7 @@ from registry.api.serializers import (
 from registry.core import Code, Issue, catalogue, serving, validate_config
 from registry.core.catalogue import LayerClass
 from registry.core.devices import DeviceSpec
-from registry.core.planning import Deployment, Plan, parse_deployment
+from registry.core.planning import Deployment, parse_deployment
 from registry.core.validation import hf_id_issue, model_id_for
 from registry.models import ModelConfig
 from registry.selectors import planning_stacks, stored_version
@@ -70,6 +71,8 @@ from registry.services import (
     config_upsert,
     hf_document,
 )
+
+T = TypeVar("T")
 
 Document = document_serializer(RESPONSE)
 DocumentInput = document_serializer(REQUEST)
@@ -170,6 +173,15 @@ class RegistryAPIView(APIView):
             )
         return filterset.qs
 
+    def selected(self, request: Any, own: Iterable[str]) -> QuerySet[ModelConfig]:
+        """The configs the list's filters in the query select, the endpoint's own parameters ``own`` set aside;
+        with the list's rules: a blank value is a 400 there as here."""
+        params = request.query_params.copy()
+        for name in own:
+            params.pop(name, None)
+        self.refuse_blank(request, params)
+        return self.filtered(request, params)
+
     def detail_url(self, request: Any, model_id: str) -> str:
         return request.build_absolute_uri(reverse("api:model-detail", args=[model_id]))
 
@@ -242,17 +254,13 @@ class ConfigListView(RegistryAPIView):
         configs = self.filtered(request, request.query_params)
         if request.accepted_renderer.format == "csv":
             return self.csv(request, configs, expand)
-        paginator = StrictLimitOffsetPagination()
         if expand is None:
-            rows = configs.values(*SUMMARY_MODEL_FIELDS)
-            page = paginator.paginate_queryset(rows, request, view=self)
-            assert page is not None  # None only without a limit; StrictLimitOffsetPagination always has one
+            paginator, page = paginate(configs.values(*SUMMARY_MODEL_FIELDS), request, self)
             prefix = request.build_absolute_uri(reverse("api:model-list"))
             return paginator.get_paginated_response(summaries(page, prefix))
         # Rows without their timestamps: the documents do not hold them, and parsing them is most
         # of the cost of loading a page.
-        config_page = paginator.paginate_queryset(configs.defer("created", "updated"), request, view=self)
-        assert config_page is not None  # as above
+        paginator, config_page = paginate(configs.defer("created", "updated"), request, self)
         bodies = documents.bodies(config_page)
         if request.accepted_renderer.format != "json":
             return paginator.get_paginated_response([documents.parse(b) for b in bodies])
@@ -273,10 +281,7 @@ class ConfigListView(RegistryAPIView):
             raise query_error("expand", Code.INVALID_CHOICE, "expand=layer_types has no CSV form; leave it out")
         rows = configs.values(*SUMMARY_MODEL_FIELDS)
         if "limit" in request.query_params or "offset" in request.query_params:
-            paginator = StrictLimitOffsetPagination()
-            page = paginator.paginate_queryset(rows, request, view=self)
-            assert page is not None  # as in get()
-            selected = list(page)
+            _, selected = paginate(rows, request, self)
         else:
             selected = list(rows)
         prefix = request.build_absolute_uri(reverse("api:model-list"))
@@ -544,24 +549,33 @@ class ConfigParametersView(RegistryAPIView):
         config = selectors.config_with_layers(model_id=model_id)
         if config is None:
             raise config_not_found()
-        unchanged = conditional.not_modified(request, config.digest, config.updated)
-        if unchanged is not None:
-            return unchanged
-        response = Response(parameter_breakdown(config.to_doc()))
-        return conditional.set_validators(response, config.digest, config.updated)
+        return conditional.respond(
+            request, config.digest, config.updated, lambda: Response(parameter_breakdown(config.to_doc()))
+        )
 
 
 PLAN_QUERY = tuple(p.name for p in PLAN_PARAMETERS)
 
 
+def parse_query(
+    request: Any,
+    parse: Callable[[dict[str, str | None], dict[str, DeviceSpec]], tuple[T | None, list[Issue]]],
+    names: Iterable[str],
+) -> tuple[T, dict[str, DeviceSpec]]:
+    """``parse`` (``parse_deployment``, ``parse_search``) of the query parameters ``names`` against the device
+    catalogue, and the catalogue; or a 400 naming every bad parameter."""
+    devices = selectors.device_catalogue()
+    parsed, issues = parse({name: request.query_params.get(name) for name in names}, devices)
+    if issues:
+        raise Invalid(query_issues(issues))
+    assert parsed is not None
+    return parsed, devices
+
+
 def deployment_from(request: Any) -> tuple[Deployment, DeviceSpec | None]:
     """The query's deployment and its device of the catalogue (None without one), or a 400 naming every bad
     parameter."""
-    devices = selectors.device_catalogue()
-    deployment, issues = parse_deployment({name: request.query_params.get(name) for name in PLAN_QUERY}, devices)
-    if issues:
-        raise Invalid(query_issues(issues))
-    assert deployment is not None
+    deployment, devices = parse_query(request, parse_deployment, PLAN_QUERY)
     return deployment, devices.get(deployment.device) if deployment.device else None
 
 
@@ -594,7 +608,7 @@ class ConfigPlanView(RegistryAPIView):
 class PlanListView(RegistryAPIView):
     """The same plan for every config (the list's filters and ordering apply)."""
 
-    query_params = {"get": (*PLAN_QUERY, *(p.name for p in LIST_PARAMETERS if p.name != "expand"), "fits")}
+    query_params = {"get": (*PLAN_QUERY, *(p.name for p in FILTER_PARAMETERS), "fits")}
     repeatable = (SPEC,)
 
     @extend_schema(
@@ -606,7 +620,7 @@ class PlanListView(RegistryAPIView):
         "never fits).",
         parameters=[
             *PLAN_PARAMETERS,
-            *(p for p in LIST_PARAMETERS if p.name != "expand"),
+            *FILTER_PARAMETERS,
             OpenApiParameter("fits", str, enum=["true", "false"], description="Only plans that fit (or not)."),
         ],
         responses={200: PlanPageSerializer, **errors(400, *READ_ERRORS)},
@@ -616,21 +630,12 @@ class PlanListView(RegistryAPIView):
         fits = self.flag(request, "fits", default=None)
         if fits is not None and deployment.device_memory is None:
             raise query_error("fits", Code.REQUIRES_DEVICE_MEMORY, "fits needs device_memory to compare against")
-        list_params = request.query_params.copy()
-        for name in (*PLAN_QUERY, "fits"):
-            list_params.pop(name, None)
-        # The list's filters, with the list's rules: a blank value is a 400 there as here.
-        self.refuse_blank(request, list_params)
-        selected = self.filtered(request, list_params)
-        configs, rows = planning_stacks(selected)
+        configs, rows = planning_stacks(self.selected(request, (*PLAN_QUERY, "fits")))
         plans = serving.plan_stacks(configs, rows, deployment, device)
         if fits is not None:
             # A plan with errors never fits: fits=false lists it with those that do not fit.
             plans = [p for p in plans if (p.fits is True) == fits]
-        paginator = StrictLimitOffsetPagination()
-        # DRF pages any sequence with len() and slices; its stubs want a QuerySet.
-        page: list[Plan] | None = paginator.paginate_queryset(plans, request, view=self)  # type: ignore[arg-type]
-        assert page is not None
+        paginator, page = paginate(plans, request, self)
         for plan in page:  # only the page's plans are written
             plan.errors = query_issues(plan.errors)
         return paginator.get_paginated_response([plan.as_dict() for plan in page])

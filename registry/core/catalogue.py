@@ -1,6 +1,7 @@
 """The layer-class catalogue: each class's specs, parallelism and parameter formula.
 
-Adding a layer class is one ``register(LayerClass(...))`` call in this module.
+Adding a layer class is one ``register(LayerClass(...))`` call in this module, or in one of ``layer_classes``; a
+family builder (``attention_class``, ``moe_class``, ...) stands for ``LayerClass`` with the fields its family shares.
 """
 
 from __future__ import annotations
@@ -522,19 +523,62 @@ def _conv_window(kernel: Any, channels: Any) -> Any:
     return (kernel - 1) * channels
 
 
-# Shared by the attention classes here and in layer_classes: required specs, parallelism and shards.
+# Shared by the attention classes here and in layer_classes: required specs and shards.
 GQA_REQUIRED = (HIDDEN_SIZE, NUM_HEADS, NUM_KV_HEADS, HEAD_DIM)
-ATTENTION_PARALLELISM = (Parallelism.TENSOR, Parallelism.CONTEXT)
 GQA_SHARDS = (Shard("num_heads", "tp"), Shard("num_kv_heads", "tp", "kv_heads"))
-# Shared by the MoE classes: required specs, parallelism, shards and what one token uses.
-MOE_REQUIRED = (HIDDEN_SIZE, NUM_EXPERTS, NUM_EXPERTS_PER_TOK, MOE_INTERMEDIATE_SIZE)
-MOE_PARALLELISM = (Parallelism.TENSOR, Parallelism.EXPERT)
-MOE_SHARDS = (
-    Shard("moe_intermediate_size", "tp"),
-    Shard("shared_expert_intermediate_size", "tp"),
-    Shard("num_experts", "ep", into=LOCAL_EXPERTS),
+
+# Family builders, here and in layer_classes: a LayerClass with the fields its family shares (a class may
+# still give any of them).
+attention_class = functools.partial(
+    LayerClass,
+    kind=LayerKind.ATTENTION,
+    parallelism=(Parallelism.TENSOR, Parallelism.CONTEXT),
+    attention_flops=_attention_flops,
 )
-MOE_ACTIVE_TEXT = "as the total, with num_experts_per_tok routed experts instead of num_experts"
+gqa_class = functools.partial(
+    attention_class, divisors=(("num_heads", "num_kv_heads"),), required=GQA_REQUIRED, shards=GQA_SHARDS
+)
+# Sequence mixers in attention's place that cache a per-sequence state, not keys and values (Mamba, linear
+# attention): split by tensor parallelism alone.
+mixer_class = functools.partial(LayerClass, kind=LayerKind.ATTENTION, parallelism=(Parallelism.TENSOR,))
+_dense_mlp_class = functools.partial(
+    LayerClass,
+    kind=LayerKind.FEEDFORWARD,
+    required=(HIDDEN_SIZE, INTERMEDIATE_SIZE),
+    optional=(MLP_BIAS,),
+    parallelism=(Parallelism.TENSOR, Parallelism.SEQUENCE),
+    shards=(Shard("intermediate_size", "tp"),),
+)
+# The token embedding and the output head: vocab_size rows, split by tensor parallelism.
+_vocab_class = functools.partial(
+    LayerClass,
+    required=(VOCAB_SIZE, HIDDEN_SIZE),
+    parallelism=(Parallelism.TENSOR,),
+    shards=(Shard("vocab_size", "tp", "ceil"),),
+)
+
+
+def moe_class(
+    name: str, description: str, formula: Callable[..., Any], formula_text: str, optional: tuple[Spec, ...] = ()
+) -> LayerClass:
+    """A mixture-of-experts class whose ``formula`` takes ``experts``: one token uses num_experts_per_tok."""
+    return LayerClass(
+        name=name,
+        kind=LayerKind.FEEDFORWARD,
+        description=description,
+        required=(HIDDEN_SIZE, NUM_EXPERTS, NUM_EXPERTS_PER_TOK, MOE_INTERMEDIATE_SIZE),
+        optional=optional,
+        parallelism=(Parallelism.TENSOR, Parallelism.EXPERT),
+        shards=(
+            Shard("moe_intermediate_size", "tp"),
+            Shard("shared_expert_intermediate_size", "tp"),
+            Shard("num_experts", "ep", into=LOCAL_EXPERTS),
+        ),
+        formula=formula,
+        formula_text=formula_text,
+        active_formula=_active_experts(formula),
+        active_formula_text="as the total, with num_experts_per_tok routed experts instead of num_experts",
+    )
 
 
 _ATTENTION_OPTIONS = (
@@ -550,32 +594,23 @@ _ATTENTION_OPTIONS = (
     KV_SHARED,
 )
 register(
-    LayerClass(
+    attention_class(
         name="AttentionLayer",
-        kind=LayerKind.ATTENTION,
         description="Vanilla multi-head attention (MHA).",
         required=(HIDDEN_SIZE, NUM_HEADS, HEAD_DIM),
         optional=_ATTENTION_OPTIONS,
-        parallelism=ATTENTION_PARALLELISM,
         shards=(Shard("num_heads", "tp"),),
         kv_elements=lambda s: _kv_cache(s, s["num_heads"]),
-        attention_flops=_attention_flops,
         formula=_mha,
         formula_text="4 · hidden_size · num_heads · head_dim (Q, K, V and output projections)" + _ATTENTION_EXTRAS_TEXT,
     )
 )
 register(
-    LayerClass(
+    gqa_class(
         name="GroupedQueryAttentionLayer",
-        divisors=(("num_heads", "num_kv_heads"),),
-        kind=LayerKind.ATTENTION,
         description="Grouped query attention (GQA).",
-        required=GQA_REQUIRED,
         optional=_ATTENTION_OPTIONS,
-        parallelism=ATTENTION_PARALLELISM,
-        shards=GQA_SHARDS,
         kv_elements=lambda s: _kv_cache(s, s["num_kv_heads"]),
-        attention_flops=_attention_flops,
         formula=_gqa,
         formula_text=(
             "hidden_size · num_heads · head_dim (Q) + 2 · hidden_size · num_kv_heads · head_dim (K, V)"
@@ -584,14 +619,9 @@ register(
     )
 )
 register(
-    LayerClass(
+    _dense_mlp_class(
         name="MLPLayer",
-        kind=LayerKind.FEEDFORWARD,
         description="Standard 2-projection MLP.",
-        required=(HIDDEN_SIZE, INTERMEDIATE_SIZE),
-        optional=(MLP_BIAS,),
-        parallelism=(Parallelism.TENSOR, Parallelism.SEQUENCE),
-        shards=(Shard("intermediate_size", "tp"),),
         formula=_mlp,
         formula_text=(
             "2 · hidden_size · intermediate_size (up and down projections)"
@@ -600,14 +630,9 @@ register(
     )
 )
 register(
-    LayerClass(
+    _dense_mlp_class(
         name="GatedMLPLayer",
-        kind=LayerKind.FEEDFORWARD,
         description="3-projection gated MLP (SwiGLU).",
-        required=(HIDDEN_SIZE, INTERMEDIATE_SIZE),
-        optional=(MLP_BIAS,),
-        parallelism=(Parallelism.TENSOR, Parallelism.SEQUENCE),
-        shards=(Shard("intermediate_size", "tp"),),
         formula=_gated_mlp,
         formula_text=(
             "3 · hidden_size · intermediate_size (gate, up and down projections)"
@@ -629,26 +654,20 @@ register(
     )
 )
 register(
-    LayerClass(
+    _vocab_class(
         name="EmbeddingLayer",
         kind=LayerKind.EMBEDDING,
         description="Token embeddings (or an untied output head).",
-        required=(VOCAB_SIZE, HIDDEN_SIZE),
-        parallelism=(Parallelism.TENSOR,),
-        shards=(Shard("vocab_size", "tp", "ceil"),),
         formula=lambda s: s["vocab_size"] * s["hidden_size"],
         formula_text="vocab_size · hidden_size",
     )
 )
 register(
-    LayerClass(
+    _vocab_class(
         name="OutputHeadLayer",
         kind=LayerKind.OUTPUT_HEAD,
         description="The output projection to the vocabulary (lm_head); tied when it reuses the token embedding.",
-        required=(VOCAB_SIZE, HIDDEN_SIZE),
         optional=(TIE_WORD_EMBEDDINGS, LM_HEAD_BIAS),
-        parallelism=(Parallelism.TENSOR,),
-        shards=(Shard("vocab_size", "tp", "ceil"),),
         formula=lambda s: (
             s["vocab_size"] * s["hidden_size"] * (1 - _flag(s, TIE_WORD_EMBEDDINGS))
             + _flag(s, LM_HEAD_BIAS) * s["vocab_size"]
@@ -670,14 +689,12 @@ register(
     )
 )
 register(
-    LayerClass(
+    moe_class(
         name="MoELayer",
-        kind=LayerKind.FEEDFORWARD,
         description=(
             "Mixture of experts: a router picks num_experts_per_tok of num_experts gated MLPs per token; "
             "optionally a shared expert every token uses (Mixtral, Qwen-MoE, DeepSeek-V3)."
         ),
-        required=MOE_REQUIRED,
         optional=(
             SHARED_EXPERT_INTERMEDIATE_SIZE,
             SHARED_EXPERT_GATE,
@@ -687,8 +704,6 @@ register(
             MOE_LATENT_SIZE,
             MLP_BIAS,
         ),
-        parallelism=MOE_PARALLELISM,
-        shards=MOE_SHARDS,
         formula=_moe,
         formula_text=(
             "num_experts · 3 · hidden_size · moe_intermediate_size (routed experts)"
@@ -701,14 +716,11 @@ register(
             "projections); with mlp_bias, + the shared expert's biases (2 or 1 · shared_expert_intermediate_size "
             "+ hidden_size) and the latent projections' (moe_latent_size + hidden_size)"
         ),
-        active_formula=_active_experts(_moe),
-        active_formula_text=MOE_ACTIVE_TEXT,
     )
 )
 register(
-    LayerClass(
+    attention_class(
         name="MultiHeadLatentAttentionLayer",
-        kind=LayerKind.ATTENTION,
         description="Multi-head latent attention (DeepSeek-V2/V3): queries and keys/values through low-rank latents.",
         required=(HIDDEN_SIZE, NUM_HEADS, KV_LORA_RANK, QK_NOPE_HEAD_DIM, QK_ROPE_HEAD_DIM, V_HEAD_DIM),
         optional=(Q_LORA_RANK, ATTENTION_BIAS),
@@ -722,7 +734,6 @@ register(
             "v_head_dim",
             "attention_bias",
         ),
-        parallelism=ATTENTION_PARALLELISM,
         # The latent is shared by all heads: every tensor-parallel rank caches all of it.
         shards=(Shard("num_heads", "tp"),),
         kv_elements=lambda s: s["kv_lora_rank"] + s["qk_rope_head_dim"],

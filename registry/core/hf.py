@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 from registry.core import catalogue
 from registry.core.counts import BIGINT_MAX
@@ -91,6 +91,19 @@ def _key(c: Mapping[str, Any], name: str) -> bool:
     return bool(c.get(name))
 
 
+class Renames(TypedDict):
+    """Keyword arguments of Arch (typed, so that ``Arch(**renamed(...))`` is checked)."""
+
+    keys: Mapping[str, str]
+    aliases: Mapping[str, tuple[str, ...]]
+
+
+def renamed(**names: str) -> Renames:
+    """Arch's keys and aliases for a configuration class's attribute_map, as ``our_name="config_key"``: the value is
+    read under the config's key, and a config.json may give it under our name instead."""
+    return {"keys": names, "aliases": {key: (ours,) for ours, key in names.items()}}
+
+
 # What the notes say of a sigmoid router's bias (DeepSeek-V3 and the families routing like it).
 ROUTER_BIAS_NOTE = "The router's e_score_correction_bias is a buffer, not a parameter."
 
@@ -107,6 +120,13 @@ def _deepseek_notes(r: _Reader) -> list[str]:
 
 
 _LLAMA_DEFAULTS = {"max_position_embeddings": 2048, "tie_word_embeddings": False}
+# What the Qwen2 and Qwen3 configuration classes (dense and MoE) default alike.
+_QWEN_DEFAULTS = {
+    "max_position_embeddings": 32768,
+    "tie_word_embeddings": False,
+    "use_sliding_window": False,
+    "sliding_window": 4096,
+}
 ARCHITECTURES: dict[str, Arch] = {
     "llama": Arch(
         defaults={**_LLAMA_DEFAULTS, "attention_bias": False, "mlp_bias": False},
@@ -120,8 +140,7 @@ ARCHITECTURES: dict[str, Arch] = {
         sliding="all",
     ),
     "mixtral": Arch(
-        keys={"num_experts": "num_local_experts"},
-        aliases={"num_local_experts": ("num_experts",)},
+        **renamed(num_experts="num_local_experts"),
         kv_heads_required=True,
         defaults={"max_position_embeddings": 131072, "tie_word_embeddings": False, "sliding_window": None},
         moe="mixtral",
@@ -129,23 +148,14 @@ ARCHITECTURES: dict[str, Arch] = {
     ),
     "qwen2": Arch(
         kv_heads_required=True,
-        defaults={
-            "max_position_embeddings": 32768,
-            "tie_word_embeddings": False,
-            "use_sliding_window": False,
-            "sliding_window": 4096,
-            "max_window_layers": 28,
-        },
+        defaults={**_QWEN_DEFAULTS, "max_window_layers": 28},
         qkv_bias=lambda c: True,
         sliding="qwen",
     ),
     "qwen2_moe": Arch(
         kv_heads_required=True,
         defaults={
-            "max_position_embeddings": 32768,
-            "tie_word_embeddings": False,
-            "use_sliding_window": False,
-            "sliding_window": 4096,
+            **_QWEN_DEFAULTS,
             "max_window_layers": 28,
             "qkv_bias": True,
             "decoder_sparse_step": 1,
@@ -157,14 +167,7 @@ ARCHITECTURES: dict[str, Arch] = {
     ),
     "qwen3": Arch(
         kv_heads_required=True,
-        defaults={
-            "max_position_embeddings": 32768,
-            "tie_word_embeddings": False,
-            "attention_bias": False,
-            "use_sliding_window": False,
-            "sliding_window": 4096,
-            "max_window_layers": 28,
-        },
+        defaults={**_QWEN_DEFAULTS, "attention_bias": False, "max_window_layers": 28},
         head_dim_default=128,
         qkv_bias=lambda c: _key(c, "attention_bias"),
         output_bias=lambda c: _key(c, "attention_bias"),
@@ -174,15 +177,7 @@ ARCHITECTURES: dict[str, Arch] = {
     "qwen3_moe": Arch(
         kv_heads_required=True,
         aliases={"num_experts": ("num_local_experts",)},
-        defaults={
-            "max_position_embeddings": 32768,
-            "tie_word_embeddings": False,
-            "attention_bias": False,
-            "use_sliding_window": False,
-            "sliding_window": 4096,
-            "decoder_sparse_step": 1,
-            "mlp_only_layers": [],
-        },
+        defaults={**_QWEN_DEFAULTS, "attention_bias": False, "decoder_sparse_step": 1, "mlp_only_layers": []},
         qkv_bias=lambda c: _key(c, "attention_bias"),
         output_bias=lambda c: _key(c, "attention_bias"),
         qk_norm="per_head",
@@ -215,19 +210,13 @@ ARCHITECTURES: dict[str, Arch] = {
         sliding="all",
     ),
     "gpt2": Arch(
-        aliases={
-            "n_embd": ("hidden_size",),
-            "n_layer": ("num_hidden_layers",),
-            "n_head": ("num_attention_heads",),
-            "n_positions": ("max_position_embeddings",),
-        },
+        **renamed(
+            hidden_size="n_embd",
+            num_hidden_layers="n_layer",
+            num_attention_heads="n_head",
+            max_position_embeddings="n_positions",
+        ),
         reads_head_dim=False,
-        keys={
-            "hidden_size": "n_embd",
-            "num_hidden_layers": "n_layer",
-            "num_attention_heads": "n_head",
-            "max_position_embeddings": "n_positions",
-        },
         defaults={"n_positions": 1024, "tie_word_embeddings": True, "n_inner": None, "add_cross_attention": False},
         qkv_bias=lambda c: True,
         output_bias=lambda c: True,

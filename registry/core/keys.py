@@ -5,27 +5,18 @@ Apart from the rules (``validation``): a list that callers share is no rule of i
 
 from __future__ import annotations
 
-TOP_LEVEL_KEYS = (
-    "model_id",
-    "hf_model_id",
-    "name",
-    "hidden_size",
-    "num_layers",
-    "vocab_size",
-    "max_position_embeddings",
-    "total_params",
-    "total_params_formatted",
-    "active_params",
-    "active_params_formatted",
-    "mtp_params",
-    "layer_types",
-    "published_total_params",
-    "published_total_params_source",
-    "validated",
-    "validation_notes",
-)
+import json
+from pathlib import Path
+
+# The lists a document is checked against are data (keys.json), so that the client package (registry_client),
+# which cannot import this one, ships the same file for its offline checks: client/src/registry_client/keys.json
+# is a link to it.
+_KEYS = json.loads(Path(__file__).with_name("keys.json").read_bytes())
+
+# Every top-level key, in the format's order.
+TOP_LEVEL_KEYS: tuple[str, ...] = tuple(_KEYS["top_level_keys"])
 # Ids that /models/<id> cannot name: the API's own routes under /models/ (registry/api/urls.py).
-RESERVED_MODEL_IDS = frozenset({"validate", "import-hf"})
+RESERVED_MODEL_IDS: frozenset[str] = frozenset(_KEYS["reserved_model_ids"])
 # A config's own values, stored as its row's columns: every top-level key but its layer types.
 CONFIG_VALUE_KEYS = tuple(key for key in TOP_LEVEL_KEYS if key not in ("layer_types", "mtp_params"))
 # The top-level values derived from the layer types (mtp_params is no column: the layer types give it).
@@ -38,5 +29,5 @@ DERIVED_TOP_LEVEL_KEYS = (
 )
 # The config's own values that an author writes (forms, PATCH): the rest are derived.
 AUTHORED_VALUE_KEYS = tuple(key for key in CONFIG_VALUE_KEYS if key not in DERIVED_TOP_LEVEL_KEYS)
-REQUIRED_TOP_LEVEL = ("model_id", "hf_model_id", "name", "hidden_size", "num_layers", "vocab_size", "layer_types")
-LAYER_TYPE_KEYS = ("name", "class", "count", "specs")
+REQUIRED_TOP_LEVEL: tuple[str, ...] = tuple(_KEYS["required_top_level"])
+LAYER_TYPE_KEYS: tuple[str, ...] = tuple(_KEYS["layer_type_keys"])

@@ -41,7 +41,7 @@ import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from registry.core import catalogue, counts, planning
 from registry.core.catalogue import LayerKind
@@ -547,6 +547,17 @@ def _sends(hidden: np.ndarray, tokens: int, d: Deployment, dev: DeviceArrays) ->
     return send
 
 
+class EstimateOptions(TypedDict, total=False):
+    """The keyword options of ``estimate_layouts`` that ``estimate_stacks`` and ``estimate_config`` pass on."""
+
+    dtype: str
+    kv_dtype: str
+    engine: str | None
+    prices: Mapping[str, float] | None
+    utilization: float
+    cols: counts.Columns | None
+
+
 def estimate_stacks(
     configs: Sequence[planning.StackConfig],
     rows: Sequence[planning.StackRow],
@@ -554,13 +565,8 @@ def estimate_stacks(
     workload: Workload,
     devices: Sequence[DeviceSpec],
     *,
-    dtype: str = "bf16",
-    kv_dtype: str = "bf16",
-    engine: str | None = None,
-    prices: Mapping[str, float] | None = None,
-    utilization: float = 0.9,
-    cols: counts.Columns | None = None,
     stack: planning.Stack | None = None,
+    **options: Unpack[EstimateOptions],
 ) -> Estimates:
     """The performance model for many configs × devices under one layout and workload, in one numpy pass.
 
@@ -568,20 +574,8 @@ def estimate_stacks(
     ``ceil(concurrency / ep)`` sequences, against floor(memory × utilization). ``cols`` and ``stack`` may be
     passed in to reuse them across layouts of the same pp (``estimate_layouts`` shares more).
     """
-    (e,) = estimate_layouts(
-        configs,
-        rows,
-        [layout],
-        workload,
-        devices,
-        dtype=dtype,
-        kv_dtype=kv_dtype,
-        engine=engine,
-        prices=prices,
-        utilization=utilization,
-        cols=cols,
-        stacks={layout.pp: stack} if stack is not None else None,
-    )
+    stacks = {layout.pp: stack} if stack is not None else None
+    (e,) = estimate_layouts(configs, rows, [layout], workload, devices, stacks=stacks, **options)
     return e
 
 
@@ -716,7 +710,7 @@ def estimate_config(
     device: DeviceSpec,
     layout: Layout,
     workload: Workload,
-    **options: Any,
+    **options: Unpack[EstimateOptions],
 ) -> dict[str, Any]:
     """One valid config document on one device: the model's outputs as JSON-ready values (errors when the layout
     cannot place it)."""
@@ -757,6 +751,7 @@ def stack_of(document: Mapping[str, Any]) -> tuple[list[planning.StackConfig], l
 
 
 __all__ = [
+    "EstimateOptions",
     "Estimates",
     "LayerWork",
     "Layout",

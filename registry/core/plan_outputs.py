@@ -12,7 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, overload
+from typing import Any, get_args, overload
 
 from registry.core.activations import Recompute
 from registry.core.engines import Engine
@@ -288,6 +288,7 @@ Output = (
     | PlanLayer
     | PlanFigures
 )
+OUTPUTS: tuple[type, ...] = get_args(Output)  # the output classes, in the order above
 
 
 @overload
@@ -322,17 +323,3 @@ def _writer(cls: type) -> Callable[[Any], dict[str, Any]]:
     exec("\n".join(body), namespace)  # the source is built from the fields above, never from input
     write: Callable[[Any], dict[str, Any]] = namespace["write"]
     return write
-
-
-OUTPUTS = (
-    PlanDeployment,
-    PlanDevice,
-    PlanKVCache,
-    PlanFlops,
-    PlanFit,
-    PlanBudget,
-    PlanTraining,
-    PlanPerformance,
-    PlanLayer,
-    PlanFigures,
-)

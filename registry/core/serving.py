@@ -10,7 +10,7 @@ from typing import Any
 from registry.core import planning
 from registry.core.devices import DEFAULT_ENGINE, DeviceSpec
 from registry.core.engines import Engine
-from registry.core.performance import Estimates, Layout, Workload, estimate_stacks
+from registry.core.performance import Estimates, Layout, Workload, estimate_stacks, stack_of
 from registry.core.plan_outputs import PlanPerformance
 from registry.core.plan_parameters import Deployment
 
@@ -76,18 +76,6 @@ def plan_config(document: Mapping[str, Any], deployment: Deployment, device: Dev
     """The plan of one valid config document, with its performance on ``device`` when the deployment serves."""
     configs, rows = stack_of(document)
     return plan_stacks(configs, rows, deployment, device, detail=True)[0]
-
-
-def stack_of(document: Mapping[str, Any]) -> tuple[list[planning.StackConfig], list[planning.StackRow]]:
-    """The planner's stack of one config document."""
-    config = planning.StackConfig(document["model_id"], document["num_layers"], document.get("max_position_embeddings"))
-    rows = [
-        planning.StackRow(
-            0, lt["name"], lt["class"], lt["count"], {k: v for k, v in lt["specs"].items() if k != "parameter_count"}
-        )
-        for lt in document["layer_types"]
-    ]
-    return [config], rows
 
 
 def performances(

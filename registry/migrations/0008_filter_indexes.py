@@ -7,6 +7,14 @@ import django.contrib.postgres.indexes
 import django.db.models.functions.comparison
 from django.db import migrations, models
 
+# The B-trees on the top-level integers the list filters on: (field, index name).
+FILTERED_INTEGERS = [
+    ("hidden_size", "modelconfig_hidden_size"),
+    ("num_layers", "modelconfig_num_layers"),
+    ("vocab_size", "modelconfig_vocab_size"),
+    ("max_position_embeddings", "modelconfig_context"),
+]
+
 
 class Migration(migrations.Migration):
     dependencies = [
@@ -18,21 +26,9 @@ class Migration(migrations.Migration):
             model_name="layertype",
             index=django.contrib.postgres.indexes.GinIndex(fields=["specs"], name="layertype_specs_gin"),
         ),
-        migrations.AddIndex(
-            model_name="modelconfig",
-            index=models.Index(fields=["hidden_size"], name="modelconfig_hidden_size"),
-        ),
-        migrations.AddIndex(
-            model_name="modelconfig",
-            index=models.Index(fields=["num_layers"], name="modelconfig_num_layers"),
-        ),
-        migrations.AddIndex(
-            model_name="modelconfig",
-            index=models.Index(fields=["vocab_size"], name="modelconfig_vocab_size"),
-        ),
-        migrations.AddIndex(
-            model_name="modelconfig",
-            index=models.Index(fields=["max_position_embeddings"], name="modelconfig_context"),
+        *(
+            migrations.AddIndex(model_name="modelconfig", index=models.Index(fields=[field], name=name))
+            for field, name in FILTERED_INTEGERS
         ),
         migrations.AddIndex(
             model_name="modelconfig",

@@ -37,17 +37,25 @@ def staff(live_server, admin_user, page: Page) -> Page:
     return log_in_to_the_changelist(page, live_server)
 
 
-def drawn(page: Page) -> dict[str, Any]:
-    page.wait_for_function("() => window.Chart && window.Chart.getChart(document.getElementById('plan-chart'))")
-    return page.evaluate(DRAWN)
+def drawn(page: Page, canvas: str = "plan-chart", script: str = DRAWN) -> dict[str, Any]:
+    """What ``script`` reads of the Chart.js chart on the canvas ``canvas``, once the chart is there."""
+    page.wait_for_function(f"() => window.Chart && window.Chart.getChart(document.getElementById('{canvas}'))")
+    return page.evaluate(script)
+
+
+def script_errors(page: Page, *, console: bool = True) -> list[str]:
+    """A list that fills with ``page``'s uncaught script errors and, with ``console``, its console errors."""
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    if console:
+        page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    return errors
 
 
 def test_plan_chart_is_drawn_and_follows_the_form(staff: Page):
     """Chart.js draws weights + KV cache, weights and the usable line; the form's device and tp redraw it."""
     page = staff
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    errors = script_errors(page)
     page.click(f"text={LLAMA}")
     panel = page.locator("#plan")
     expect(panel.locator(".plan-weights-bf16 span")).to_have_attribute("title", "141,107,412,992 bytes")
@@ -115,15 +123,13 @@ def test_budget_bar_stacks_the_engines_lines(staff: Page):
     """engine=vllm: a stacked bar of weights, activations, reserves, KV cache and free, the lines in a table with
     the estimates marked; a config that cannot start says why."""
     page = staff
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors = script_errors(page, console=False)
     page.click("text=google_gemma-2-2b")
     panel = page.locator("#plan")
     panel.locator("#id_plan-engine").select_option("vllm")
     panel.locator("button", has_text="Plan").click()
     page.wait_for_url("**plan-engine=vllm**")
-    page.wait_for_function("() => window.Chart && window.Chart.getChart(document.getElementById('plan-budget-chart'))")
-    bar = page.evaluate(BUDGET)
+    bar = drawn(page, "plan-budget-chart", BUDGET)
     assert bar["stacked"] and bar["horizontal"]
     assert [d["label"] for d in bar["datasets"]] == ["Weights", "Activations", "Reserves", "KV cache", "Free"]
     weights, activations, reserves, kv, free = (d["bytes"] for d in bar["datasets"])
@@ -166,9 +172,7 @@ def test_speed_chart_draws_throughput_per_device_against_tpot_and_the_cost(staff
     """The speed chart: output tokens/s per device against TPOT as concurrency grows, the cost on its own axis,
     the points the server's; the form's isl, osl and concurrency redraw it and the cost line follows."""
     page = staff
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    page.on("console", lambda message: message.type == "error" and errors.append(message.text))
+    errors = script_errors(page)
     page.click(f"text={LLAMA}")
     panel = page.locator("#plan")
     panel.locator("#id_plan-device").select_option("H200-SXM")
@@ -178,8 +182,7 @@ def test_speed_chart_draws_throughput_per_device_against_tpot_and_the_cost(staff
     panel.locator("#id_plan-concurrency").fill("32")
     panel.locator("button", has_text="Plan").click()
     page.wait_for_url("**plan-concurrency=32**")
-    page.wait_for_function("() => window.Chart && window.Chart.getChart(document.getElementById('plan-speed-chart'))")
-    chart = page.evaluate(SPEED)
+    chart = drawn(page, "plan-speed-chart", SPEED)
     served = page.evaluate("() => JSON.parse(document.getElementById('plan-speed-data').textContent)")
     assert chart["width"] > 300 and chart["axes"] == ["cost", "x", "y"]
     assert chart["xTitle"].startswith("TPOT") and "excludes the first token" in chart["xTitle"]

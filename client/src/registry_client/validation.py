@@ -11,32 +11,19 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Collection, Mapping
+from importlib import resources
 from typing import Any
 
 from registry_client.types import Issue
 
-TOP_LEVEL_KEYS = (
-    "model_id",
-    "hf_model_id",
-    "name",
-    "hidden_size",
-    "num_layers",
-    "vocab_size",
-    "max_position_embeddings",
-    "total_params",
-    "total_params_formatted",
-    "active_params",
-    "active_params_formatted",
-    "mtp_params",
-    "layer_types",
-    "published_total_params",
-    "published_total_params_source",
-    "validated",
-    "validation_notes",
-)
-REQUIRED_TOP_LEVEL = ("model_id", "hf_model_id", "name", "hidden_size", "num_layers", "vocab_size", "layer_types")
-LAYER_TYPE_KEYS = ("name", "class", "count", "specs")
-RESERVED_MODEL_IDS = frozenset({"validate", "import-hf"})
+# The format's key lists: this package's keys.json is the server's file (a link to registry/core/keys.json in
+# the repository, whose content a wheel carries).
+_KEYS = json.loads(resources.files("registry_client").joinpath("keys.json").read_bytes())
+TOP_LEVEL_KEYS: tuple[str, ...] = tuple(_KEYS["top_level_keys"])
+REQUIRED_TOP_LEVEL: tuple[str, ...] = tuple(_KEYS["required_top_level"])
+LAYER_TYPE_KEYS: tuple[str, ...] = tuple(_KEYS["layer_type_keys"])
+RESERVED_MODEL_IDS: frozenset[str] = frozenset(_KEYS["reserved_model_ids"])
+# The server's limits and patterns, rules of its validation.py (tests/test_client_validation.py holds them equal).
 MODEL_ID_RE = re.compile(r"[A-Za-z0-9._-]+")
 HF_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
 MAX_ID_LENGTH = MAX_NAME_LENGTH = 200
@@ -80,22 +67,20 @@ CODES = frozenset(
 )
 
 
+# JSON's kinds as json.loads gives them, bool before int (a bool is an int to isinstance).
+_KINDS: tuple[tuple[type[Any], str], ...] = (
+    (type(None), "null"),
+    (bool, "a boolean"),
+    (int, "an integer"),
+    (float, "a number"),
+    (str, "a string"),
+    (list, "a list"),
+    (dict, "an object"),
+)
+
+
 def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+    return next((name for kind, name in _KINDS if isinstance(value, kind)), type(value).__name__)
 
 
 class _Check:

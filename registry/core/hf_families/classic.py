@@ -26,6 +26,7 @@ from registry.core.hf import (
     mtp_note,
     norm_layer,
     register_arch,
+    renamed,
 )
 from registry.core.hf_families.common import ATTENTION_BIAS, refuse_null
 from registry.core.issues import Code
@@ -498,8 +499,7 @@ register_arch(
 register_arch(
     "ernie4_5_moe",
     Arch(
-        keys={"num_experts": "moe_num_experts", "num_experts_per_tok": "moe_k"},
-        aliases={"moe_num_experts": ("num_experts",), "moe_k": ("num_experts_per_tok",)},
+        **renamed(num_experts="moe_num_experts", num_experts_per_tok="moe_k"),
         kv_heads_required=True,
         defaults={
             "max_position_embeddings": 131072,

@@ -1,5 +1,5 @@
 """What several families read and write alike: per-layer lists, sliding windows, refused nulls, nested objects,
-expert counts, attention biases and notes. It registers no model_type."""
+expert counts, attention biases, dense and MoE feed-forwards, and notes. It registers no model_type."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from registry.core.issues import Code
 from registry.core.validation import _show
 
 SLIDING = "sliding_attention"
+# The kinds of a per-layer MLP list (mlp_layer_types): an MoE or a dense MLP.
+SPARSE, DENSE = "sparse", "dense"
 Notes = Callable[[_Reader], list[str]]
 
 
@@ -93,6 +95,26 @@ def sliding_window(r: _Reader, layer_types: list[str]) -> int | None:
             "expected a window: layer_types has sliding_attention layers, which transformers cannot build without one",
         )
     return window
+
+
+def feedforward(
+    r: _Reader, h: int, mlp_kinds: list[str], dense_key: str, moe: Callable[[], dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The dense MLP layers (width ``dense_key``) and the MoE layers (specs from ``moe``)."""
+    dense = [i for i, k in enumerate(mlp_kinds) if k != SPARSE]
+    sparse = [i for i, k in enumerate(mlp_kinds) if k == SPARSE]
+    mixed = bool(dense and sparse)
+    out: list[dict[str, Any]] = []
+    if dense:
+        specs = {"layer_idx": dense[0], "hidden_size": h, "intermediate_size": r.dimension(dense_key)}
+        name = "feedforward_dense" if mixed else "feedforward"
+        out.append({"name": name, "class": "GatedMLPLayer", "count": len(dense), "specs": specs})
+    if sparse:
+        name = "feedforward_moe" if mixed else "feedforward"
+        out.append(
+            {"name": name, "class": "MoELayer", "count": len(sparse), "specs": {"layer_idx": sparse[0], **moe()}}
+        )
+    return out
 
 
 def nested_object(r: _Reader, key: str) -> dict[str, Any]:

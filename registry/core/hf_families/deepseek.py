@@ -15,7 +15,17 @@ from __future__ import annotations
 from typing import Any
 
 from registry.core import hf
-from registry.core.hf import ROUTER_BIAS_NOTE, Arch, Dims, _Reader, expert_specs, mtp_note, norm_layer, register_arch
+from registry.core.hf import (
+    ROUTER_BIAS_NOTE,
+    Arch,
+    Dims,
+    _Reader,
+    expert_specs,
+    mtp_note,
+    norm_layer,
+    register_arch,
+    renamed,
+)
 from registry.core.hf_families.common import notes_and_mtp
 from registry.core.issues import Code
 from registry.core.validation import _show
@@ -114,8 +124,7 @@ _DEEPSEEK_DEFAULTS = {"tie_word_embeddings": False, "attention_bias": False, "n_
 register_arch(
     "deepseek_v2",
     Arch(
-        keys={"num_experts": "n_routed_experts"},
-        aliases={"n_routed_experts": ("num_experts",)},
+        **renamed(num_experts="n_routed_experts"),
         defaults={
             **_DEEPSEEK_DEFAULTS,
             "max_position_embeddings": 2048,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from registry.core.hf import Arch, Dims, _attention, _moe_specs, _Reader, norm_layer, register_arch
+from registry.core.hf import Arch, Dims, _attention, _moe_specs, _Reader, norm_layer, register_arch, renamed
 from registry.core.hf_families.common import ATTENTION_BIAS, fixed_notes, layer_kinds, refuse_null, sliding_window
 
 SLIDING, FULL = "sliding_attention", "full_attention"
@@ -40,8 +40,7 @@ def _layers(r: _Reader, dims: Dims) -> list[dict[str, Any]]:
 register_arch(
     "gpt_oss",
     Arch(
-        keys={"num_experts": "num_local_experts"},
-        aliases={"num_local_experts": ("num_experts",)},
+        **renamed(num_experts="num_local_experts"),
         # num_key_value_heads defaults to the 120b's 8 (null: num_attention_heads): required.
         kv_heads_required=True,
         head_dim_default=64,

@@ -22,7 +22,15 @@ from registry.core.hf import (
     norm_layer,
     register_arch,
 )
-from registry.core.hf_families.common import ATTENTION_BIAS, fixed_notes, notes_and_mtp, refuse_null
+from registry.core.hf_families.common import (
+    ATTENTION_BIAS,
+    DENSE,
+    SPARSE,
+    feedforward,
+    fixed_notes,
+    notes_and_mtp,
+    refuse_null,
+)
 from registry.core.issues import Code
 from registry.core.validation import _show
 
@@ -225,18 +233,13 @@ def _mamba2(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     return [mixer, norm_layer(r, layers + 1, h)]
 
 
+# The mixer keys of mamba and mamba2, with both configuration classes' defaults.
+_MAMBA_DEFAULTS = {"expand": 2, "conv_kernel": 4, "use_bias": False, "use_conv_bias": True}
 register_arch(
     "mamba",
     Arch(
         requires_heads=False,
-        defaults={
-            "tie_word_embeddings": True,
-            "state_size": 16,
-            "expand": 2,
-            "conv_kernel": 4,
-            "use_bias": False,
-            "use_conv_bias": True,
-        },
+        defaults={"tie_word_embeddings": True, "state_size": 16, **_MAMBA_DEFAULTS},
         layers=_mamba,
     ),
     classes=("MambaForCausalLM",),
@@ -245,16 +248,7 @@ register_arch(
     "mamba2",
     Arch(
         requires_heads=False,
-        defaults={
-            "tie_word_embeddings": False,
-            "head_dim": 64,
-            "state_size": 128,
-            "expand": 2,
-            "n_groups": 8,
-            "conv_kernel": 4,
-            "use_bias": False,
-            "use_conv_bias": True,
-        },
+        defaults={"tie_word_embeddings": False, "head_dim": 64, "state_size": 128, "n_groups": 8, **_MAMBA_DEFAULTS},
         layers=_mamba2,
     ),
     classes=("Mamba2ForCausalLM",),
@@ -426,22 +420,8 @@ def _jamba(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
     experts = r.dimension("num_experts")
     if experts is None:
         return None
-    sparse = [i for i, e in enumerate(expert_layers) if e and experts > 1]  # one expert builds a dense MLP
-    dense = [i for i in range(layers) if i not in set(sparse)]
-    mixed = bool(dense and sparse)
-    if dense:
-        name = "feedforward_dense" if mixed else "feedforward"
-        out.append(_mlp(name, dense, h, r.dimension("intermediate_size"), gated=True, bias=False))
-    if sparse:
-        specs = {"layer_idx": sparse[0], **_moe_specs(r, h)}
-        out.append(
-            {
-                "name": "feedforward_moe" if mixed else "feedforward",
-                "class": "MoELayer",
-                "count": len(sparse),
-                "specs": specs,
-            }
-        )
+    mlp_kinds = [SPARSE if e and experts > 1 else DENSE for e in expert_layers]  # one expert builds a dense MLP
+    out += feedforward(r, h, mlp_kinds, "intermediate_size", lambda: _moe_specs(r, h))
     out.append(norm_layer(r, 2 * layers + 1, h))
     return out
 

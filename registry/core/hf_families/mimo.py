@@ -14,8 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 from registry.core.hf import ROUTER_BIAS_NOTE, Arch, Dims, _head_dim, _Reader, expert_specs, norm_layer, register_arch
-from registry.core.hf_families.common import kinds, notes_and_mtp
-from registry.core.hf_families.minimax import DENSE, SPARSE, feedforward, flags, kv_heads, refuse_unless
+from registry.core.hf_families.common import DENSE, SPARSE, feedforward, kinds, notes_and_mtp
+from registry.core.hf_families.minimax import flags, kv_heads, refuse_unless
 from registry.core.issues import Code
 
 FULL, SLIDING = "full_attention", "sliding_attention"

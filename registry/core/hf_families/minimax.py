@@ -11,7 +11,6 @@ modules of the checkpoints are not built by transformers, nor counted.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from registry.core.hf import (
@@ -24,13 +23,21 @@ from registry.core.hf import (
     expert_specs,
     norm_layer,
     register_arch,
+    renamed,
 )
-from registry.core.hf_families.common import kinds, nested_object, nested_or_top, notes_and_mtp
+from registry.core.hf_families.common import (
+    DENSE,
+    SPARSE,
+    feedforward,
+    kinds,
+    nested_object,
+    nested_or_top,
+    notes_and_mtp,
+)
 from registry.core.issues import Code
 from registry.core.validation import _show
 
 FULL, SPARSE_ATTENTION = "full_attention", "minimax_m3_sparse"
-SPARSE, DENSE = "sparse", "dense"
 
 
 def flags(r: _Reader, key: str, layers: int) -> list[bool] | None:
@@ -75,26 +82,6 @@ def kv_heads(r: _Reader, heads: int) -> int | None:
     return kv
 
 
-def feedforward(
-    r: _Reader, h: int, mlp_kinds: list[str], dense_key: str, moe: Callable[[], dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """The dense MLP layers (width ``dense_key``) and the MoE layers (specs from ``moe``)."""
-    dense = [i for i, k in enumerate(mlp_kinds) if k != SPARSE]
-    sparse = [i for i, k in enumerate(mlp_kinds) if k == SPARSE]
-    mixed = bool(dense and sparse)
-    out: list[dict[str, Any]] = []
-    if dense:
-        specs = {"layer_idx": dense[0], "hidden_size": h, "intermediate_size": r.dimension(dense_key)}
-        name = "feedforward_dense" if mixed else "feedforward"
-        out.append({"name": name, "class": "GatedMLPLayer", "count": len(dense), "specs": specs})
-    if sparse:
-        name = "feedforward_moe" if mixed else "feedforward"
-        out.append(
-            {"name": name, "class": "MoELayer", "count": len(sparse), "specs": {"layer_idx": sparse[0], **moe()}}
-        )
-    return out
-
-
 # ---- MiniMax-M2 ---------------------------------------------------------------------------------
 
 
@@ -127,8 +114,7 @@ def _m2_layers(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
 register_arch(
     "minimax_m2",
     Arch(
-        keys={"num_experts": "num_local_experts"},
-        aliases={"num_local_experts": ("num_experts",)},
+        **renamed(num_experts="num_local_experts"),
         kv_heads_required=True,
         head_dim_default=128,
         defaults={"max_position_embeddings": 196608, "tie_word_embeddings": False},
@@ -232,8 +218,7 @@ def _m3_layers(r: _Reader, dims: Dims) -> list[dict[str, Any]] | None:
 register_arch(
     "minimax_m3_vl_text",
     Arch(
-        keys={"num_experts": "num_local_experts"},
-        aliases={"num_local_experts": ("num_experts",)},
+        **renamed(num_experts="num_local_experts"),
         kv_heads_required=True,
         head_dim_default=128,
         defaults={

@@ -9,14 +9,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from registry.core.catalogue import (
-    ATTENTION_PARALLELISM,
     HEAD_DIM,
     HIDDEN_SIZE,
     KV_SHARED,
-    MOE_ACTIVE_TEXT,
-    MOE_PARALLELISM,
-    MOE_REQUIRED,
-    MOE_SHARDS,
     NUM_HEADS,
     OUTPUT_BIAS,
     QK_NORM,
@@ -29,11 +24,11 @@ from registry.core.catalogue import (
     Shard,
     Spec,
     SpecKind,
-    _active_experts,
-    _attention_flops,
     _flag,
     _moe,
     _opt,
+    attention_class,
+    moe_class,
     register,
 )
 
@@ -64,9 +59,8 @@ def _query_only(s: Mapping[str, Any]) -> Any:
 
 
 register(
-    LayerClass(
+    attention_class(
         name="SharedKVAttentionLayer",
-        kind=LayerKind.ATTENTION,
         description=(
             "Attention that reads the keys and values an earlier layer of its type cached (Gemma-4's last "
             "num_kv_shared_layers layers): only the query and output projections, no cache of its own."
@@ -75,9 +69,7 @@ register(
         # Optional as on the other attention classes (a boolean some class requires is a checkbox for every
         # class in the admin); the importer writes it true, so that the plan names the rule "shared".
         optional=(SLIDING_WINDOW, QKV_BIAS, OUTPUT_BIAS, QK_NORM, KV_SHARED),
-        parallelism=ATTENTION_PARALLELISM,
         shards=(Shard("num_heads", "tp"),),
-        attention_flops=_attention_flops,
         formula=_query_only,
         formula_text=(
             "2 · hidden_size · num_heads · head_dim (Q and output projections) + with qkv_bias, num_heads · head_dim "
@@ -146,25 +138,19 @@ def _scaled_router_moe(s: Mapping[str, Any], experts: Any = None) -> Any:
 
 
 register(
-    LayerClass(
+    moe_class(
         name="ScaledRouterMoELayer",
-        kind=LayerKind.FEEDFORWARD,
         description=(
             "Gemma-4's MoE block: a router with a learned input scale and one learned scale per expert picks "
             "num_experts_per_tok of num_experts gated experts, beside a dense gated MLP every token uses "
             "(shared_expert_intermediate_size: Gemma-4's intermediate_size)."
         ),
-        required=MOE_REQUIRED,
         optional=(SHARED_EXPERT_INTERMEDIATE_SIZE,),
-        parallelism=MOE_PARALLELISM,
-        shards=MOE_SHARDS,
         formula=_scaled_router_moe,
         formula_text=(
             "num_experts · 3 · hidden_size · moe_intermediate_size (routed experts) + hidden_size · num_experts "
             "(router) + hidden_size (router scale) + num_experts (per-expert scales) + 3 · hidden_size · "
             "shared_expert_intermediate_size (the dense MLP)"
         ),
-        active_formula=_active_experts(_scaled_router_moe),
-        active_formula_text=MOE_ACTIVE_TEXT,
     )
 )

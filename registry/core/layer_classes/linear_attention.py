@@ -14,13 +14,11 @@ from typing import Any
 from registry.core.catalogue import (
     HIDDEN_SIZE,
     STATE_DTYPE,
-    LayerClass,
-    LayerKind,
-    Parallelism,
     Shard,
     Spec,
     SpecKind,
     _conv_window,
+    mixer_class,
     register,
 )
 
@@ -75,10 +73,9 @@ def _gdn_conv_state(s: Mapping[str, Any]) -> Any:
 
 
 register(
-    LayerClass(
+    mixer_class(
         name="GatedDeltaNetLayer",
         divisors=(("linear_num_value_heads", "linear_num_key_heads"),),
-        kind=LayerKind.ATTENTION,
         description=(
             "Gated DeltaNet linear attention (Qwen3-Next, Qwen3.5): Q, K, V, the output gate z, the write "
             "strength b and the decay a projected from the input, a short depthwise convolution over Q, K and V, "
@@ -94,7 +91,6 @@ register(
             LINEAR_CONV_KERNEL_DIM,
         ),
         optional=(STATE_DTYPE,),
-        parallelism=(Parallelism.TENSOR,),
         shards=(Shard("linear_num_key_heads", "tp"), Shard("linear_num_value_heads", "tp")),
         state_elements=_gdn_conv_state,
         recurrent_state_elements=lambda s: (
@@ -130,9 +126,8 @@ def _kimi_delta_attention(s: Mapping[str, Any]) -> Any:
 
 
 register(
-    LayerClass(
+    mixer_class(
         name="KimiDeltaAttentionLayer",
-        kind=LayerKind.ATTENTION,
         description=(
             "Kimi Delta Attention linear attention (Kimi-Linear): Gated DeltaNet with a per-channel decay. Q, K "
             "and V projections, short depthwise convolutions over them, a low-rank forget gate (f_a, f_b, "
@@ -142,7 +137,6 @@ register(
         ),
         required=(HIDDEN_SIZE, LINEAR_NUM_HEADS, LINEAR_HEAD_DIM, LINEAR_CONV_KERNEL_DIM),
         optional=(STATE_DTYPE,),
-        parallelism=(Parallelism.TENSOR,),
         shards=(Shard("linear_num_heads", "tp"),),
         state_elements=lambda s: _conv_window(
             s["linear_conv_kernel_dim"], 3 * s["linear_num_heads"] * s["linear_head_dim"]

@@ -13,14 +13,12 @@ from typing import Any
 from registry.core.catalogue import (
     HIDDEN_SIZE,
     STATE_DTYPE,
-    LayerClass,
-    LayerKind,
-    Parallelism,
     Shard,
     Spec,
     SpecKind,
     _conv_window,
     _flag,
+    mixer_class,
     register,
 )
 
@@ -95,16 +93,14 @@ def _mamba(s: Mapping[str, Any]) -> Any:
 
 
 register(
-    LayerClass(
+    mixer_class(
         name="MambaLayer",
-        kind=LayerKind.ATTENTION,
         description=(
             "Mamba (v1) selective state-space mixer (Mamba, Jamba): in_proj, depthwise conv1d, x_proj, dt_proj, "
             "A_log, D and out_proj over an inner width of expand · hidden_size."
         ),
         required=(HIDDEN_SIZE, MAMBA_INTERMEDIATE_SIZE, SSM_STATE_SIZE, CONV_KERNEL, TIME_STEP_RANK),
         optional=(USE_CONV_BIAS, IN_PROJ_BIAS, OUT_PROJ_BIAS, DT_BC_NORMS, STATE_DTYPE),
-        parallelism=(Parallelism.TENSOR,),
         # vLLM splits the inner channels; x_proj's dt, B and C outputs stay whole on every rank.
         shards=(Shard("mamba_intermediate_size", "tp"),),
         state_elements=lambda s: _conv_window(s["conv_kernel"], s["mamba_intermediate_size"]),
@@ -142,10 +138,9 @@ def _mamba2(s: Mapping[str, Any]) -> Any:
 
 
 register(
-    LayerClass(
+    mixer_class(
         name="Mamba2Layer",
         divisors=(("mamba_num_heads", "n_groups"),),
-        kind=LayerKind.ATTENTION,
         description=(
             "Mamba-2 state-space mixer (Mamba-2, Nemotron-H, Falcon-H1, Granite-4.0-H): in_proj to z, x, B, C "
             "and dt, a depthwise conv1d over x, B and C, per-head dt_bias, A_log and D, a gated RMSNorm and "
@@ -153,7 +148,6 @@ register(
         ),
         required=(HIDDEN_SIZE, MAMBA_NUM_HEADS, MAMBA_HEAD_DIM, SSM_STATE_SIZE, N_GROUPS, CONV_KERNEL),
         optional=(USE_CONV_BIAS, IN_PROJ_BIAS, OUT_PROJ_BIAS, GATED_NORM, STATE_DTYPE),
-        parallelism=(Parallelism.TENSOR,),
         # vLLM: tp must divide the heads; it splits the groups when it divides them, else each rank keeps
         # the one group its heads read (tp a multiple of n_groups), as for KV heads.
         shards=(Shard("mamba_num_heads", "tp"), Shard("n_groups", "tp", "kv_heads")),
@@ -179,16 +173,14 @@ def _short_conv(s: Mapping[str, Any]) -> Any:
 
 
 register(
-    LayerClass(
+    mixer_class(
         name="ShortConvLayer",
-        kind=LayerKind.ATTENTION,
         description=(
             "LFM2's gated short convolution: in_proj to B, C and x (3 · hidden_size), a depthwise causal conv1d "
             "over B · x, the C gate and out_proj."
         ),
         required=(HIDDEN_SIZE, CONV_KERNEL),
         optional=(CONV_BIAS,),
-        parallelism=(Parallelism.TENSOR,),
         shards=(Shard("hidden_size", "tp", into=LOCAL_CHANNELS),),
         state_elements=lambda s: _conv_window(s["conv_kernel"], s.get(LOCAL_CHANNELS, s["hidden_size"])),
         formula=_short_conv,

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from registry.core.catalogue import (
-    ATTENTION_PARALLELISM,
     ATTENTION_SINKS,
     GQA_REQUIRED,
     GQA_SHARDS,
@@ -17,14 +16,12 @@ from registry.core.catalogue import (
     QKV_BIAS,
     SLIDING_WINDOW,
     V_HEAD_DIM,
-    LayerClass,
-    LayerKind,
     Shard,
     Spec,
     SpecKind,
-    _attention_flops,
     _flag,
     _gqa,
+    gqa_class,
     register,
 )
 
@@ -63,18 +60,14 @@ def _split_head(s: Mapping[str, Any]) -> Any:
 
 
 register(
-    LayerClass(
+    gqa_class(
         name="SplitHeadAttentionLayer",
-        divisors=(("num_heads", "num_kv_heads"),),
-        kind=LayerKind.ATTENTION,
         description=(
             "Grouped query attention whose value heads (v_head_dim) are narrower than its query/key heads "
             "(head_dim): MiMo-V2-Flash."
         ),
         required=(*GQA_REQUIRED, V_HEAD_DIM),
         optional=(SLIDING_WINDOW, QKV_BIAS, OUTPUT_BIAS, ATTENTION_SINKS),
-        parallelism=ATTENTION_PARALLELISM,
-        shards=GQA_SHARDS,
         kv_elements=lambda s: s["num_kv_heads"] * (s["head_dim"] + s["v_head_dim"]),
         attention_flops=lambda s: 2 * s["num_heads"] * (s["head_dim"] + s["v_head_dim"]),
         formula=_split_head,
@@ -95,21 +88,17 @@ def _indexer(s: Mapping[str, Any]) -> Any:
 
 
 register(
-    LayerClass(
+    gqa_class(
         name="BlockSparseAttentionLayer",
-        divisors=(("num_heads", "num_kv_heads"),),
-        kind=LayerKind.ATTENTION,
         description=(
             "Grouped query attention over the key blocks a lightning indexer picks (MiniMax-M3 sparse "
             "attention): each query attends to sparse_topk_blocks blocks of sparse_block_size keys."
         ),
         required=(*GQA_REQUIRED, SPARSE_INDEX_HEADS, SPARSE_INDEX_HEAD_DIM),
         optional=(SPARSE_BLOCK_SIZE, SPARSE_TOPK_BLOCKS, QKV_BIAS, OUTPUT_BIAS, QK_NORM),
-        parallelism=ATTENTION_PARALLELISM,
         shards=(*GQA_SHARDS, Shard("sparse_index_heads", "tp", "kv_heads")),
         # K and V of each KV head, plus the indexer's one key (every rank keeps all of it).
         kv_elements=lambda s: 2 * s["num_kv_heads"] * s["head_dim"] + s["sparse_index_head_dim"],
-        attention_flops=_attention_flops,
         formula=lambda s: _gqa(s) + _indexer(s),
         formula_text=(
             "as GroupedQueryAttentionLayer (Q, K, V, output, qkv_bias, output_bias, qk_norm) + the indexer: "

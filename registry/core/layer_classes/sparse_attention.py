@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from registry.core.catalogue import (
-    ATTENTION_PARALLELISM,
     HEAD_DIM,
     HIDDEN_SIZE,
     NUM_HEADS,
@@ -24,8 +23,8 @@ from registry.core.catalogue import (
     Shard,
     Spec,
     SpecKind,
-    _attention_flops,
     _flag,
+    attention_class,
     register,
 )
 
@@ -67,9 +66,15 @@ def _ceil_div(a: Any, b: Any) -> Any:
     return -(-a // b)
 
 
+def _indexer_queries(s: Mapping[str, Any]) -> Any:
+    """A lightning indexer's query projection from the query latent, and its head weights."""
+    heads = s["index_n_heads"]
+    return s["q_lora_rank"] * heads * s["index_head_dim"] + s["hidden_size"] * heads
+
+
 def _indexer(s: Mapping[str, Any]) -> Any:
-    h, rank, heads, d = s["hidden_size"], s["q_lora_rank"], s["index_n_heads"], s["index_head_dim"]
-    return rank * heads * d + h * d + 2 * d + h * heads
+    d = s["index_head_dim"]
+    return _indexer_queries(s) + s["hidden_size"] * d + 2 * d
 
 
 register(
@@ -105,9 +110,8 @@ def _v4_attention(s: Mapping[str, Any]) -> Any:
 
 
 register(
-    LayerClass(
+    attention_class(
         name="DeepseekV4AttentionLayer",
-        kind=LayerKind.ATTENTION,
         description=(
             "DeepSeek-V4 attention: queries through a low-rank latent, one key head that is also the value "
             "(shared-KV MQA), a learned sink per head, and a grouped low-rank output projection; it attends over "
@@ -115,11 +119,9 @@ register(
             "on compressed layers."
         ),
         required=(HIDDEN_SIZE, NUM_HEADS, HEAD_DIM, Q_LORA_RANK, O_GROUPS, O_LORA_RANK, SLIDING_WINDOW),
-        parallelism=ATTENTION_PARALLELISM,
         # Heads and their output groups split; the one key head (and so the cache) is on every rank.
         shards=(Shard("num_heads", "tp"), Shard("o_groups", "tp")),
         kv_elements=lambda s: s["head_dim"],
-        attention_flops=_attention_flops,
         formula=_v4_attention,
         formula_text=(
             "hidden_size · q_lora_rank + q_lora_rank (query latent and its norm) + q_lora_rank · num_heads · "
@@ -132,16 +134,15 @@ register(
 )
 
 
-def _compressor(s: Mapping[str, Any]) -> Any:
-    h, d, rate = s["hidden_size"], s["head_dim"], s["compress_rate"]
-    series = 1 + _flag(s, COMPRESS_OVERLAP)
-    return series * (2 * h * d + rate * d) + d
+def _compression(s: Mapping[str, Any], width: Any, overlap: Any) -> Any:
+    """A compressor of entries ``width`` wide, one series or two with ``overlap``: each series's kv and gate
+    projections and position bias, and the entry's norm."""
+    return (1 + overlap) * (2 * s["hidden_size"] * width + s["compress_rate"] * width) + width
 
 
-def _compressor_state(s: Mapping[str, Any], width: Any) -> Any:
+def _compression_state(s: Mapping[str, Any], width: Any, overlap: Any) -> Any:
     """The tokens waiting for their window to close (key and gate of each series), and with overlap the
     previous window's first series: at most compress_rate tokens each."""
-    overlap = _flag(s, COMPRESS_OVERLAP)
     return 2 * s["compress_rate"] * width * (1 + 2 * overlap)
 
 
@@ -159,8 +160,8 @@ register(
         # The one compressed head serves every query head: replicated on tensor-parallel ranks.
         parallelism=(Parallelism.CONTEXT,),
         kv_elements=lambda s: _ceil_div(s["head_dim"], s["compress_rate"]),
-        state_elements=lambda s: _compressor_state(s, s["head_dim"]),
-        formula=_compressor,
+        state_elements=lambda s: _compression_state(s, s["head_dim"], _flag(s, COMPRESS_OVERLAP)),
+        formula=lambda s: _compression(s, s["head_dim"], _flag(s, COMPRESS_OVERLAP)),
         formula_text=(
             "(1, or 2 with compress_overlap) · (2 · hidden_size · head_dim (kv and gate projections) + "
             "compress_rate · head_dim (position bias)) + head_dim (the entry's norm); caches head_dim / "
@@ -169,13 +170,6 @@ register(
         ),
     )
 )
-
-
-def _compressed_indexer(s: Mapping[str, Any]) -> Any:
-    h, rank, heads, d, rate = (
-        s[k] for k in ("hidden_size", "q_lora_rank", "index_n_heads", "index_head_dim", "compress_rate")
-    )
-    return 2 * (2 * h * d + rate * d) + d + rank * heads * d + h * heads
 
 
 register(
@@ -190,8 +184,9 @@ register(
         required=(HIDDEN_SIZE, Q_LORA_RANK, INDEX_N_HEADS, INDEX_HEAD_DIM, COMPRESS_RATE),
         parallelism=(Parallelism.CONTEXT,),
         kv_elements=lambda s: _ceil_div(s["index_head_dim"], s["compress_rate"]),
-        state_elements=lambda s: 2 * s["compress_rate"] * s["index_head_dim"] * 3,
-        formula=_compressed_indexer,
+        # Its keys compress as CSA's do: two overlapping series.
+        state_elements=lambda s: _compression_state(s, s["index_head_dim"], 1),
+        formula=lambda s: _compression(s, s["index_head_dim"], 1) + _indexer_queries(s),
         formula_text=(
             "2 · (2 · hidden_size · index_head_dim (kv and gate projections) + compress_rate · index_head_dim "
             "(position bias)) + index_head_dim (key norm) + q_lora_rank · index_n_heads · index_head_dim (query "

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,7 +19,7 @@ from registry.core.devices import DeviceSpec
 from registry.core.files import read_file_bytes
 from registry.core.issues import Code, Issue
 from registry.core.plan_outputs import PlanPerformance
-from registry.core.plan_parameters import BY_NAME, PARAMETERS, TABLE
+from registry.core.plan_parameters import BY_NAME, PARAMETERS, TABLE, Parameter
 from registry.core.planning import Plan, parse_deployment
 from registry.management.base import RegistryCommand
 
@@ -41,9 +41,31 @@ def _max_context(tokens: int | None) -> str:
     return "unbounded (sliding windows everywhere)" if tokens is None else f"{tokens:,} tokens"
 
 
-def _option(loc: str) -> str:
+def add_parameter_options(parser: CommandParser, table: Iterable[Parameter]) -> None:
+    """An option per parameter of ``table`` (this command's and ``recommend``'s): ``--kv-dtype``, a flag for a
+    true/false choice (``--enforce-eager``)."""
+    for parameter in table:
+        if parameter.choices == ("false", "true"):
+            parser.add_argument(
+                parameter.option, dest=parameter.name, action="store_const", const="true", help=parameter.help_text
+            )
+            continue
+        parser.add_argument(
+            parameter.option,
+            dest=parameter.name,
+            help=parameter.help_text,
+            choices=list(parameter.choices) if parameter.choices else None,  # None: argparse's default
+        )
+
+
+def _option(loc: str, by_name: Mapping[str, Parameter]) -> str:
     """The option an issue's loc names (``kv_dtype``: ``--kv-dtype``)."""
-    return BY_NAME[loc].option if loc in BY_NAME else f"--{loc}"
+    return by_name[loc].option if loc in by_name else f"--{loc}"
+
+
+def parameter_errors(issues: Iterable[Issue], by_name: Mapping[str, Parameter]) -> CommandError:
+    """One error listing every issue at the option it names, ``by_name`` the parameters by name."""
+    return CommandError("\n".join(f"{_option(i.loc, by_name)}: {i.msg} [{i.code}]" for i in issues))
 
 
 class Command(RegistryCommand):
@@ -62,18 +84,7 @@ class Command(RegistryCommand):
             "row's errors ({row, model_id, errors}), in the file's order.",
         )
         parser.add_argument("--output", type=Path, help="With --sweep: write the JSON lines to this file.")
-        for parameter in TABLE:  # --mode, --dtype, --kv-dtype, --context, ..., --device-memory, --utilization
-            if parameter.choices == ("false", "true"):  # a flag: --sequence-parallel, --enforce-eager
-                parser.add_argument(
-                    parameter.option, dest=parameter.name, action="store_const", const="true", help=parameter.help_text
-                )
-                continue
-            parser.add_argument(
-                parameter.option,
-                dest=parameter.name,
-                help=parameter.help_text,
-                choices=list(parameter.choices) if parameter.choices else None,  # None: argparse's default
-            )
+        add_parameter_options(parser, TABLE)  # --mode, --dtype, --kv-dtype, ..., --device-memory, --utilization
         parser.add_argument("--json", action="store_true", help="Print the API's JSON body instead of a table.")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -87,7 +98,7 @@ class Command(RegistryCommand):
         devices = selectors.device_catalogue()
         deployment, issues = parse_deployment({name: options.get(name) for name in PARAMETERS}, devices)
         if issues:
-            raise CommandError("\n".join(f"{_option(i.loc)}: {i.msg} [{i.code}]" for i in issues))
+            raise parameter_errors(issues, BY_NAME)
         assert deployment is not None
         config = selectors.config_with_layers(model_id=options["model_id"])
         if config is None:
@@ -95,7 +106,7 @@ class Command(RegistryCommand):
         device = devices.get(deployment.device) if deployment.device else None
         plan = serving.plan_config(config.to_document(), deployment, device)
         if not plan.ok:
-            raise CommandError("\n".join(f"{_option(i.loc)}: {i.msg} [{i.code}]" for i in plan.errors))
+            raise parameter_errors(plan.errors, BY_NAME)
         if options["json"]:
             self.stdout.write(json.dumps(plan.as_dict(), indent=2))
             return

@@ -6,16 +6,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from django.core.management.base import CommandError, CommandParser
+from django.core.management.base import CommandParser
 
 from registry import selectors
 from registry.core.recommend_parameters import BY_NAME, TABLE, chosen, parse_search, recommendations
 from registry.management.base import RegistryCommand
+from registry.management.commands.plan import add_parameter_options, parameter_errors
 from registry.models import ModelConfig
-
-
-def _option(loc: str) -> str:
-    return BY_NAME[loc].option if loc in BY_NAME else f"--{loc}"
 
 
 class Command(RegistryCommand):
@@ -26,20 +23,14 @@ class Command(RegistryCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model_ids", nargs="+", metavar="MODEL_ID")
-        for parameter in TABLE:
-            parser.add_argument(
-                parameter.option,
-                dest=parameter.name,
-                help=parameter.help_text,
-                choices=list(parameter.choices) if parameter.choices else None,
-            )
+        add_parameter_options(parser, TABLE)
         parser.add_argument("--json", action="store_true", help="Print the API's JSON body (a list) instead.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         catalogue = selectors.device_catalogue()
         search, issues = parse_search({p.name: options.get(p.name) for p in TABLE}, catalogue)
         if issues:
-            raise CommandError("\n".join(f"{_option(i.loc)}: {i.msg} [{i.code}]" for i in issues))
+            raise parameter_errors(issues, BY_NAME)
         assert search is not None
         pks = self.stored_ids(options["model_ids"])
         configs, rows = selectors.planning_stacks(ModelConfig.objects.filter(pk__in=pks).order_by("model_id"))

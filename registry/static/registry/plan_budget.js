@@ -1,6 +1,7 @@
 /* The Plan panel's budget bar: one device's memory stacked in the engine's order (weights, activations,
  * reserves, KV cache, free). Reads the lines the server computed (json_script "plan-budget-data", bytes) and
- * draws them with the vendored Chart.js; nothing is computed here but the unit (GiB, powers of 1024). */
+ * draws them with the vendored Chart.js (through plan_common.js); nothing is computed here but the unit (GiB,
+ * powers of 1024). */
 "use strict";
 (function () {
   const GIB = 1073741824;
@@ -10,12 +11,8 @@
     return (bytes / GIB).toLocaleString("en-US", { maximumFractionDigits: 2 }) + " GiB";
   }
 
-  function draw() {
-    const source = document.getElementById("plan-budget-data");
-    const canvas = document.getElementById("plan-budget-chart");
-    if (!source || !canvas || typeof window.Chart === "undefined") return;
-    const data = JSON.parse(source.textContent);
-    const text = getComputedStyle(document.documentElement).getPropertyValue("--body-fg").trim() || "#333";
+  function draw(data, canvas) {
+    const text = window.registryPlan.theme().text;
     const datasets = data.segments.map(([label, bytes], i) => ({
       label: label,
       data: [Math.max(bytes, 0) / GIB],
@@ -44,6 +41,5 @@
     window.planBudgetChart = chart;
   }
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", draw);
-  else draw();
+  window.registryPlan.whenReady("plan-budget-data", "plan-budget-chart", draw);
 })();

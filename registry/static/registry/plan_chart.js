@@ -1,6 +1,6 @@
 /* The Plan panel's chart: one device's memory (weights + KV cache) against the context length.
  * Reads the series the server computed (json_script "plan-chart-data", bytes) and draws them with
- * the vendored Chart.js; nothing is computed here but the unit (GiB, powers of 1024). */
+ * the vendored Chart.js (through plan_common.js); nothing is computed here but the unit (GiB, powers of 1024). */
 "use strict";
 (function () {
   const GB = 1073741824; // GiB: devices' memory is counted in powers of 1024
@@ -15,23 +15,15 @@
     return (bytes / GB).toLocaleString("en-US", { maximumFractionDigits: 2 }) + " GiB";
   }
 
-  function colour(name, fallback) {
-    const value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
-    return value || fallback;
-  }
-
-  function draw() {
-    const source = document.getElementById("plan-chart-data");
-    const canvas = document.getElementById("plan-chart");
-    if (!source || !canvas || typeof window.Chart === "undefined") return;
-    const data = JSON.parse(source.textContent);
+  function draw(data, canvas) {
+    const { colour, theme, axis, lineChart } = window.registryPlan;
     const first = data.contexts[0];
     const last = data.contexts[data.contexts.length - 1];
     // Ticks at the powers of two (and the ends): the points between them are not labelled.
     const ticks = data.contexts.filter((n, i) => (n & (n - 1)) === 0 || i === 0 || i === data.contexts.length - 1);
     const points = (values) => data.contexts.map((n, i) => ({ x: n, y: values[i] / GB }));
-    const text = colour("--body-fg", "#333");
-    const grid = colour("--hairline-color", "#e8e8e8");
+    const colours = theme();
+    const text = colours.text;
     const datasets = [
       {
         label: "Weights + KV cache",
@@ -72,60 +64,37 @@
         showLine: false,
       });
     }
-    new window.Chart(canvas, {
-      type: "line",
-      data: { datasets: datasets },
-      options: {
-        animation: false,
-        maintainAspectRatio: false,
-        interaction: { mode: "nearest", intersect: false },
-        color: text,
-        scales: {
-          x: {
-            type: "logarithmic",
-            min: first,
-            max: last,
-            title: { display: true, text: "Context length (tokens per sequence)", color: text },
-            ticks: {
-              color: text,
-              callback: (value) => tokens(value),
-              autoSkip: false,
-            },
-            afterBuildTicks: (scale) => {
-              scale.ticks = ticks.map((n) => ({ value: n }));
-            },
-            grid: { color: grid },
+    lineChart(canvas, colours, datasets, {
+      scales: {
+        x: axis(colours, "Context length (tokens per sequence)", {
+          type: "logarithmic",
+          min: first,
+          max: last,
+          ticks: { color: text, callback: (value) => tokens(value), autoSkip: false },
+          afterBuildTicks: (scale) => {
+            scale.ticks = ticks.map((n) => ({ value: n }));
           },
-          y: {
-            beginAtZero: true,
-            title: { display: true, text: "Memory per device (GiB)", color: text },
-            ticks: { color: text },
-            grid: { color: grid },
-          },
+        }),
+        y: axis(colours, "Memory per device (GiB)", { beginAtZero: true }),
+      },
+      plugins: {
+        legend: { labels: { color: text, usePointStyle: true, pointStyle: "line", pointStyleWidth: 32 } },
+        title: {
+          display: true,
+          color: text,
+          text:
+            data.model_id + " on " + data.device + ", tp " + data.tp + ", " + data.dtype +
+            " weights, batch " + data.batch,
         },
-        plugins: {
-          legend: { labels: { color: text, usePointStyle: true, pointStyle: "line", pointStyleWidth: 32 } },
-          title: {
-            display: true,
-            color: text,
-            text:
-              data.model_id + " on " + data.device + ", tp " + data.tp + ", " + data.dtype +
-              " weights, batch " + data.batch,
-          },
-          tooltip: {
-            callbacks: {
-              title: (items) => tokens(items[0].parsed.x) + " tokens",
-              label: (item) => item.dataset.label + ": " + gigabytes(item.parsed.y * GB),
-            },
+        tooltip: {
+          callbacks: {
+            title: (items) => tokens(items[0].parsed.x) + " tokens",
+            label: (item) => item.dataset.label + ": " + gigabytes(item.parsed.y * GB),
           },
         },
       },
     });
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", draw);
-  } else {
-    draw();
-  }
+  window.registryPlan.whenReady("plan-chart-data", "plan-chart", draw);
 })();
