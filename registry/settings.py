@@ -383,5 +383,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["registry.api.permissions.CanRead"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "ENUM_NAME_OVERRIDES": {"SpecTypeEnum": "registry.api.serializers.SPEC_TYPES"},
+    "ENUM_NAME_OVERRIDES": {
+        "SpecTypeEnum": "registry.api.serializers.SPEC_TYPES",
+        "EngineEnum": "registry.api.recommend.ENGINES",
+    },
 }

@@ -7,11 +7,13 @@ import json
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -557,6 +559,19 @@ def canonical(document: dict[str, Any]) -> dict[str, Any]:
     result = validate_config(document)
     assert result.ok, result.errors
     return result.config.to_document()
+
+
+@pytest.fixture
+def keep_the_test_connection() -> Iterator[None]:
+    """For tests that call the WSGI application directly (schemathesis): the raw call fires request_started and
+    request_finished, whose close_old_connections would close the test transaction's connection, so they are
+    disconnected meanwhile, as Django's test Client does. Set up after any test-client request, which connects
+    them again."""
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 def error_codes(response: Any) -> list[tuple[str, str]]:

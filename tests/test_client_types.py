@@ -21,6 +21,7 @@ CLIENT_OPERATIONS = [
     ("get", "/models/{model_id}/parameters"),
     ("get", "/models/{model_id}/plan"),
     ("get", "/plans/"),
+    ("get", "/models/{model_id}/recommend"),
     ("get", "/layer-classes/"),
     ("get", "/layer-classes/{name}"),
 ]

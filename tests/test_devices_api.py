@@ -131,6 +131,20 @@ def test_the_schema_documents_the_device_routes(api):
     assert next(iter(example.values()))["value"]["sources"]["memory_bytes"]["source"]
 
 
+def test_a_missing_device_is_a_404_that_says_device(api, catalogue):
+    """The schema's 404 of every device route says no such device (a config's still says config)."""
+    schema = api.get("/schema/?format=json").json()
+    device_routes = schema["paths"]["/devices/{name}"]
+    described = {method: op["responses"]["404"]["description"] for method, op in device_routes.items()}
+    assert described == dict.fromkeys(("get", "put", "patch", "delete"), "No such device.")
+    config = schema["paths"]["/models/{model_id}"]["get"]["responses"]["404"]["description"]
+    assert config == "No such config or layer class."
+    missing = api.get("/devices/H999")
+    assert missing.status_code == 404
+    (error,) = missing.json()["errors"]
+    assert error == {"loc": "$", "code": "not_found", "msg": "No device with this name or alias."}
+
+
 def test_a_change_only_user_never_creates_a_device_deleted_since_its_lookup(catalogue, monkeypatch):
     """PUT looked the device up, then another client deleted it: a user who may only change gets 404, not a create."""
     changer = token_client(user_with("changer", "change_device"))

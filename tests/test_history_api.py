@@ -6,8 +6,6 @@ import json
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
 from rest_framework.authtoken.models import Token
 
 from registry import services
@@ -307,17 +305,6 @@ def test_diff_404_names_each_missing_config(api, loaded_fixtures):
 # ---- the responses against the OpenAPI schema -------------------------------------------------------------
 
 schema = schemathesis.openapi.from_wsgi("/schema/?format=json", application)
-
-
-@pytest.fixture
-def keep_the_test_connection():
-    """As in test_schema: the raw WSGI call must not close the test transaction's connection (set up after any
-    test-client request, which connects close_old_connections again)."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 def test_success_and_error_responses_match_the_schema(loaded_fixtures, edited, keep_the_test_connection):

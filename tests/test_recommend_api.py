@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 
+import httpx
 import pytest
+from django.conf import settings
 from django.core.management import CommandError, call_command
 from drf_spectacular.generators import SchemaGenerator
 
 from registry.core.devices import load_devices
+from registry.core.engines import Engine
 from registry.core.performance import Workload
 from registry.core.recommend import Limits, search
 from registry.core.serving import stack_of
@@ -37,6 +42,23 @@ def test_one_config_is_the_cores_search(loaded_fixtures, api):
     assert [c["tpot_ms"] for c in front] == sorted(c["tpot_ms"] for c in front)
     costs = [c["cost_per_million_output_tokens"] for c in front]
     assert costs == sorted(costs, reverse=True) and body["best"]["cost_per_million_output_tokens"] == min(costs)
+
+
+@pytest.mark.django_db
+def test_the_python_client_reads_the_answer(loaded_fixtures, api):
+    """registry_client's recommend() is the API's answer (typed as Recommendation)."""
+    from registry_client import Registry
+
+    def through_the_test_client(request: httpx.Request) -> httpx.Response:
+        answer = api.generic(request.method, request.url.raw_path.decode())
+        return httpx.Response(answer.status_code, headers=dict(answer.headers), content=answer.content)
+
+    transport = httpx.MockTransport(through_the_test_client)
+    with Registry("http://testserver", token="", cache=False, transport=transport) as registry:
+        answer = registry.recommend(LLAMA, isl=1024, osl=512, concurrency=16, tpot_ms=40, devices="H100,B200")
+    query = "isl=1024&osl=512&concurrency=16&tpot_ms=40&devices=H100,B200"
+    assert answer == api.get(f"/models/{LLAMA}/recommend?{query}").json()
+    assert answer["search"]["engine"] == "none" and answer["best"] is not None
 
 
 @pytest.mark.django_db
@@ -99,6 +121,23 @@ def test_the_schema_has_both_operations():
     assert {"isl", "osl", "concurrency", "ttft_ms", "tpot_ms", "devices", "max_devices", "dtype", "search"} <= names
     candidate = schema["components"]["schemas"]["Candidate"]["properties"]
     assert "excludes the first token" in candidate["tpot_ms"]["description"]
+
+
+def test_the_searchs_engine_is_the_plans_engine_enum():
+    """search.engine takes one of Engine's values: one EngineEnum, shared with the plan's deployment."""
+    components = SchemaGenerator().get_schema(request=None, public=True)["components"]["schemas"]
+    assert components["EngineEnum"]["enum"] == [engine.value for engine in Engine]
+    engine = components["Search"]["properties"]["engine"]
+    assert engine["allOf"] == [{"$ref": "#/components/schemas/EngineEnum"}]
+    assert components["PlanDeployment"]["properties"]["engine"] == {"$ref": "#/components/schemas/EngineEnum"}
+
+
+def test_the_schema_generates_without_warnings(tmp_path):
+    """``manage.py spectacular --validate --fail-on-warn`` passes: no enum name collides (ENUM_NAME_OVERRIDES)."""
+    command = [sys.executable, "manage.py", "spectacular", "--validate", "--fail-on-warn", "--file", tmp_path / "s"]
+    result = subprocess.run(command, capture_output=True, text=True, cwd=settings.BASE_DIR)
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr
 
 
 @pytest.mark.django_db

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections, transaction
+from django.db import transaction
 from hypothesis import HealthCheck, find, settings
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
@@ -26,18 +25,10 @@ from registry.models import ModelConfig
 from registry.wsgi import application
 from tests.conftest import FIXTURES, HF_DATA
 
+# Each test calls the WSGI application directly (schemathesis), outside the test Client.
+pytestmark = pytest.mark.usefixtures("keep_the_test_connection")
+
 schema = schemathesis.openapi.from_wsgi("/schema/?format=json", application)
-
-
-@pytest.fixture(autouse=True)
-def keep_the_test_connection():
-    """The raw WSGI call fires request_started/finished, whose close_old_connections would close the
-    test transaction's connection; Django's test Client disconnects it the same way."""
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    yield
-    request_started.connect(close_old_connections)
-    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -27,13 +27,11 @@ from registry.core.device_documents import device_document
 from registry.models import ConfigRevision, Device, ModelConfig
 from registry.wsgi import application
 from tests.conftest import user_with
-from tests.test_schema import (
-    accepted_bodies,
-    address_the_body,
-    keep_the_test_connection,  # noqa: F401 (autouse)
-    mostly_unconditional,
-)
+from tests.test_schema import accepted_bodies, address_the_body, mostly_unconditional
 from tests.test_throttles import rates, redis  # noqa: F401 (fixtures: a real Redis counts the throttles)
+
+# Each test calls the WSGI application directly (schemathesis), outside the test Client.
+pytestmark = pytest.mark.usefixtures("keep_the_test_connection")
 
 schema = schemathesis.openapi.from_wsgi("/schema/?format=json", application)
 

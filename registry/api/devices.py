@@ -83,6 +83,11 @@ WRITE_ERRORS = (400, 401, 403, 404, 406, 413, 415, 429)
 NOT_FOUND = "No device with this name or alias."
 
 
+def _errors(*codes: int) -> dict[int, OpenApiResponse]:
+    """Error responses, a 404 being a device's."""
+    return errors(*codes, not_found="No such device.")
+
+
 class DevicePermissions(DjangoModelPermissions):
     """Reads as ``CanRead``; PUT needs add or change (the view asks for the one it needs), PATCH change, DELETE
     delete: the Device model's permissions, as staff have them in the admin."""
@@ -142,7 +147,7 @@ class DeviceListView(DeviceView):
                     )
                 ],
             ),
-            **errors(400, *READ_ERRORS),
+            **_errors(400, *READ_ERRORS),
         },
     )
     def get(self, request: Any) -> Any:
@@ -171,7 +176,7 @@ class DeviceDetailView(DeviceView):
         responses={
             200: OpenApiResponse(OpenApiTypes.OBJECT, examples=[OpenApiExample("H100-SXM", value=_example())]),
             **NOT_MODIFIED,
-            **errors(404, *READ_ERRORS),
+            **_errors(404, *READ_ERRORS),
         },
     )
     def get(self, request: Any, name: str) -> Any:
@@ -187,7 +192,7 @@ class DeviceDetailView(DeviceView):
         parameters=[NAME, IF_MATCH],
         request=OpenApiTypes.OBJECT,
         examples=[OpenApiExample("H100-SXM", value=_example(), request_only=True)],
-        responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT, **errors(*WRITE_ERRORS, 409, 412)},
+        responses={200: OpenApiTypes.OBJECT, 201: OpenApiTypes.OBJECT, **_errors(*WRITE_ERRORS, 409, 412)},
     )
     def put(self, request: Any, name: str) -> Any:
         device = _resolve(name)
@@ -225,7 +230,7 @@ class DeviceDetailView(DeviceView):
                 request_only=True,
             )
         ],
-        responses={200: OpenApiTypes.OBJECT, **errors(*WRITE_ERRORS, 412)},
+        responses={200: OpenApiTypes.OBJECT, **_errors(*WRITE_ERRORS, 412)},
     )
     def patch(self, request: Any, name: str) -> Any:
         with _gone_is_not_found():
@@ -237,7 +242,7 @@ class DeviceDetailView(DeviceView):
         summary="Delete a device",
         parameters=[NAME, IF_MATCH],
         # No body is read: never a 413 or 415. An unknown query parameter is a 400.
-        responses={204: OpenApiResponse(description="Deleted."), **errors(400, 401, 403, 404, 406, 412, 429)},
+        responses={204: OpenApiResponse(description="Deleted."), **_errors(400, 401, 403, 404, 406, 412, 429)},
     )
     def delete(self, request: Any, name: str) -> Any:
         with _gone_is_not_found():

@@ -17,10 +17,13 @@ from registry.api.schema import FILTER_PARAMETERS, MODEL_ID, READ_ERRORS, errors
 from registry.api.views import RegistryAPIView, parse_query
 from registry.core import recommend_parameters
 from registry.core.devices import DeviceSpec
+from registry.core.engines import Engine
 from registry.core.recommend_parameters import Search, chosen, parse_search, recommendations
 
 SEARCH_PARAMETERS = [table_parameter(p) for p in recommend_parameters.TABLE]
 SEARCH_QUERY = tuple(p.name for p in recommend_parameters.TABLE)
+# Named EngineEnum in the schema (SPECTACULAR_SETTINGS' ENUM_NAME_OVERRIDES), shared with the plan's deployment.
+ENGINES = [engine.value for engine in Engine]
 
 
 class CandidateSerializer(serializers.Serializer):
@@ -48,7 +51,7 @@ class SearchSerializer(serializers.Serializer):
     concurrency = serializers.IntegerField(min_value=1)
     dtype = serializers.CharField()
     kv_dtype = serializers.CharField()
-    engine = serializers.CharField(help_text="none, vllm, sglang or trtllm: whose efficiencies were read.")
+    engine = serializers.ChoiceField(choices=ENGINES, help_text="Whose efficiencies were read.")
     ttft_ms = serializers.FloatField(allow_null=True)
     tpot_ms = serializers.FloatField(allow_null=True)
     devices = serializers.ListField(child=serializers.CharField(), help_text="The devices considered.")

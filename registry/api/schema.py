@@ -207,9 +207,10 @@ _ERRORS = {
 }
 
 
-def errors(*codes: int) -> dict[int, OpenApiResponse]:
-    """Error responses, all ``{"errors": [{"loc", "code", "msg"}]}``."""
-    return {code: OpenApiResponse(ErrorSerializer, description=_ERRORS[code]) for code in codes}
+def errors(*codes: int, not_found: str = _ERRORS[404]) -> dict[int, OpenApiResponse]:
+    """Error responses, all ``{"errors": [{"loc", "code", "msg"}]}``; ``not_found``: what a 404 did not find."""
+    described = {**_ERRORS, 404: not_found}
+    return {code: OpenApiResponse(ErrorSerializer, description=described[code]) for code in codes}
 
 
 READ_ERRORS = (401, 403, 406, 429)

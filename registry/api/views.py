@@ -488,7 +488,8 @@ class ImportHFView(RegistryAPIView):
         "created, 200 when it matched a stored config, and with ?replace=true 200 when it replaced one (409 "
         "without: a curated config is not overwritten by accident). With ?dry_run=true: 200 with the document "
         "it would write, nothing written. Errors name the config.json key (config.num_attention_heads) or the "
-        "document's place.",
+        "document's place. A caller without the add permission only replaces: 404 when the config is gone by the "
+        "write.",
         parameters=[
             OpenApiParameter("dry_run", str, enum=["true", "false"], description="true: write nothing."),
             OpenApiParameter(
@@ -497,7 +498,7 @@ class ImportHFView(RegistryAPIView):
             *VALIDATORS,
         ],
         request=ImportHFRequestSerializer,
-        responses={201: Document, 200: Document, **errors(*WRITE_ERRORS, 409)},
+        responses={201: Document, 200: Document, **errors(404, *WRITE_ERRORS, 409)},
     )
     def post(self, request: Any) -> Any:
         dry_run, replace = (self.flag(request, name, default=False) for name in ("dry_run", "replace"))
@@ -517,10 +518,13 @@ class ImportHFView(RegistryAPIView):
         if dry_run:
             doc = hf_document(hf_model_id=data["hf_model_id"], config=data["config"])
             return Response(doc.to_document())
+        # Without the change permission replace stays false, which the import checks under its locks: a different
+        # config another write creates meanwhile is not replaced (409, as for PUT), an identical one is unchanged.
         if replace and not request.user.has_perm(CHANGE):
             raise exceptions.PermissionDenied("?replace=true needs the change permission.")
         hf_id = data["hf_model_id"]
-        if not request.user.has_perm(ADD) and not (
+        may_add = request.user.has_perm(ADD)
+        if not may_add and not (
             hf_id_issue("hf_model_id", hf_id) is None
             and selectors.current_digest(model_id=model_id_for(hf_id)) is not None
         ):
@@ -529,6 +533,8 @@ class ImportHFView(RegistryAPIView):
             hf_model_id=data["hf_model_id"],
             config=data["config"],
             replace=bool(replace),
+            # The config seen above may be deleted before the write: then it is not created (404, as for PUT).
+            must_exist=not may_add,
             user=request.user,
             source=Source.IMPORTHF,
         )

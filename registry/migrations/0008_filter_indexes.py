@@ -1,7 +1,7 @@
 # Indexes for the list's filters (issue 17): a GIN index on LayerType.specs for the spec filters (@> and ?),
 # B-trees on the top-level integers the list filters on, and on active parameters as the list reads them.
-# Written by hand. It follows 0009_devices as well as 0007 so that the app keeps a single leaf migration
-# (0009_devices was written against 0007 before this one existed).
+# Written by hand. 0009_devices, written against 0007 before this one existed, follows it, so that the app
+# keeps a single leaf migration.
 
 import django.contrib.postgres.indexes
 import django.db.models.functions.comparison

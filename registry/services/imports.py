@@ -96,6 +96,7 @@ def import_configs(
     dry_run: bool = False,
     prune: bool = False,
     replace: bool = True,
+    must_exist: bool = False,
     user: Any = None,
     source: Source = Source.LOADCONFIGS,
     progress: Any = None,
@@ -104,7 +105,8 @@ def import_configs(
 
     One read of the stored digests tells created, updated and unchanged apart; writes are bulk.
     ``prune`` deletes stored configs that none of the inputs describes. Without ``replace``, an
-    input that would change a stored config fails (``already_exists``).
+    input that would change a stored config fails (``already_exists``); with ``must_exist``, one that would
+    create a config does (``not_found``). Both are judged under the write's locks.
     """
     judged = _Judged(recompute=recompute)
     report, seen, docs, shortcut = judged.report, judged.seen, judged.docs, judged.shortcut
@@ -142,7 +144,15 @@ def import_configs(
     for attempt in range(2):
         try:
             with transaction.atomic():
-                return _write_import(judged, dry_run=dry_run, prune=prune, replace=replace, user=user, source=source)
+                return _write_import(
+                    judged,
+                    dry_run=dry_run,
+                    prune=prune,
+                    replace=replace,
+                    must_exist=must_exist,
+                    user=user,
+                    source=source,
+                )
         except IntegrityError:
             if attempt:
                 for entry in report.sources:
@@ -174,7 +184,7 @@ class _Judged:
 
 
 def _write_import(
-    judged: _Judged, *, dry_run: bool, prune: bool, replace: bool, user: Any, source: Source
+    judged: _Judged, *, dry_run: bool, prune: bool, replace: bool, must_exist: bool, user: Any, source: Source
 ) -> ImportReport:
     """The locked half of ``import_configs`` (inside its transaction): compare with the stored configs, write."""
     report, seen, docs = judged.report, judged.seen, judged.docs
@@ -192,7 +202,11 @@ def _write_import(
     for model_id, doc in docs.items():
         change = Write(doc)
         entry = seen[model_id]
-        if model_id not in stored:
+        if model_id not in stored and must_exist:
+            entry.status = Status.FAILED
+            msg = f"no config {model_id!r} is stored, and this import may not create one"
+            entry.errors.append(Issue("model_id", Code.NOT_FOUND, msg))
+        elif model_id not in stored:
             entry.status = Status.CREATED
             writes.append(change)
         elif stored[model_id].digest == change.digest:
@@ -330,17 +344,20 @@ def import_hf(
     sources: Iterable[HFSource],
     dry_run: bool = False,
     replace: bool = False,
+    must_exist: bool = False,
     user: Any = None,
     source: Source = Source.IMPORTHF,
 ) -> ImportReport:
     """Convert Hugging Face config.json files and import the documents: all of them, or nothing.
 
     A stored config the import would change is refused unless ``replace``: curated configs are not
-    overwritten by accident. A stored config's published total and its source, which a config.json does not
-    say, are kept.
+    overwritten by accident. With ``must_exist``, a config not stored is not created (``import_configs``).
+    A stored config's published total and its source, which a config.json does not say, are kept.
     """
     items = _with_stored_published(hf_items(sources))
-    return import_configs(items=items, dry_run=dry_run, replace=replace, user=user, source=source)
+    return import_configs(
+        items=items, dry_run=dry_run, replace=replace, must_exist=must_exist, user=user, source=source
+    )
 
 
 PUBLISHED_KEYS = ("published_total_params", "published_total_params_source")
@@ -376,17 +393,31 @@ def hf_document(*, hf_model_id: str, config: Any) -> ConfigDoc:
 
 
 def config_import_hf(
-    *, hf_model_id: str, config: Any, replace: bool = False, user: Any = None, source: Source = Source.IMPORTHF
+    *,
+    hf_model_id: str,
+    config: Any,
+    replace: bool = False,
+    must_exist: bool = False,
+    user: Any = None,
+    source: Source = Source.IMPORTHF,
 ) -> WriteResult:
     """Import one Hugging Face config.json as ``import_hf`` does (a different stored config is refused
     unless ``replace``); raises ``ConfigRejected`` with the import's errors, nothing written.
 
+    With ``must_exist`` (a caller who may replace but not create), a config not stored when the import
+    writes raises ``ModelConfig.DoesNotExist``, as ``config_upsert``'s guard does, and nothing is written.
     The result's config is read after the import's transaction: the stored version, as its ETag names it.
     """
     report = import_hf(
-        sources=[HFSource("config", hf_model_id, config=config)], replace=replace, user=user, source=source
+        sources=[HFSource("config", hf_model_id, config=config)],
+        replace=replace,
+        must_exist=must_exist,
+        user=user,
+        source=source,
     )
     (entry,) = report.sources
+    if must_exist and any(issue.code == Code.NOT_FOUND for issue in entry.errors):
+        raise ModelConfig.DoesNotExist(entry.model_id)
     if not report.ok:
         raise ConfigRejected(entry.errors)
     stored = selectors.config_with_layers(model_id=entry.model_id)

@@ -29,6 +29,7 @@ from registry_client.types import (
     ModelConfig,
     ParameterBreakdown,
     Plan,
+    Recommendation,
     ValidationReport,
 )
 from registry_client.validation import structural_issues
@@ -50,6 +51,7 @@ __all__ = [
     "Plan",
     "PreconditionFailed",
     "RateLimited",
+    "Recommendation",
     "Registry",
     "RegistryError",
     "Unauthorized",

@@ -36,6 +36,7 @@ from registry_client.types import (
     ModelConfig,
     ParameterBreakdown,
     Plan,
+    Recommendation,
     ValidationReport,
 )
 
@@ -270,10 +271,11 @@ class Registry:
         for item in self._pages("/plans/", params):
             yield cast(Plan, item)
 
-    def recommend(self, model_id: str, **params: Any) -> dict[str, Any]:
-        """``GET /models/{id}/recommend`` as the server answers it (not typed: the endpoint is not served yet)."""
+    def recommend(self, model_id: str, **params: Any) -> Recommendation:
+        """The cheapest deployment (``GET /models/{id}/recommend``): ``isl``, ``osl``, ``concurrency``, ``dtype``,
+        ``engine``, ``ttft_ms``, ``tpot_ms``, ``devices``, ``max_devices``, ... as the API documents them."""
         _check_model_id(model_id)
-        return cast(dict[str, Any], self._json("GET", f"/models/{model_id}/recommend", params=_query(params)))
+        return cast(Recommendation, self._json("GET", f"/models/{model_id}/recommend", params=_query(params)))
 
     def layer_classes(self) -> list[LayerClass]:
         """The catalogue of layer classes."""

@@ -278,6 +278,51 @@ class PlanPage(TypedDict):
     results: list[Plan]
 
 
+class Candidate(TypedDict):
+    """One deployment that fits and meets the limits (estimates; TPOT excludes the first token)."""
+
+    model_id: str
+    device: str
+    tp: int
+    pp: int
+    ep: int
+    devices: int
+    replicas: int
+    ttft_ms: float
+    tpot_ms: float
+    output_tokens_per_second: float
+    cost_per_million_output_tokens: float
+    cost_per_million_input_tokens: float
+
+
+class Search(TypedDict):
+    """The search as the server read it: the workload, the limits and the devices considered."""
+
+    isl: int
+    osl: int
+    concurrency: int
+    dtype: str
+    kv_dtype: str
+    engine: str
+    ttft_ms: float | None
+    tpot_ms: float | None
+    devices: list[str]
+    max_devices: int
+    max_pp: int
+    target_tps: float | None
+
+
+class Recommendation(TypedDict):
+    """``GET /models/{model_id}/recommend``: the cheapest deployment (``best``; null: none) and the Pareto front
+    of cost against TPOT."""
+
+    model_id: str
+    search: Search
+    evaluated: int
+    best: Candidate | None
+    pareto: list[Candidate]
+
+
 class ValidationReport(TypedDict):
     """``POST /models/validate``: the verdict on a document, nothing written."""
 
@@ -335,6 +380,9 @@ COMPONENTS: dict[str, Any] = {
     "PlanPerformance": PlanPerformance,
     "Plan": Plan,
     "PlanPage": PlanPage,
+    "Candidate": Candidate,
+    "Search": Search,
+    "Recommendation": Recommendation,
     "ValidationReport": ValidationReport,
     "Spec": Spec,
     "LayerClass": LayerClass,
