@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from registry import health, selectors
+from registry.core.issues import Issue
+from registry.core.plan_parameters import Parameter
 
 
 class RegistryCommand(BaseCommand):
@@ -33,3 +35,30 @@ class RegistryCommand(BaseCommand):
         found = selectors.config_pks(model_ids)
         self.require_stored(model_ids, found)
         return list(found.values())
+
+
+def add_parameter_options(parser: CommandParser, table: Iterable[Parameter]) -> None:
+    """An option per parameter of ``table`` (``plan``'s and ``recommend``'s): ``--kv-dtype``, a flag for a
+    true/false choice (``--enforce-eager``)."""
+    for parameter in table:
+        if parameter.choices == ("false", "true"):
+            parser.add_argument(
+                parameter.option, dest=parameter.name, action="store_const", const="true", help=parameter.help_text
+            )
+            continue
+        parser.add_argument(
+            parameter.option,
+            dest=parameter.name,
+            help=parameter.help_text,
+            choices=list(parameter.choices) if parameter.choices else None,  # None: argparse's default
+        )
+
+
+def _option(loc: str, by_name: Mapping[str, Parameter]) -> str:
+    """The option an issue's loc names (``kv_dtype``: ``--kv-dtype``)."""
+    return by_name[loc].option if loc in by_name else f"--{loc}"
+
+
+def parameter_errors(issues: Iterable[Issue], by_name: Mapping[str, Parameter]) -> CommandError:
+    """One error listing every issue at the option it names, ``by_name`` the parameters by name."""
+    return CommandError("\n".join(f"{_option(i.loc, by_name)}: {i.msg} [{i.code}]" for i in issues))

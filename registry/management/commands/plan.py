@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -19,9 +19,9 @@ from registry.core.devices import DeviceSpec
 from registry.core.files import read_file_bytes
 from registry.core.issues import Code, Issue
 from registry.core.plan_outputs import PlanPerformance
-from registry.core.plan_parameters import BY_NAME, PARAMETERS, TABLE, Parameter
+from registry.core.plan_parameters import BY_NAME, PARAMETERS, TABLE
 from registry.core.planning import Plan, parse_deployment
-from registry.management.base import RegistryCommand
+from registry.management.base import RegistryCommand, add_parameter_options, parameter_errors
 
 # The sweep file's columns, as the issue names them; any other deployment parameter is a column too.
 SWEEP_COLUMNS = ("model_id", "device", "dtype", "kv_dtype", "tp", "pp", "ep", "isl", "osl", "concurrency", "engine")
@@ -39,33 +39,6 @@ def _line(name: str, value: int, note: str = "") -> str:
 
 def _max_context(tokens: int | None) -> str:
     return "unbounded (sliding windows everywhere)" if tokens is None else f"{tokens:,} tokens"
-
-
-def add_parameter_options(parser: CommandParser, table: Iterable[Parameter]) -> None:
-    """An option per parameter of ``table`` (this command's and ``recommend``'s): ``--kv-dtype``, a flag for a
-    true/false choice (``--enforce-eager``)."""
-    for parameter in table:
-        if parameter.choices == ("false", "true"):
-            parser.add_argument(
-                parameter.option, dest=parameter.name, action="store_const", const="true", help=parameter.help_text
-            )
-            continue
-        parser.add_argument(
-            parameter.option,
-            dest=parameter.name,
-            help=parameter.help_text,
-            choices=list(parameter.choices) if parameter.choices else None,  # None: argparse's default
-        )
-
-
-def _option(loc: str, by_name: Mapping[str, Parameter]) -> str:
-    """The option an issue's loc names (``kv_dtype``: ``--kv-dtype``)."""
-    return by_name[loc].option if loc in by_name else f"--{loc}"
-
-
-def parameter_errors(issues: Iterable[Issue], by_name: Mapping[str, Parameter]) -> CommandError:
-    """One error listing every issue at the option it names, ``by_name`` the parameters by name."""
-    return CommandError("\n".join(f"{_option(i.loc, by_name)}: {i.msg} [{i.code}]" for i in issues))
 
 
 class Command(RegistryCommand):

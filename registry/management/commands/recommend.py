@@ -10,8 +10,7 @@ from django.core.management.base import CommandParser
 
 from registry import selectors
 from registry.core.recommend_parameters import BY_NAME, TABLE, chosen, parse_search, recommendations
-from registry.management.base import RegistryCommand
-from registry.management.commands.plan import add_parameter_options, parameter_errors
+from registry.management.base import RegistryCommand, add_parameter_options, parameter_errors
 from registry.models import ModelConfig
 
 
